@@ -1,0 +1,133 @@
+"""The `p88` command: sync, demo, sandbox, migrate (and, as they land, dev, bench, soak)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from p88_pipeline.partners import PROVIDERS, PartnerConfigError
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("dagster", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.instance import get_instance
+    from p88_pipeline.commands.sync import run_config, run_figures, run_partners, type_summary
+    from p88_pipeline.partners import find_partner, load_partners
+    from p88_pipeline.settings import load_settings
+    from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+    from p88_pipeline.warehouse.migrations import prepare_warehouse
+
+    settings = load_settings()
+    partners = load_partners(settings.partners_file)
+    if args.timing_partner:
+        partners = [find_partner(partners, args.timing_partner)]
+    elif args.test:
+        partners = partners[:1]
+    partners = [p for p in partners if p.active]
+    engine = get_engine(resolve_database_url(settings))
+    prepare_warehouse(engine)
+    config = run_config(force_full=args.force_full_sync, incremental_days=args.incremental_days,
+                        as_of=args.as_of)  # fmt: skip
+    runs = run_partners(get_instance(settings), partners, args.provider, config)
+    figures = run_figures(engine, [r.run_id for r in runs])
+    for (run_id, provider, _), f in sorted(figures.items(), key=lambda kv: kv[0][1]):
+        slug = next(r.partner.slug for r in runs if r.run_id == run_id)
+        print(f"{slug} {provider}: {f['status']}, events {f['events_total']} "
+              f"(future {f['events_future']}, synced {f['events_synced']}), "
+              f"upserted {f['participants_upserted']}, removed {f['participants_removed']}, "
+              f"API calls {f['api_calls']}, {f['duration_s']:.1f}s, "
+              f"{type_summary(f['sync_types'])}  [run {run_id}]")  # fmt: skip
+    failed = [r for r in runs if not r.success]
+    for run in failed:
+        print(f"FAILED {run.partner.slug}: {run.error}  [run {run.run_id}]", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.demo import run_demo
+
+    return run_demo(scale=args.scale, seed=args.seed, provider=args.provider)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from p88_pipeline.warehouse.db import get_engine, redact_url, resolve_database_url
+    from p88_pipeline.warehouse.migrations import apply_migrations, check_schema
+
+    url = resolve_database_url()
+    engine = get_engine(url)
+    applied = apply_migrations(engine)
+    check_schema(engine)
+    print(f"{redact_url(url)}: applied {applied or 'nothing (up to date)'}; constraints OK")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.sandbox import advance, serve
+
+    if args.sandbox_command == "serve":
+        return serve(args.host, args.port, args.scale, args.seed, args.partners_out)
+    return advance(args.url, args.days)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="p88", description="Race-registration sync.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sync = sub.add_parser("sync", help="sync partners (incremental unless forced)")
+    sync.add_argument("--force-full-sync", action="store_true")
+    sync.add_argument("--incremental-days", type=int, default=7)
+    sync.add_argument("--timing-partner", metavar="ID", help="partner id or slug")
+    sync.add_argument("--test", action="store_true", help="first partner only")
+    sync.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all")
+    sync.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    sync.set_defaults(func=cmd_sync)
+
+    demo = sub.add_parser("demo", help="full + incremental sync against an in-process sandbox")
+    demo.add_argument("--scale", choices=["tiny", "small", "seed"], default="tiny")
+    demo.add_argument("--seed", type=int, default=88)
+    demo.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all")
+    demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser("migrate", help="apply sql/ migrations and check constraints").set_defaults(
+        func=cmd_migrate
+    )
+
+    sandbox = sub.add_parser("sandbox", help="the provider simulator")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    serve = sandbox_sub.add_parser("serve", help="serve RunSignUp and Haku on 127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8088)
+    serve.add_argument("--scale", choices=["tiny", "small", "seed"], default="small")
+    serve.add_argument("--seed", type=int, default=88)
+    serve.add_argument("--partners-out", default="partners.yaml",
+                       help="write a partners file for this sandbox here")  # fmt: skip
+    adv = sandbox_sub.add_parser("advance", help="move a running sandbox's clock forward")
+    adv.add_argument("--url", default="http://127.0.0.1:8088")
+    adv.add_argument("--days", type=float, default=1.0)
+    sandbox.set_defaults(func=cmd_sandbox)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return args.func(args)
+    except PartnerConfigError as exc:
+        print(f"p88: partners file: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Compare the warehouse with a sandbox's ground truth, record by record (demo, tests, soak)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from p88_pipeline.providers.base import Event
+from p88_pipeline.sync.plan import is_future
+
+
+@dataclass
+class Comparison:
+    provider: str
+    partner: str
+    events: int = 0
+    active: int = 0
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    extra: list[tuple[str, str]] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> int:
+        return len(self.missing) + len(self.extra) + len(self.stale)
+
+    def __str__(self) -> str:
+        return (f"{self.provider}/{self.partner}: {self.events} future events, "
+                f"{self.active} active registrations, {self.mismatches} mismatches "
+                f"(missing {len(self.missing)}, "
+                f"extra {len(self.extra)}, stale {len(self.stale)})")  # fmt: skip
+
+
+def future_truth_events(world: Any, provider: str, slug: str, now: datetime,
+                        grace: timedelta) -> list[str]:  # fmt: skip
+    ids = []
+    for e in world.events(provider, slug):
+        event = Event(provider, str(e["event_id"]), str(e["race_id"]), e.get("name", ""),
+                      e["start_time"], None, e.get("timezone", "UTC"))  # fmt: skip
+        if is_future(event, now, grace):
+            ids.append(event.event_id)
+    return ids
+
+
+def compare_with_truth(
+    engine: sa.Engine, world: Any, provider: str, partner_id: str, slug: str, now: datetime,
+    grace: timedelta = timedelta(days=1),
+) -> Comparison:  # fmt: skip
+    event_ids = future_truth_events(world, provider, slug, now, grace)
+    truth = world.truth(provider, slug, event_ids)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT event_id, participant_id, modified_at, removed_at IS NOT NULL AS removed, "
+                "first_name, last_name, email, bib FROM participants "
+                "WHERE provider = :provider AND timing_partner_id = :partner "
+                "AND event_id = ANY(:events)"
+            ),
+            {"provider": provider, "partner": partner_id, "events": event_ids},
+        ).all()
+    stored = {(r.event_id, r.participant_id): r for r in rows}
+    result = Comparison(provider, slug, events=len(event_ids))
+    for key, t in truth.items():
+        row = stored.get(key)
+        if t.removed:
+            if row is not None and not row.removed:
+                result.extra.append(key)
+            continue
+        result.active += 1
+        if row is None or row.removed:
+            result.missing.append(key)
+        elif (row.modified_at != t.modified_at or row.first_name != t.first_name
+              or row.last_name != t.last_name or row.email != t.email
+              or row.bib != t.bib):  # fmt: skip
+            result.stale.append(key)
+    result.extra.extend(k for k, r in stored.items() if k not in truth and not r.removed)
+    return result

@@ -1,0 +1,29 @@
+"""Jobs: the incremental sync (all providers, or one) and full_refresh, which UI backfills use."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from p88_pipeline.partners import PROVIDERS
+
+ALL_ASSETS = dg.AssetSelection.groups(*PROVIDERS)
+
+sync_job = dg.define_asset_job(
+    "sync", selection=ALL_ASSETS, description="Incremental sync of one timing partner.",
+)
+full_refresh_job = dg.define_asset_job(
+    "full_refresh", selection=ALL_ASSETS,
+    description="Forced full sync (reconciles deletes). Backfill it over partners from the UI.",
+    config={"resources": {"sync_settings": {"config": {"force_full_sync": True}}}},
+)  # fmt: skip
+provider_sync_jobs = {
+    provider: dg.define_asset_job(
+        f"{provider}_sync", selection=dg.AssetSelection.groups(provider),
+        description=f"Sync of one timing partner's {provider} account only.",
+    )  # fmt: skip
+    for provider in PROVIDERS
+}
+
+
+def job_name(provider: str) -> str:
+    return "sync" if provider == "all" else provider_sync_jobs[provider].name

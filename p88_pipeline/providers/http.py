@@ -1,0 +1,211 @@
+"""The HTTP session every provider client uses: pacing, retries, call counting, redaction.
+
+One explicit retry loop rather than urllib3's Retry: RunSignUp throttles and fails *inside HTTP 200
+bodies*, and every attempt must be counted and paced against the partner's quota, which urllib3's
+internal retries would hide.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from p88_pipeline.providers.base import (
+    AuthError,
+    MalformedResponseError,
+    ProviderError,
+    ThrottledError,
+)
+from p88_pipeline.providers.quota import TokenBucket
+
+log = logging.getLogger(__name__)
+logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry query secrets
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff_s: float = 0.5
+    backoff_max_s: float = 30.0
+    timeout_s: tuple[float, float] = (10.0, 60.0)
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Full-jitter exponential backoff; a server's Retry-After wins when it is given."""
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max_s * 4)
+        return random.uniform(0, min(self.backoff_max_s, self.backoff_s * 2**attempt))
+
+
+class RetryableBody(Exception):
+    """Raised by a body check for a throttle or transient error reported inside a 200."""
+
+    def __init__(self, message: str, *, throttled: bool = False) -> None:
+        super().__init__(message)
+        self.throttled = throttled
+
+
+class ApiSession:
+    """A partner's connection to one provider; thread-safe, `max_in_flight` calls at once."""
+
+    def __init__(
+        self,
+        provider: str,
+        partner: str,
+        *,
+        limiter: TokenBucket,
+        secrets: Iterable[str] = (),
+        retry: RetryPolicy | None = None,
+        max_in_flight: int = 2,
+        sleep: Callable[[float], None] = time.sleep,
+        verify_tls: bool = True,
+    ) -> None:
+        self.provider = provider
+        self.partner = partner
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.calls = 0
+        self.last_server_time: datetime | None = None
+        self._secrets = [s for s in secrets if s]
+        self._sleep = sleep
+        self._in_flight = threading.BoundedSemaphore(max_in_flight)
+        self._count_lock = threading.Lock()
+        self.http = requests.Session()
+        self.http.verify = verify_tls
+        self.http.headers["User-Agent"] = "p88-pipeline/0.1"
+
+    def add_secret(self, secret: str) -> None:
+        if secret:
+            self._secrets.append(secret)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _where(self, url: str) -> str:
+        return f"{self.provider} partner {self.partner}: {self.redact(url.split('?')[0])}"
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        check_body: Callable[[Any], None] | None = None,
+        on_unauthorized: Callable[[], dict[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One logical call: paced, retried on throttling/5xx/timeouts/bad bodies, counted.
+
+        `check_body` raises RetryableBody for errors that a retry may fix, or a ProviderError.
+        `on_unauthorized` may return fresh headers once (e.g. a renewed OAuth token).
+        """
+        headers = dict(headers or {})
+        reauthorized = False
+        last_problem = "no attempt made"
+        throttled = False
+        for attempt in range(self.retry.attempts):
+            self.limiter.acquire()
+            with self._count_lock:
+                self.calls += 1
+            retry_after: float | None = None
+            try:
+                with self._in_flight:
+                    response = self.http.request(
+                        method, url, params=params, headers=headers,
+                        timeout=self.retry.timeout_s, **kwargs,
+                    )  # fmt: skip
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last_problem = f"{type(exc).__name__}: {self.redact(str(exc))}"
+                log.warning("%s attempt %d: %s", self._where(url), attempt + 1, last_problem)
+                self._sleep(self.retry.delay(attempt))
+                continue
+            self._note_server_time(response)
+            status = response.status_code
+            if status == 401 and on_unauthorized is not None and not reauthorized:
+                headers.update(on_unauthorized())
+                reauthorized = True
+                continue
+            if status in (401, 403):
+                raise AuthError(
+                    f"{self._where(url)}: credentials refused (HTTP {status})",
+                    code=status, partner=self.partner,
+                )  # fmt: skip
+            if status == 429 or status >= 500:
+                throttled = status == 429
+                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                last_problem = f"HTTP {status}"
+                log.warning("%s attempt %d: HTTP %d", self._where(url), attempt + 1, status)
+                self._sleep(self.retry.delay(attempt, retry_after))
+                continue
+            if status >= 400:
+                raise ProviderError(
+                    f"{self._where(url)}: HTTP {status}: {self.redact(response.text[:200])}",
+                    code=status, partner=self.partner,
+                )  # fmt: skip
+            try:
+                body = response.json()
+            except ValueError:
+                last_problem = f"malformed JSON body ({len(response.content)} bytes)"
+                log.warning("%s attempt %d: %s", self._where(url), attempt + 1, last_problem)
+                self._sleep(self.retry.delay(attempt))
+                continue
+            try:
+                if check_body is not None:
+                    check_body(body)
+            except RetryableBody as exc:
+                throttled = exc.throttled
+                last_problem = str(exc)
+                log.warning("%s attempt %d: %s", self._where(url), attempt + 1, last_problem)
+                self._sleep(self.retry.delay(attempt))
+                continue
+            except ProviderError as exc:
+                exc.partner = self.partner
+                raise type(exc)(
+                    f"{self._where(url)}: {self.redact(str(exc))}", code=exc.code,
+                    partner=self.partner,
+                ) from None  # fmt: skip
+            return body
+        attempts = self.retry.attempts
+        message = f"{self._where(url)}: gave up after {attempts} attempts: {last_problem}"
+        if throttled:
+            raise ThrottledError(message, partner=self.partner)
+        if last_problem.startswith("malformed"):
+            raise MalformedResponseError(message, partner=self.partner)
+        raise ProviderError(message, partner=self.partner)
+
+    def _note_server_time(self, response: requests.Response) -> None:
+        """Keep the provider's clock (Date header): watermarks are taken on the provider's time."""
+        date = response.headers.get("Date")
+        if not date:
+            return
+        try:
+            parsed = email.utils.parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        self.last_server_time = parsed.astimezone(UTC)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())

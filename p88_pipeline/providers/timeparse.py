@@ -1,0 +1,69 @@
+"""Date and time parsing for provider payloads: every result is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+EASTERN = ZoneInfo("America/New_York")
+
+_LOCAL_FORMATS = (
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M%p",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%m/%d/%Y",
+    "%Y-%m-%d",
+)
+
+
+def zone(name: str | None, default: ZoneInfo = EASTERN) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else default
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+
+
+def parse_local(value: str | None, tz: ZoneInfo) -> datetime | None:
+    """A provider wall-clock string in zone `tz` -> aware UTC. ISO strings with offsets win."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+        for fmt in _LOCAL_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            raise ValueError(f"unrecognised date/time {text!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(UTC)
+
+
+def from_unix(value: int | str | float) -> datetime:
+    return datetime.fromtimestamp(int(float(value)), tz=UTC)
+
+
+def to_unix(value: datetime) -> int:
+    """Whole seconds, rounded down: an inclusive 'on or after' filter must not skip the boundary."""
+    return int(value.timestamp() // 1)
+
+
+def parse_date(value: str | None) -> date | None:
+    """A date of birth and similar: ISO or US style; impossible dates raise ValueError."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"impossible or unrecognised date {text!r}")

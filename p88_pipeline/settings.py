@@ -1,0 +1,40 @@
+"""Environment -> settings. The one place that reads process configuration."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the pipeline needs from its environment; secrets are not here (see partners.py)."""
+
+    database_url: str | None
+    partners_file: Path
+    data_dir: Path
+    alert_webhook_url: str | None
+    dagster_url: str | None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    return Settings(
+        database_url=env.get("P88_DATABASE_URL") or None,
+        partners_file=Path(env.get("P88_PARTNERS_FILE", "partners.yaml")),
+        data_dir=Path(env.get("P88_DATA_DIR", ".p88")).resolve(),
+        alert_webhook_url=env.get("P88_ALERT_WEBHOOK_URL") or None,
+        dagster_url=env.get("P88_DAGSTER_URL") or None,
+    )
+
+
+def sql_dir() -> Path:
+    """Migrations live at the repository top level (`sql/`), next to the package."""
+    return Path(os.environ.get("P88_SQL_DIR", PROJECT_ROOT / "sql"))

@@ -1,0 +1,207 @@
+"""The per-partner sync engine: the three stages the Dagster assets wrap, in DESIGN.md's order.
+
+Stage 1 stores the events list; stage 2 picks future events (no API calls); stage 3 syncs each
+race group in its own transaction, data and watermark together.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from p88_pipeline.partners import Partner
+from p88_pipeline.providers.base import (
+    AuthError,
+    Event,
+    FilterRejectedError,
+    Participant,
+    ProviderClient,
+    ProviderError,
+    QuotaExhaustedError,
+    ThrottledError,
+)
+from p88_pipeline.sync import plan
+from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
+from p88_pipeline.warehouse.events import load_events, upsert_events, upsert_partner
+from p88_pipeline.warehouse.participants import ParticipantWriter
+from p88_pipeline.warehouse.watermarks import load_watermarks, save_watermarks
+
+log = logging.getLogger("p88.sync")
+
+BATCH_ROWS = 5000
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fmt(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+
+
+class PartnerBusyError(RuntimeError):
+    """Another sync of the same partner and provider holds the advisory lock."""
+
+
+@contextmanager
+def partner_lock(engine: sa.Engine, provider: str, partner: Partner) -> Iterator[None]:
+    """Postgres advisory lock: two syncs of one partner never write at once, Dagster or not."""
+    with engine.connect() as conn:
+        key = f"p88:{provider}:{partner.id}"
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
+        if not got.scalar():
+            raise PartnerBusyError(
+                f"{provider} partner {partner.slug}: another sync holds its lock; not starting"
+            )
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+            conn.commit()
+
+
+def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> SyncFigures:
+    """Stage 1: read the whole events list and store every event."""
+    figures = SyncFigures(client.provider, partner.slug)
+    calls_before = client.calls
+    events = list(client.list_events())
+    with engine.begin() as conn:
+        upsert_partner(conn, partner.id, partner.slug, partner.name, partner.active,
+                       sorted(partner.accounts))  # fmt: skip
+        upsert_events(conn, partner.id, events)
+    figures.events_total = len(events)
+    figures.api_calls = client.calls - calls_before
+    log.info("%s partner %s: %d events found (%d API calls)", client.provider, partner.slug,
+             len(events), figures.api_calls)  # fmt: skip
+    return figures
+
+
+def select_future(
+    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy
+) -> tuple[int, list[Event]]:
+    """Stage 2: the stored events still to come. No API calls."""
+    with engine.connect() as conn:
+        events = load_events(conn, provider, partner.id)
+    future = plan.future_events(events, now, policy.grace)
+    log.info("%s partner %s: %d events found, %d future (grace %s, now %s)", provider,
+             partner.slug, len(events), len(future), policy.grace, _fmt(now))  # fmt: skip
+    return len(events), future
+
+
+def sync_participants(
+    engine: sa.Engine,
+    client: ProviderClient,
+    partner: Partner,
+    future: list[Event],
+    policy: plan.SyncPolicy,
+    clock: Clock = utc_now,
+) -> SyncFigures:
+    """Stage 3: every future event, grouped per race; a failing group does not stop the others."""
+    started = time.monotonic()
+    figures = SyncFigures(client.provider, partner.slug, events_future=len(future))
+    calls_before = client.calls
+    if not future:
+        log.info("%s partner %s: no future events, nothing to sync", client.provider, partner.slug)
+        return figures
+    with partner_lock(engine, client.provider, partner):
+        with engine.connect() as conn:
+            watermarks = load_watermarks(conn, client.provider, partner.id)
+        groups = plan.plan_groups(future, watermarks, clock(), policy)
+        for group in groups:
+            try:
+                _sync_group_with_fallback(engine, client, partner, group, figures, clock)
+            except AuthError:
+                raise
+            except (QuotaExhaustedError, ThrottledError) as exc:
+                figures.status = "quota_exhausted"
+                figures.errors.append(_error(group, exc))
+                log.warning("%s partner %s: budget spent, stopping cleanly; finished events keep "
+                            "their watermarks: %s", client.provider, partner.slug, exc)  # fmt: skip
+                break
+            except (ProviderError, sa.exc.DBAPIError, ValueError) as exc:
+                figures.errors.append(_error(group, exc))
+                log.error("%s partner %s race %s events %s: sync failed, watermark kept: %s",
+                          client.provider, partner.slug, group.race_id,
+                          ",".join(group.event_ids), exc)  # fmt: skip
+    figures.api_calls = client.calls - calls_before
+    figures.duration_s = round(time.monotonic() - started, 3)
+    types = figures.type_counts
+    log.info("%s partner %s: done in %.1fs: %d of %d future events synced (%s), %d upserted, "
+             "%d removed, %d rejected, %d API calls", client.provider, partner.slug,
+             figures.duration_s, figures.events_synced, figures.events_future,
+             ", ".join(f"{n} {t}" for t, n in sorted(types.items())) or "none",
+             figures.participants_upserted, figures.participants_removed,
+             figures.participants_rejected, figures.api_calls)  # fmt: skip
+    if figures.errors and figures.status != "quota_exhausted":
+        figures.status = "failed"
+        raise SyncFailedError(figures)
+    return figures
+
+
+def _error(group: plan.SyncGroup, exc: BaseException) -> dict:
+    return {"race_id": group.race_id, "event_ids": group.event_ids,
+            "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+
+
+def _sync_group_with_fallback(
+    engine: sa.Engine, client: ProviderClient, partner: Partner, group: plan.SyncGroup,
+    figures: SyncFigures, clock: Clock,
+) -> None:  # fmt: skip
+    """Rule 3: a refused incremental filter falls back to a full read of the same events."""
+    try:
+        _sync_group(engine, client, partner, group, figures, clock)
+    except FilterRejectedError as exc:
+        log.warning("%s partner %s race %s: incremental filter refused (%s); full_fallback",
+                    client.provider, partner.slug, group.race_id, exc)  # fmt: skip
+        fallback = plan.SyncGroup(group.race_id, group.events, plan.FULL_FALLBACK, None,
+                                  {e: "incremental filter refused" for e in group.event_ids})
+        _sync_group(engine, client, partner, fallback, figures, clock)
+
+
+def _sync_group(
+    engine: sa.Engine, client: ProviderClient, partner: Partner, group: plan.SyncGroup,
+    figures: SyncFigures, clock: Clock,
+) -> None:  # fmt: skip
+    started_at = clock()
+    provider_started_at = client.server_time()
+    for event in group.events:
+        log.info("%s partner %s event %s (race %s): %s sync (%s), modified after %s",
+                 client.provider, partner.slug, event.event_id, group.race_id, group.sync_type,
+                 group.reasons.get(event.event_id, ""), _fmt(group.modified_after))  # fmt: skip
+    upserted = removed = rejected = 0
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, client.provider, partner.id)
+        batch: list[Participant] = []
+        for page in client.iter_participant_pages(group.events, group.modified_after):
+            batch.extend(page.participants)
+            rejected += writer.reject(page.rejected)
+            removed += len([p for p in page.participants if p.removed_at is not None])
+            if len(batch) >= BATCH_ROWS:
+                upserted += writer.upsert(batch)
+                batch = []
+        upserted += writer.upsert(batch)
+        if group.sync_type == plan.INCREMENTAL:
+            assert group.modified_after is not None
+            for page in client.iter_removals(group.events, group.modified_after):
+                removed += writer.apply_removals(page.removals)
+                rejected += writer.reject(page.rejected)
+        else:
+            removed += writer.reconcile_missing(group.event_ids, started_at)
+        watermark = plan.next_watermark(started_at, provider_started_at, clock())
+        save_watermarks(conn, client.provider, partner.id, group.event_ids, watermark,
+                        group.sync_type)  # fmt: skip
+    figures.events_synced += len(group.events)
+    figures.participants_upserted += upserted
+    figures.participants_removed += removed
+    figures.participants_rejected += rejected
+    figures.sync_types.update({e: group.sync_type for e in group.event_ids})
+    log.info("%s partner %s race %s: %d events %s, %d participants upserted, %d removed, "
+             "%d rejected, watermark %s", client.provider, partner.slug, group.race_id,
+             len(group.events), group.sync_type, upserted, removed, rejected,
+             _fmt(watermark))  # fmt: skip

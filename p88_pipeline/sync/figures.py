@@ -1,0 +1,47 @@
+"""The figures a sync reports: to sync_runs, to Dagster metadata and to the CLI summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SyncFigures:
+    provider: str
+    partner: str
+    events_total: int = 0
+    events_future: int = 0
+    events_synced: int = 0
+    participants_upserted: int = 0
+    participants_removed: int = 0
+    participants_rejected: int = 0
+    api_calls: int = 0
+    duration_s: float = 0.0
+    sync_types: dict[str, str] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "success"
+    skipped: str | None = None
+
+    @property
+    def type_counts(self) -> dict[str, int]:
+        return dict(Counter(self.sync_types.values()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SyncFailedError(RuntimeError):
+    """Some events could not be synced; the others were, and their watermarks advanced."""
+
+    def __init__(self, figures: SyncFigures) -> None:
+        lines = "; ".join(
+            f"race {e.get('race_id')} events {','.join(e.get('event_ids', []))}: {e['error']}"
+            for e in figures.errors
+        )
+        super().__init__(
+            f"{figures.provider} partner {figures.partner}: {len(figures.errors)} group(s) failed "
+            f"({figures.events_synced} of {figures.events_future} future events synced): {lines}"
+        )
+        self.figures = figures

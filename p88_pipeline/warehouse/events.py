@@ -1,0 +1,74 @@
+"""provider_events and timing_partners: what each partner has, upserted in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from p88_pipeline.providers.base import Event
+from p88_pipeline.warehouse.copy import copy_rows
+
+EVENT_COLUMNS = (
+    "provider", "timing_partner_id", "event_id", "race_id", "name", "race_name", "start_time",
+    "end_time", "timezone", "raw",
+)  # fmt: skip
+
+
+def upsert_partner(
+    conn: sa.Connection, partner_id: str, slug: str, name: str, active: bool, providers: list[str]
+) -> None:
+    conn.execute(
+        sa.text(
+            "INSERT INTO timing_partners (timing_partner_id, slug, name, active, providers) "
+            "VALUES (:id, :slug, :name, :active, :providers) "
+            "ON CONFLICT (timing_partner_id) DO UPDATE SET slug = excluded.slug, "
+            "name = excluded.name, active = excluded.active, providers = excluded.providers, "
+            "updated_at = now()"
+        ),
+        {"id": partner_id, "slug": slug, "name": name, "active": active, "providers": providers},
+    )
+
+
+def upsert_events(conn: sa.Connection, partner_id: str, events: Sequence[Event]) -> int:
+    if not events:
+        return 0
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS p88_events_stage "
+        "(LIKE provider_events INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    conn.exec_driver_sql("TRUNCATE p88_events_stage")
+    rows = (
+        (e.provider, partner_id, e.event_id, e.race_id, e.name, e.race_name, e.start_time,
+         e.end_time, e.timezone, e.raw)
+        for e in events
+    )  # fmt: skip
+    copy_rows(conn, "p88_events_stage", EVENT_COLUMNS, rows)
+    cols = ", ".join(EVENT_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[3:])
+    result = conn.exec_driver_sql(
+        f"INSERT INTO provider_events ({cols}) "
+        f"SELECT DISTINCT ON (event_id) {cols} FROM p88_events_stage ORDER BY event_id "
+        "ON CONFLICT (provider, timing_partner_id, event_id) "
+        f"DO UPDATE SET {updates}, updated_at = now()"
+    )
+    return result.rowcount
+
+
+def load_events(conn: sa.Connection, provider: str, partner_id: str) -> list[Event]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT event_id, race_id, name, race_name, start_time, end_time, timezone "
+            "FROM provider_events WHERE provider = :provider AND timing_partner_id = :partner "
+            "ORDER BY race_id, event_id"
+        ),
+        {"provider": provider, "partner": partner_id},
+    )
+    return [
+        Event(
+            provider=provider, event_id=r.event_id, race_id=r.race_id, name=r.name,
+            start_time=r.start_time, end_time=r.end_time, timezone=r.timezone,
+            race_name=r.race_name,
+        )
+        for r in rows
+    ]  # fmt: skip

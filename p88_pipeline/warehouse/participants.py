@@ -1,0 +1,126 @@
+"""Bulk writes of participants: COPY into a temp table, then one INSERT ... ON CONFLICT per batch.
+
+All methods run on the caller's connection so that data and watermark commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from p88_pipeline.providers.base import Participant, RejectedRecord, Removal
+from p88_pipeline.warehouse.copy import copy_rows
+
+COLUMNS = (
+    "provider", "timing_partner_id", "event_id", "participant_id", "first_name", "last_name",
+    "email", "dob", "gender", "bib", "chip", "age", "registered_at", "modified_at", "team",
+    "amount_paid", "removed_at", "removed_reason", "raw",
+)  # fmt: skip
+UPDATABLE = [c for c in COLUMNS[4:]] + ["synced_at"]
+
+_STAGE = "p88_participants_stage"
+_SEEN = "p88_seen_ids"
+
+
+def _participant_row(partner_id: str, p: Participant) -> tuple:
+    return (
+        p.provider, partner_id, p.event_id, p.participant_id, p.first_name, p.last_name,
+        p.email, p.dob, p.gender, p.bib, p.chip, p.age, p.registered_at, p.modified_at, p.team,
+        p.amount_paid, p.removed_at, p.removed_reason, p.raw,
+    )  # fmt: skip
+
+
+class ParticipantWriter:
+    """Writes one partner's participants for one provider inside an open transaction."""
+
+    def __init__(self, conn: sa.Connection, provider: str, partner_id: str) -> None:
+        self.conn = conn
+        self.provider = provider
+        self.partner_id = partner_id
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
+            f"(LIKE participants INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_SEEN} "
+            "(event_id text NOT NULL, participant_id text NOT NULL) ON COMMIT DROP"
+        )
+
+    def upsert(self, participants: Sequence[Participant]) -> int:
+        """Stage a batch with COPY and merge it; a row only overwrites an older or equal version."""
+        if not participants:
+            return 0
+        self.conn.exec_driver_sql(f"TRUNCATE {_STAGE}")
+        copy_rows(
+            self.conn, _STAGE, COLUMNS, (_participant_row(self.partner_id, p) for p in participants)
+        )
+        copy_rows(
+            self.conn, _SEEN, ("event_id", "participant_id"),
+            ((p.event_id, p.participant_id) for p in participants),
+        )  # fmt: skip
+        cols = ", ".join(COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
+        # DISTINCT ON: a page that shifted under us may repeat a registration; keep its newest.
+        result = self.conn.exec_driver_sql(
+            f"INSERT INTO participants ({cols}) "
+            f"SELECT DISTINCT ON (event_id, participant_id) {cols} FROM {_STAGE} "
+            "ORDER BY event_id, participant_id, modified_at DESC "
+            "ON CONFLICT (provider, timing_partner_id, event_id, participant_id) "
+            f"DO UPDATE SET {updates} "
+            "WHERE excluded.modified_at >= participants.modified_at"
+        )
+        return result.rowcount
+
+    def apply_removals(self, removals: Sequence[Removal]) -> int:
+        """Soft-delete registrations the provider listed as removed (never a hard delete)."""
+        if not removals:
+            return 0
+        result = self.conn.execute(
+            sa.text(
+                "UPDATE participants SET removed_at = :removed_at, removed_reason = :reason, "
+                "synced_at = now() "
+                "WHERE provider = :provider AND timing_partner_id = :partner "
+                "AND event_id = :event_id AND participant_id = :participant_id "
+                "AND (removed_at IS NULL OR removed_reason IS DISTINCT FROM :reason)"
+            ),
+            [
+                {
+                    "removed_at": r.removed_at, "reason": r.reason, "provider": self.provider,
+                    "partner": self.partner_id, "event_id": r.event_id,
+                    "participant_id": r.participant_id,
+                }
+                for r in removals
+            ],
+        )  # fmt: skip
+        return result.rowcount
+
+    def reconcile_missing(self, event_ids: Sequence[str], removed_at: datetime) -> int:
+        """After a complete read, soft-delete active registrations the read did not return."""
+        result = self.conn.execute(
+            sa.text(
+                f"UPDATE participants p SET removed_at = :removed_at, "
+                "removed_reason = 'missing from full sync', synced_at = now() "
+                "WHERE p.provider = :provider AND p.timing_partner_id = :partner "
+                "AND p.event_id = ANY(:event_ids) AND p.removed_at IS NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {_SEEN} s "
+                "WHERE s.event_id = p.event_id AND s.participant_id = p.participant_id)"
+            ),
+            {
+                "removed_at": removed_at, "provider": self.provider, "partner": self.partner_id,
+                "event_ids": list(event_ids),
+            },
+        )  # fmt: skip
+        return result.rowcount
+
+    def reject(self, rejected: Sequence[RejectedRecord]) -> int:
+        """Quarantine records the client could not read, with the reason and the raw payload."""
+        if not rejected:
+            return 0
+        copy_rows(
+            self.conn, "rejected_records",
+            ("provider", "timing_partner_id", "event_id", "reason", "raw"),
+            ((r.provider, self.partner_id, r.event_id, r.reason, str(r.raw)) for r in rejected),
+        )  # fmt: skip
+        return len(rejected)

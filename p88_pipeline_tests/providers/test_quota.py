@@ -1,0 +1,57 @@
+"""The token bucket paces calls inside the hourly quota, on an injectable clock (no real sleeps)."""
+
+import pytest
+
+from p88_pipeline.providers.base import QuotaExhaustedError
+from p88_pipeline.providers.quota import TokenBucket
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def calls_in_windows(times: list[float], window: float) -> int:
+    """The most calls inside any trailing window (what a provider's sliding quota sees)."""
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.parametrize("quota", [500, 1000])
+def test_any_trailing_hour_stays_inside_the_quota(quota: int) -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(quota, clock=clock, sleep=clock.sleep, max_wait_s=3600)
+    times = []
+    for _ in range(3 * quota):
+        bucket.acquire()
+        times.append(clock.now)
+    assert calls_in_windows(times, 3600.0) <= quota
+    # Paced, not starved: the sustained rate is 90% of the quota (10% is kept as burst).
+    assert clock.now <= (3 * quota - quota / 10) / (0.9 * quota) * 3600 + 1
+
+
+def test_a_burst_goes_through_without_waiting() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(500, clock=clock, sleep=clock.sleep)
+    for _ in range(50):
+        bucket.acquire()
+    assert clock.now == 0.0
+
+
+def test_a_spent_budget_stops_instead_of_idling_for_an_hour() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10, burst=2, clock=clock, sleep=clock.sleep, max_wait_s=60)
+    bucket.acquire()
+    bucket.acquire()
+    with pytest.raises(QuotaExhaustedError, match="budget spent"):
+        bucket.acquire()

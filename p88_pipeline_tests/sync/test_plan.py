@@ -1,0 +1,76 @@
+"""The sync rules of DESIGN.md as plain decisions, one test per rule."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from p88_pipeline.providers.base import Event
+from p88_pipeline.sync import plan
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+POLICY = plan.SyncPolicy()
+
+
+def event(event_id: str, start: datetime | None, race_id: str = "r1") -> Event:
+    return Event("runsignup", event_id, race_id, f"event {event_id}", start, None, "UTC")
+
+
+def test_rule1_future_filter_uses_the_race_time_zone_and_grace_window() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    # 06:00 in Chicago today is 12:00 UTC: just now, inside the grace window.
+    today_chicago = event("a", datetime(2026, 11, 29, 6, 0, tzinfo=chicago))
+    # Started 25 hours ago: outside the 1-day grace window.
+    long_gone = event("b", NOW - timedelta(hours=25))
+    # Started 23 hours ago: race-day changes still matter.
+    race_day = event("c", NOW - timedelta(hours=23))
+    no_start = event("d", None)
+    future = plan.future_events([today_chicago, long_gone, race_day, no_start], NOW, POLICY.grace)
+    assert [e.event_id for e in future] == ["a", "c", "d"]
+
+
+def test_rule1_future_filter_refuses_naive_times() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        plan.is_future(event("a", datetime(2026, 12, 1)), NOW, POLICY.grace)
+
+
+def test_rule2_full_when_forced_new_or_stale_else_incremental_with_overlap() -> None:
+    recent = NOW - timedelta(hours=3)
+    assert plan.decide(recent, NOW, plan.SyncPolicy(force_full=True)).sync_type == plan.FULL
+    assert plan.decide(None, NOW, POLICY).sync_type == plan.FULL
+    stale = plan.decide(NOW - timedelta(days=7, seconds=1), NOW, POLICY)
+    assert stale.sync_type == plan.FULL and "7 days" in stale.reason
+    incremental = plan.decide(recent, NOW, POLICY)
+    assert incremental.sync_type == plan.INCREMENTAL
+    assert incremental.modified_after == recent - timedelta(minutes=10)
+
+
+def test_rule2_incremental_days_is_configurable() -> None:
+    watermark = NOW - timedelta(days=2)
+    policy = plan.SyncPolicy(incremental_days=1)
+    assert plan.decide(watermark, NOW, policy).sync_type == plan.FULL
+    assert plan.decide(watermark, NOW, POLICY).sync_type == plan.INCREMENTAL
+
+
+def test_groups_put_one_race_in_one_call_per_sync_type() -> None:
+    events = [event("1", NOW, "r1"), event("2", NOW, "r1"), event("3", NOW, "r1"),
+              event("4", NOW, "r2")]  # fmt: skip
+    watermarks = {"1": NOW - timedelta(hours=1), "2": NOW - timedelta(hours=5)}
+    groups = plan.plan_groups(events, watermarks, NOW, POLICY)
+    summary = {(g.race_id, g.sync_type): g.event_ids for g in groups}
+    assert summary == {("r1", "full"): ["3"], ("r1", "incremental"): ["1", "2"],
+                       ("r2", "full"): ["4"]}  # fmt: skip
+    incremental = next(g for g in groups if g.sync_type == plan.INCREMENTAL)
+    # The oldest watermark of the group, minus the overlap: nothing of either event is skipped.
+    assert incremental.modified_after == NOW - timedelta(hours=5, minutes=10)
+
+
+def test_rule4_watermark_is_the_sync_start_on_the_provider_clock_never_in_the_future() -> None:
+    started = NOW - timedelta(minutes=5)
+    provider_clock = NOW - timedelta(minutes=6)
+    assert plan.next_watermark(started, provider_clock, NOW) == provider_clock
+    # A provider clock running ahead of ours is not trusted beyond our own start.
+    assert plan.next_watermark(started, NOW + timedelta(hours=1), NOW) == started
+    assert plan.next_watermark(started, None, NOW) == started
+    assert plan.next_watermark(NOW + timedelta(hours=2), None, NOW) == NOW
+    assert plan.next_watermark(started, None, NOW).tzinfo is not None
