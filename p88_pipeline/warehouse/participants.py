@@ -69,7 +69,12 @@ class ParticipantWriter:
             "ORDER BY event_id, participant_id, modified_at DESC "
             "ON CONFLICT (provider, timing_partner_id, event_id, participant_id) "
             f"DO UPDATE SET {updates} "
-            "WHERE excluded.modified_at >= participants.modified_at"
+            # Newer wins; an equal timestamp only rewrites a row whose content differs, so an
+            # overlap re-read or a re-run writes nothing and the count means "changed".
+            "WHERE excluded.modified_at > participants.modified_at "
+            "OR (excluded.modified_at = participants.modified_at AND ("
+            "excluded.raw IS DISTINCT FROM participants.raw "
+            "OR excluded.removed_at IS DISTINCT FROM participants.removed_at))"
         )
         return result.rowcount
 

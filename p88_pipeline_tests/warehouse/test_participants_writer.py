@@ -1,0 +1,71 @@
+"""Bulk upserts: COPY + one INSERT ... ON CONFLICT; older versions never overwrite newer ones."""
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from p88_pipeline.providers.base import Participant, RejectedRecord, Removal
+from p88_pipeline.warehouse.participants import ParticipantWriter
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def person(pid: str, modified: datetime, name: str = "Ann", event: str = "e1") -> Participant:
+    return Participant("runsignup", event, pid, modified, first_name=name,
+                       raw={"registration_id": pid, "name": name})  # fmt: skip
+
+
+def rows(engine: sa.Engine) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(
+            "SELECT participant_id, first_name, removed_reason FROM participants"))
+        return {r[0]: (r[1], r[2]) for r in result}
+
+
+def test_upsert_keeps_the_newest_version(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        assert writer.upsert([person("1", T0), person("2", T0)]) == 2
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        # "1" is newer: applied. "2" is older than what we hold: ignored.
+        writer.upsert([person("1", T0 + timedelta(hours=1), "Anna"),
+                       person("2", T0 - timedelta(hours=1), "Old")])  # fmt: skip
+    assert rows(engine) == {"1": ("Anna", None), "2": ("Ann", None)}
+
+
+def test_a_registration_repeated_in_one_batch_is_written_once(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        writer.upsert([person("1", T0, "First"), person("1", T0 + timedelta(1), "Second")])
+    assert rows(engine) == {"1": ("Second", None)}
+
+
+def test_text_that_looks_like_sql_or_csv_is_stored_verbatim(engine: sa.Engine) -> None:
+    nasty = "Robert'); DROP TABLE participants;-- \"quoted\", \\N back\\slash \n newline"
+    with engine.begin() as conn:
+        ParticipantWriter(conn, "runsignup", "101").upsert([person("1", T0, nasty),
+                                                           person("2", T0, "")])  # fmt: skip
+    assert rows(engine) == {"1": (nasty, None), "2": ("", None)}
+
+
+def test_reconcile_soft_deletes_what_a_full_read_did_not_return(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        ParticipantWriter(conn, "runsignup", "101").upsert([person("1", T0), person("2", T0)])
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        writer.upsert([person("1", T0)])
+        assert writer.reconcile_missing(["e1"], T0 + timedelta(days=1)) == 1
+    assert rows(engine) == {"1": ("Ann", None), "2": ("Ann", "missing from full sync")}
+
+
+def test_removals_soft_delete_and_rejects_are_quarantined(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        writer.upsert([person("1", T0)])
+        assert writer.apply_removals([Removal("runsignup", "e1", "1", T0, "transferred")]) == 1
+        writer.reject([RejectedRecord("runsignup", "e1", "missing registration_id", {"x": 1})])
+    assert rows(engine) == {"1": ("Ann", "transferred")}
+    with engine.connect() as conn:
+        reason = conn.execute(sa.text("SELECT reason FROM rejected_records")).scalar()
+    assert reason == "missing registration_id"
