@@ -38,7 +38,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     prepare_warehouse(engine)
     config = run_config(force_full=args.force_full_sync, incremental_days=args.incremental_days,
                         as_of=args.as_of)  # fmt: skip
-    runs = run_partners(get_instance(settings), partners, args.provider, config)
+    runs = run_partners(get_instance(settings), partners, args.provider, config, args.parallel)
     figures = run_figures(engine, [r.run_id for r in runs])
     for (run_id, provider, _), f in sorted(figures.items(), key=lambda kv: kv[0][1]):
         slug = next(r.partner.slug for r in runs if r.run_id == run_id)
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--timing-partner", metavar="ID", help="partner id or slug")
     sync.add_argument("--test", action="store_true", help="first partner only")
     sync.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all")
+    sync.add_argument("--parallel", type=int, default=4, help="partners synced at once")
     sync.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
     sync.set_defaults(func=cmd_sync)
 

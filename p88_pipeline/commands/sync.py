@@ -4,8 +4,10 @@ as scheduled ones, then print each partner's figures from sync_runs."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,35 +41,60 @@ def run_config(
     }
 
 
+def _execute(
+    instance: dg.DagsterInstance, slug: str, name: str, config: dict[str, Any]
+) -> tuple[str, bool, str | None]:
+    from p88_pipeline.definitions import defs
+
+    result = defs.resolve_job_def(name).execute_in_process(
+        partition_key=slug, instance=instance, run_config=config, raise_on_error=False,
+        tags={"timing_partner": slug, "p88/source": "cli"},
+    )  # fmt: skip
+    if result.success:
+        return result.run_id, True, None
+    errors = [
+        f"{e.step_key}: {e.step_failure_data.error.message.strip()}"
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data and e.step_failure_data.error
+    ]
+    return result.run_id, False, "; ".join(errors) or "run failed"
+
+
+def _execute_in_worker(slug: str, name: str, config: dict[str, Any]):
+    """A worker process's run: Dagster's in-process execution is not thread-safe, processes are."""
+    from p88_pipeline.cli import configure_logging
+
+    configure_logging()
+    return _execute(dg.DagsterInstance.get(), slug, name, config)
+
+
 def run_partners(
     instance: dg.DagsterInstance,
     partners: Sequence[Partner],
     provider: str,
     config: dict[str, Any],
+    parallel: int = 1,
 ) -> list[PartnerRun]:
-    from p88_pipeline.definitions import defs
-
-    job = defs.resolve_job_def(job_name(provider))
+    """One Dagster run per partner; with parallel > 1, partners run side by side in worker
+    processes on the same instance (DAGSTER_HOME), each with its own quota limiter."""
+    name = job_name(provider)
     instance.add_dynamic_partitions("timing_partner", [p.slug for p in partners])
-    results = []
+    started = {p.slug: time.monotonic() for p in partners}
     for partner in partners:
-        started = time.monotonic()
-        log.info("partner %s (%s): starting %s", partner.slug, partner.name, job.name)
-        result = job.execute_in_process(
-            partition_key=partner.slug, instance=instance, run_config=config,
-            raise_on_error=False, tags={"timing_partner": partner.slug, "p88/source": "cli"},
-        )  # fmt: skip
-        error = None
-        if not result.success:
-            failures = [e for e in result.all_events if e.is_step_failure]
-            error = "; ".join(
-                f"{e.step_key}: {e.step_failure_data.error.message.strip()}"
-                for e in failures if e.step_failure_data and e.step_failure_data.error
-            ) or "run failed"  # fmt: skip
-            log.error("partner %s: run %s failed: %s", partner.slug, result.run_id, error)
-        results.append(
-            PartnerRun(partner, result.run_id, result.success, time.monotonic() - started, error)
-        )
+        log.info("partner %s (%s): starting %s", partner.slug, partner.name, name)
+    if parallel <= 1 or len(partners) <= 1:
+        outcomes = [_execute(instance, p.slug, name, config) for p in partners]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(parallel, len(partners)), mp_context=context) as pool:
+            futures = [pool.submit(_execute_in_worker, p.slug, name, config) for p in partners]
+            outcomes = [f.result() for f in futures]
+    results = []
+    for partner, (run_id, success, error) in zip(partners, outcomes, strict=True):
+        if not success:
+            log.error("partner %s: run %s failed: %s", partner.slug, run_id, error)
+        duration = time.monotonic() - started[partner.slug]
+        results.append(PartnerRun(partner, run_id, success, duration, error))
     return results
 
 

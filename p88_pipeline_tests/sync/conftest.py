@@ -1,0 +1,68 @@
+"""A tiny sandbox over real HTTP, its partners, and a helper that runs one partner's sync."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from p88_pipeline.partners import Partner, find_partner, parse_partners
+from p88_pipeline.providers.http import RetryPolicy
+from p88_pipeline.providers.registry import build_client
+from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
+from p88_pipeline.sync.figures import SyncFigures
+from p88_pipeline.sync.plan import SyncPolicy
+
+FAST_RETRY = RetryPolicy(attempts=4, backoff_s=0.01, backoff_max_s=0.05, timeout_s=(2.0, 5.0))
+
+
+@dataclass
+class Sandbox:
+    world: object
+    server: object
+    partners: list[Partner]
+    env: dict[str, str]
+
+    def partner(self, slug: str) -> Partner:
+        return find_partner(self.partners, slug)
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_pipeline.sandbox.server import SandboxServer
+    from p88_pipeline.sandbox.world import World
+
+    world = World(seed=88, scale="tiny")
+    with SandboxServer(world) as server:
+        env = partner_environment(world)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield Sandbox(world, server, parse_partners(render_partners_yaml(world, server)), env)
+
+
+def run_sync(
+    engine: sa.Engine, sandbox: Sandbox, slug: str, policy: SyncPolicy | None = None, *,
+    provider: str = "runsignup", partner: Partner | None = None,
+) -> SyncFigures:  # fmt: skip
+    """Stages 1-3 exactly as the assets run them, on the sandbox's clock."""
+    policy = policy or SyncPolicy()
+    partner = partner or sandbox.partner(slug)
+    clock = sandbox.world.clock.now
+    client = build_client(partner, provider, retry=FAST_RETRY)
+    events = sync_events(engine, client, partner)
+    _, future = select_future(engine, provider, partner, clock(), policy)
+    figures = sync_participants(engine, client, partner, future, policy, clock)
+    figures.events_total = events.events_total
+    figures.api_calls += events.api_calls
+    return figures
+
+
+def watermarks(engine: sa.Engine, provider: str = "runsignup") -> dict[str, tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT event_id, watermark, last_sync_type FROM sync_watermarks "
+                    "WHERE provider = :p"), {"p": provider})  # fmt: skip
+        return {r.event_id: (r.watermark, r.last_sync_type) for r in rows}
