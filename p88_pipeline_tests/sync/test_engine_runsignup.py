@@ -71,7 +71,7 @@ def test_rule2_first_run_full_then_incremental_reads_only_what_changed(engine, s
 def test_rule2_stale_watermark_forces_full(engine, sandbox) -> None:
     run_sync(engine, sandbox, SLUG)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE sync_watermarks SET watermark = watermark - interval '8 days'"))
+        conn.execute(sa.text("UPDATE sync_watermarks SET watermark = watermark - interval '8d'"))
     figures = run_sync(engine, sandbox, SLUG)
     assert set(figures.sync_types.values()) == {plan.FULL}
     assert run_sync(engine, sandbox, SLUG, plan.SyncPolicy(incremental_days=30)).sync_types
