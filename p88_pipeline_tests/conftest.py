@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from p88_pipeline.partners import parse_partners
 from p88_pipeline.warehouse.db import normalize_url
 from p88_pipeline.warehouse.migrations import apply_migrations
+from p88_pipeline_tests.helpers import Sandbox
 
 _counter = itertools.count()
 
@@ -75,3 +77,17 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_pipeline.sandbox.server import SandboxServer
+    from p88_pipeline.sandbox.world import World
+
+    world = World(seed=88, scale="tiny")
+    with SandboxServer(world) as server:
+        env = partner_environment(world)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield Sandbox(world, server, parse_partners(render_partners_yaml(world, server)), env)

@@ -61,7 +61,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             return _skipped(context, reason)
         engine = warehouse.get_engine()
         figures = sync_events(engine, build_client(partner, provider), partner)
-        record_run(engine, context.run_id, provider, partner.id,
+        record_run(engine, context.run.run_id, provider, partner.id,
                    events_total=figures.events_total, api_calls=figures.api_calls)  # fmt: skip
         return dg.MaterializeResult(
             metadata={"events_total": figures.events_total, "api_calls": figures.api_calls}
@@ -80,7 +80,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         engine = warehouse.get_engine()
         total, future = select_future(engine, provider, partner, sync_settings.clock()(),
                                       sync_settings.policy())  # fmt: skip
-        record_run(engine, context.run_id, provider, partner.id,
+        record_run(engine, context.run.run_id, provider, partner.id,
                    events_total=total, events_future=len(future))  # fmt: skip
         return dg.MaterializeResult(metadata={
             "events_total": total, "events_future": len(future),
@@ -104,9 +104,9 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         try:
             figures = sync_participants(engine, client, partner, future, policy, clock)
         except SyncFailedError as exc:
-            _record(engine, context.run_id, partner, exc.figures)
+            _record(engine, context.run.run_id, partner, exc.figures)
             raise
-        _record(engine, context.run_id, partner, figures)
+        _record(engine, context.run.run_id, partner, figures)
         return dg.MaterializeResult(metadata=_metadata(figures))
 
     return [events, future_events, participants]

@@ -12,7 +12,7 @@ from p88_pipeline.providers.base import AuthError
 from p88_pipeline.providers.timeparse import to_unix
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.figures import SyncFailedError
-from p88_pipeline_tests.sync.conftest import Sandbox, run_sync, watermarks
+from p88_pipeline_tests.helpers import Sandbox, run_sync, watermarks
 
 SLUG = "bravo"  # RunSignUp only
 

@@ -1,14 +1,12 @@
-"""A tiny sandbox over real HTTP, its partners, and a helper that runs one partner's sync."""
+"""Test helpers: the sandbox bundle, one partner's sync run as the assets run it, watermarks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner, find_partner, parse_partners
+from p88_pipeline.partners import Partner, find_partner
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.providers.registry import build_client
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
@@ -27,20 +25,6 @@ class Sandbox:
 
     def partner(self, slug: str) -> Partner:
         return find_partner(self.partners, slug)
-
-
-@pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
-
-    world = World(seed=88, scale="tiny")
-    with SandboxServer(world) as server:
-        env = partner_environment(world)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        yield Sandbox(world, server, parse_partners(render_partners_yaml(world, server)), env)
 
 
 def run_sync(
