@@ -1,0 +1,191 @@
+"""Haku, as far as anyone knows it: client-credentials tokens, events, participants.
+
+Low-confidence details (list wrapping, page cap, whether `updated_since` works, timestamp style)
+are SandboxConfig settings. Tokens expire on the simulated clock, so advancing a night expires them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
+
+from p88_pipeline.sandbox.config import SandboxConfig
+from p88_pipeline.sandbox.generate import EventState
+from p88_pipeline.sandbox.wire import Request, Response, haku_time, int_param, json_response
+from p88_pipeline.sandbox.world import Registration, World
+
+PROVIDER = "haku"
+PARTICIPANTS_PATH = re.compile(r"^/haku/api/events/([^/]+)/participants/?$")
+EVENTS_PATH = re.compile(r"^/haku/api/events/?$")
+
+
+def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"error": message, "status": status}, status, headers=headers)
+
+
+class HakuApi:
+    provider = PROVIDER
+
+    def __init__(self, world: World, config: SandboxConfig) -> None:
+        self.world = world
+        self.config = config
+        self._tokens: dict[str, tuple[str, datetime]] = {}
+        self._issued = 0
+
+    # ---------------------------------------------------------------- auth
+    def token(self, request: Request) -> tuple[str | None, Response]:
+        """POST /oauth2/token: Basic client_id:client_secret, grant_type=client_credentials."""
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        if form.get("grant_type") != "client_credentials":
+            return None, json_response({"error": "unsupported_grant_type"}, 400)
+        client_id, secret = _basic(request.headers.get("authorization", ""))
+        if client_id is None:  # some clients post the credentials in the form
+            client_id, secret = form.get("client_id"), form.get("client_secret")
+        for partner in self.world.partners:
+            if partner.client_id and partner.client_id == client_id \
+                    and partner.client_secret == secret:
+                self._issued += 1
+                raw = f"{self.world.seed}:{partner.slug}:{self._issued}".encode()
+                token = hashlib.sha256(raw).hexdigest()
+                expires = self.config.haku_token_expires_in
+                self._tokens[token] = (partner.slug,
+                                       self.world.clock.now() + timedelta(seconds=expires))
+                return partner.slug, json_response({"access_token": token, "expires_in": expires,
+                                                    "token_type": "access_token"})  # fmt: skip
+        return None, json_response({"error": "invalid_client"}, 401)
+
+    def authenticate(self, request: Request) -> tuple[str | None, Response | None]:
+        token = request.headers.get("authorization", "").strip()
+        entry = self._tokens.get(token)
+        if entry is None:
+            return None, problem(401, "Unauthorized")
+        slug, expires = entry
+        if self.world.clock.now() >= expires:
+            return None, problem(401, "Token expired")
+        return slug, None
+
+    def throttled(self, retry_after: int) -> Response:
+        return problem(429, "Too Many Requests", {"Retry-After": str(retry_after)})
+
+    # ---------------------------------------------------------------- routes
+    def handle(self, request: Request, partner_slug: str) -> Response:
+        try:
+            if EVENTS_PATH.match(request.path):
+                return self.wrap(self.events(request.params, partner_slug))
+            found = PARTICIPANTS_PATH.match(request.path)
+            if found is None:
+                return problem(404, "Not Found")
+            try:
+                event = self.world.event_state(PROVIDER, found.group(1))
+            except KeyError:
+                return problem(404, "Event not found")
+            if event.partner_slug != partner_slug:
+                return problem(404, "Event not found")
+            with self.world.lock:
+                return self.wrap(self.participants(event, request.params))
+        except ValueError as exc:
+            return problem(400, str(exc))
+
+    def wrap(self, items: list[dict[str, Any]]) -> Response:
+        return json_response({"data": items} if self.config.haku_wrap_lists else items)
+
+    def paging(self, params: dict[str, str]) -> tuple[int, int]:
+        page = int_param(params, "page", 1) or 1
+        per_page = int_param(params, "per_page", self.config.haku_default_per_page) or 1
+        if page < 1 or per_page < 1:
+            raise ValueError("page and per_page must be positive")
+        return page, min(per_page, self.config.haku_max_per_page)
+
+    def events(self, params: dict[str, str], partner_slug: str) -> list[dict[str, Any]]:
+        page, per_page = self.paging(params)
+        now = self.world.clock.now()
+        show_inactive = params.get("show_inactive", "false").lower() in ("true", "1", "t")
+        rows = [self.event(e, now) for e in self.world.event_states(PROVIDER, partner_slug)]
+        if not show_inactive:
+            rows = [r for r in rows if r["status"] == "active"]
+        column = params.get("sort_column", "event_date")
+        if column not in ("event_date", "id", "name"):
+            column = "event_date"
+        descending = params.get("sort_direction", "asc").lower() == "desc"
+        keyed = sorted(rows, key=lambda r: (r["_sort"] if column == "event_date" else r[column],
+                                            r["id"]), reverse=descending)  # fmt: skip
+        for r in keyed:
+            r.pop("_sort")
+        return keyed[(page - 1) * per_page: page * per_page]
+
+    def event(self, e: EventState, now: datetime) -> dict[str, Any]:
+        zone = ZoneInfo(e.timezone)
+        style = self.config.haku_timestamp_style
+        return {
+            "id": e.event_id, "name": e.name, "_sort": e.start,
+            "event_date": e.start.astimezone(zone).isoformat(),
+            "event_end_date": None if e.end is None else e.end.astimezone(zone).isoformat(),
+            "status": "active" if e.start > now - timedelta(days=30) else "inactive",
+            "location_city": e.city, "location_state": e.state, "timezone": e.timezone,
+            "registration_open": e.registration_opens <= now < e.start,
+            "created_at": haku_time(e.created, style),
+        }  # fmt: skip
+
+    def participants(self, event: EventState, params: dict[str, str]) -> list[dict[str, Any]]:
+        page, per_page = self.paging(params)
+        ids = event.all_ids()
+        raw_since = params.get(self.config.haku_updated_since_param)
+        if self.config.haku_updated_since and raw_since:
+            since = parse_time(raw_since)
+            ids = [i for i in ids if self.world.modified_at(event, i) >= since]
+        column = params.get("sort_column", "id")
+        descending = params.get("sort_direction", "asc").lower() == "desc"
+        if column == "updated_at":
+            ids.sort(key=lambda i: (self.world.modified_at(event, i), i), reverse=descending)
+        elif column == "registered_at":
+            regs = {i: self.world.registration(event, i).registered_at for i in ids}
+            ids.sort(key=lambda i: (regs[i], i), reverse=descending)
+        else:
+            ids.sort(reverse=descending)
+        chunk = ids[(page - 1) * per_page: page * per_page]
+        style = self.config.haku_timestamp_style
+        return [record(self.world.registration(event, i), style) for i in chunk]
+
+
+def record(reg: Registration, style: str) -> dict[str, Any]:
+    f = reg.fields
+    cancelled_at = None if reg.removal is None else reg.removal["removed_at"]
+    return {
+        "registration_number": str(reg.pid), "event_id": reg.event.event_id,
+        "person_full_name": f"{f['first_name']} {f['last_name']}", "email": f["email"],
+        "age": f["age"], "gender": f["gender"], "date_of_birth": f["dob"],
+        "bib_number": None if f["bib"] is None else str(f["bib"]),
+        "is_cancelled": reg.removal is not None,
+        "cancelled_at": haku_time(cancelled_at, style),
+        "registered_at": haku_time(reg.registered_at, style),
+        "updated_at": haku_time(reg.modified_at, style),
+        "team": None if f["team_name"] is None else {"name": f["team_name"]},
+        "transaction_amount": round((f["fee_cents"] + f["processing_cents"]) / 100, 2),
+    }  # fmt: skip
+
+
+def parse_time(raw: str) -> datetime:
+    """ISO 8601 (with Z, offset or none = UTC), 'YYYY-mm-dd HH:MM:SS' or a bare date."""
+    text = raw.strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"updated_since is not a timestamp: {raw!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _basic(header: str) -> tuple[str | None, str | None]:
+    if not header.lower().startswith("basic "):
+        return None, None
+    try:
+        decoded = base64.b64decode(header[6:].strip()).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    client_id, _, secret = decoded.partition(":")
+    return client_id, secret

@@ -1,0 +1,282 @@
+"""RunSignUp, as PROVIDERS.md describes it: /races, participants and removed-participants.
+
+Errors are HTTP 200 with an error body (some wrapped in a one-element array), booleans "T"/"F",
+money "$55.00", slashes escaped. Paging is per event block; the filter is "modified on or after".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from p88_pipeline.sandbox.config import SandboxConfig
+from p88_pipeline.sandbox.generate import EventState
+from p88_pipeline.sandbox.wire import (
+    Request,
+    Response,
+    eastern_full,
+    int_param,
+    json_response,
+    money,
+    rsu_date,
+    rsu_datetime,
+    text_response,
+    tf,
+    unix,
+)  # fmt: skip
+from p88_pipeline.sandbox.world import Registration, World
+
+PROVIDER = "runsignup"
+RACE_PATH = re.compile(r"^/[Rr]est/race/([^/]+)/(participants|removed-participants)/?$")
+MESSAGES = {3: "Invalid parameters", 6: "Key authentication failed.", 7: "Permission denied.",
+            9: "Invalid date", 14: "Request throttled.", 201: "Race not found.",
+            223: "Event id not valid.", 301: "Event not found."}  # fmt: skip
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, detail: str = "") -> None:
+        super().__init__(detail or MESSAGES.get(code, "Error"))
+        self.code = code
+
+
+class RunSignUpApi:
+    provider = PROVIDER
+
+    def __init__(self, world: World, config: SandboxConfig) -> None:
+        self.world = world
+        self.config = config
+        self._errors = 0
+
+    # ---------------------------------------------------------------- plumbing
+    def error(self, code: int, detail: str = "", *, wrap: bool | None = None) -> Response:
+        """HTTP 200 with {"error": {...}}; every Nth one (configurable) inside a list."""
+        self._errors += 1
+        every = self.config.runsignup_error_array_every
+        if wrap is None:
+            wrap = every > 0 and self._errors % every == 0
+        body: Any = {"error": {"error_code": code, "error_msg": detail or MESSAGES.get(code, "")}}
+        return json_response([body] if wrap else body, escape_slashes=True, error_code=code)
+
+    def authenticate(self, request: Request) -> tuple[str | None, Response | None]:
+        key, secret = request.params.get("api_key"), request.params.get("api_secret")
+        for partner in self.world.partners:
+            if partner.api_key and key == partner.api_key and secret == partner.api_secret:
+                return partner.slug, None
+        return None, self.error(6)
+
+    def throttled(self, retry_after: int) -> Response:
+        return self.error(14, wrap=False)
+
+    def handle(self, request: Request, partner_slug: str) -> Response:
+        if request.params.get("format", "xml").lower() != "json":
+            return text_response(200, '<?xml version="1.0" encoding="UTF-8"?>\n<response>'
+                                 "<note>XML output is not simulated: send format=json</note>"
+                                 "</response>", "application/xml")  # fmt: skip
+        try:
+            path = request.path
+            if re.match(r"^/[Rr]est/races/?$", path):
+                return json_response(self.races(request.params, partner_slug),
+                                     escape_slashes=True)  # fmt: skip
+            found = RACE_PATH.match(path)
+            if found is None:
+                return text_response(404, "<html><body>Not Found</body></html>", "text/html")
+            events = self.race_events(found.group(1), partner_slug)
+            selected = self.selected_events(events, request.params)
+            removed = found.group(2) == "removed-participants"
+            with self.world.lock:
+                return json_response(self.participants(selected, request.params, removed),
+                                     escape_slashes=True)  # fmt: skip
+        except ApiError as exc:
+            return self.error(exc.code, str(exc))
+
+    # ---------------------------------------------------------------- /races
+    def races(self, params: dict[str, str], partner_slug: str) -> dict[str, Any]:
+        try:
+            page = int_param(params, "page", 1) or 1
+            per_page = int_param(params, "results_per_page", 50) or 50
+        except ValueError as exc:
+            raise ApiError(3, str(exc)) from None
+        if page < 1 or per_page < 1:
+            raise ApiError(3, "page and results_per_page must be positive")
+        per_page = min(per_page, self.config.runsignup_max_races_per_page)
+        start, end = _date_param(params, "start_date"), _date_param(params, "end_date")
+        own = params.get("only_partner_races", "F").upper() == "T"
+        groups: dict[int, list[EventState]] = {}
+        for e in self.world.event_states(PROVIDER, partner_slug if own else None):
+            groups.setdefault(e.race_id, []).append(e)
+        races = []
+        for race_id, events in groups.items():
+            day = events[0].start.astimezone(ZoneInfo(events[0].timezone)).date()
+            if (start and day < start) or (end and day > end):
+                continue
+            races.append((day, race_id, events))
+        descending = params.get("sort", "date ASC").strip().upper().endswith("DESC")
+        races.sort(key=lambda r: (r[0], r[1]), reverse=descending)
+        chunk = races[(page - 1) * per_page: page * per_page]
+        with_events = params.get("events", "F").upper() == "T"
+        return {"races": [{"race": self.race(events, with_events)} for _, _, events in chunk]}
+
+    def race(self, events: list[EventState], with_events: bool) -> dict[str, Any]:
+        first = events[0]
+        zone = ZoneInfo(first.timezone)
+        day = first.start.astimezone(zone).date()
+        end_day = max((e.end or e.start) for e in events).astimezone(zone).date()
+        now = self.world.clock.now()
+        past = first.start <= now
+        race: dict[str, Any] = {
+            "race_id": first.race_id, "name": first.race_name,
+            "last_date": rsu_date(day if past else day - timedelta(days=364)),
+            "last_end_date": rsu_date(end_day if past else end_day - timedelta(days=364)),
+            "next_date": rsu_date(day), "next_end_date": rsu_date(end_day),
+            "is_draft_race": "F", "is_private_race": "F",
+            "is_registration_open": tf(not past and first.registration_opens <= now),
+            "created": rsu_datetime(first.created),
+            "last_modified": rsu_datetime(first.created + timedelta(hours=3)),
+            "description": f"<p>The {first.race_name}: fast/flat course.</p>",
+            "url": f"https://runsignup.com/Race/{first.state}/{first.city}/Race{first.race_id}",
+            "external_race_url": None, "timezone": first.timezone,
+            "address": {"street": "1 Start Line Way", "street2": None, "city": first.city,
+                        "state": first.state, "zipcode": "00000", "country_code": "US"},
+        }  # fmt: skip
+        if with_events:
+            race["events"] = [self.event(e, n) for n, e in enumerate(events)]
+        return race
+
+    def event(self, e: EventState, day_index: int) -> dict[str, Any]:
+        zone = ZoneInfo(e.timezone)
+        return {
+            "event_id": e.event_id, "race_event_days_id": e.race_id * 10 + 1, "name": e.name,
+            "details": None, "start_time": rsu_datetime(e.start, zone),
+            "end_time": None if e.end is None else rsu_datetime(e.end, zone),
+            "age_calc_base_date": None,
+            "registration_opens": rsu_datetime(e.registration_opens, zone),
+            "event_type": "running_race", "distance": e.distance, "volunteer": "F",
+            "require_dob": "T", "require_phone": "F", "participant_cap": None,
+            "registration_periods": [{
+                "registration_opens": rsu_datetime(e.registration_opens, zone),
+                "registration_closes": rsu_datetime(e.start - timedelta(hours=12), zone),
+                "race_fee": money(e.fee_cents), "processing_fee": money(e.fee_cents * 6 // 100),
+            }],
+        }  # fmt: skip
+
+    # ---------------------------------------------------------------- participants
+    def race_events(self, raw_race_id: str, partner_slug: str) -> list[EventState]:
+        try:
+            race_id = int(raw_race_id)
+        except ValueError:
+            raise ApiError(201) from None
+        events = self.world.race_events(PROVIDER, race_id)
+        if not events:
+            raise ApiError(201)
+        if events[0].partner_slug != partner_slug:
+            raise ApiError(7, "Permission denied: not your race.")
+        return events
+
+    def selected_events(self, events: list[EventState], params: dict[str, str],
+                        ) -> list[EventState]:  # fmt: skip
+        raw = params.get("event_id", "").strip()
+        if not raw:
+            raise ApiError(3, "Invalid parameters: event_id is required.")
+        by_id = {e.event_id: e for e in events}
+        chosen = []
+        for part in raw.split(","):
+            try:
+                event_id = int(part.strip())
+            except ValueError:
+                raise ApiError(223, f"Event id not valid: {part!r}") from None
+            if event_id not in by_id:
+                raise ApiError(301, f"Event {event_id} not found in this race.")
+            if by_id[event_id] not in chosen:
+                chosen.append(by_id[event_id])
+        return chosen
+
+    def participants(self, events: list[EventState], params: dict[str, str],
+                     removed: bool) -> list[dict[str, Any]]:  # fmt: skip
+        try:
+            page = int_param(params, "page", 1) or 1
+            per_page = int_param(params, "results_per_page", 50) or 50
+            after = int_param(params, "after_registration_id")
+        except ValueError as exc:
+            raise ApiError(3, str(exc)) from None
+        try:
+            since_ts = int_param(params, "modified_after_timestamp")
+        except ValueError:
+            raise ApiError(9, "modified_after_timestamp must be Unix seconds") from None
+        if page < 1 or per_page < 1:
+            raise ApiError(3, "page and results_per_page must be positive")
+        per_page = min(per_page, self.config.runsignup_max_results_per_page)
+        since = None if since_ts is None else datetime.fromtimestamp(since_ts, timezone.utc)
+        descending = params.get("sort", "registration_id ASC").strip().upper().endswith("DESC")
+        blocks = []
+        for event in events:
+            ids = sorted(event.removed) if removed else self.world.active_ids(event)
+            ids.sort(reverse=descending)
+            if after is not None:
+                ids = [i for i in ids if (i < after if descending else i > after)]
+            if since is not None:
+                ids = [i for i in ids if self.world.modified_at(event, i) >= since]
+            chunk = ids[(page - 1) * per_page: page * per_page]
+            regs = [self.world.registration(event, pid) for pid in chunk]
+            if removed:
+                blocks.append({"event": {"event_id": event.event_id,
+                                         "participants": [removed_record(r) for r in regs]}})
+            else:
+                blocks.append({"event": {"event_id": event.event_id, "participants": []},
+                               "participants": [participant_record(r) for r in regs]})
+        return blocks
+
+
+def _date_param(params: dict[str, str], name: str) -> date | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(9, f"{name} must be YYYY-mm-dd") from None
+
+
+def participant_record(reg: Registration) -> dict[str, Any]:
+    f = reg.fields
+    fee, processing = f["fee_cents"], f["processing_cents"]
+    record: dict[str, Any] = {
+        "registration_id": reg.pid, "event_id": reg.event.event_id,
+        "user": {
+            "user_id": f["user_id"], "first_name": f["first_name"],
+            "middle_name": f["middle_name"] or None, "last_name": f["last_name"],
+            "email": f["email"],
+            "address": {"street": f["street"], "city": f["city"], "state": f["state"],
+                        "zipcode": f["zipcode"], "country_code": "US"},
+            "dob": f["dob"], "gender": f["gender"], "phone": f["phone"],
+            "profile_image_url": None,
+        },
+        "bib_num": f["bib"], "chip_num": f["chip"], "age": f["age"],
+        "registration_date": rsu_datetime(reg.registered_at),
+        "last_modified": unix(reg.modified_at),
+        "team_id": f["team_id"], "team_name": f["team_name"], "team_type_id": None,
+        "race_fee": money(fee), "processing_fee": money(processing),
+        "amount_paid": money(fee + processing), "imported": tf(f["imported"]),
+    }  # fmt: skip
+    if reg.pid % 3 == 0:
+        record["question_responses"] = [{"question_id": 9001, "question_text": "T-shirt size",
+                                         "response": ("S", "M", "L", "XL")[reg.pid % 4]}]
+    return record
+
+
+def removed_record(reg: Registration) -> dict[str, Any]:
+    f = reg.fields
+    removal = reg.removal or {}
+    removed_at = removal.get("removed_at", reg.modified_at)
+    record: dict[str, Any] = {
+        "registration_id": reg.pid, "event_id": reg.event.event_id,
+        "user": {"user_id": f["user_id"], "first_name": f["first_name"],
+                 "last_name": f["last_name"], "email": f["email"]},
+        "registration_date": eastern_full(reg.registered_at),
+        "removed_reason": removal.get("reason", "removed"),
+        "last_modified": eastern_full(removed_at), "last_modified_ts": unix(removed_at),
+    }  # fmt: skip
+    if removal.get("new_registration_id") is not None:
+        record["new_registration_id"] = removal["new_registration_id"]
+    return record
