@@ -7,9 +7,12 @@ race group in its own transaction, data and watermark together.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -35,6 +38,7 @@ log = logging.getLogger("p88.sync")
 
 BATCH_ROWS = 5000
 Clock = Callable[[], datetime]
+WriterFactory = Callable[[sa.Connection, str, str], ParticipantWriter]
 
 
 def utc_now() -> datetime:
@@ -94,6 +98,16 @@ def select_future(
     return len(events), future
 
 
+@dataclass(frozen=True)
+class LoadOptions:
+    """How stage 3 reads and writes. The defaults are p88's; benchmarks vary them to reproduce
+    the old strategies (per-event calls, row-by-row writes) on the same engine."""
+
+    group_by_race: bool = True
+    parallel_groups: int = 2  # RunSignUp allows 2 calls in flight per account
+    writer: WriterFactory = ParticipantWriter
+
+
 def sync_participants(
     engine: sa.Engine,
     client: ProviderClient,
@@ -101,8 +115,13 @@ def sync_participants(
     future: list[Event],
     policy: plan.SyncPolicy,
     clock: Clock = utc_now,
+    options: LoadOptions = LoadOptions(),
 ) -> SyncFigures:
-    """Stage 3: every future event, grouped per race; a failing group does not stop the others."""
+    """Stage 3: every future event, grouped per race; a failing group does not stop the others.
+
+    Groups run `parallel_groups` at a time, each in its own transaction; the session's limiter and
+    in-flight cap keep the partner inside its quota whatever the parallelism.
+    """
     started = time.monotonic()
     figures = SyncFigures(client.provider, partner.slug, events_future=len(future))
     calls_before = client.calls
@@ -112,23 +131,36 @@ def sync_participants(
     with partner_lock(engine, client.provider, partner):
         with engine.connect() as conn:
             watermarks = load_watermarks(conn, client.provider, partner.id)
-        groups = plan.plan_groups(future, watermarks, clock(), policy)
-        for group in groups:
+        groups = plan.plan_groups(future, watermarks, clock(), policy, options.group_by_race)
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def run(group: plan.SyncGroup) -> None:
+            if stop.is_set():
+                return
             try:
-                _sync_group_with_fallback(engine, client, partner, group, figures, clock)
+                _sync_group_with_fallback(engine, client, partner, group, figures, clock,
+                                          options, lock)  # fmt: skip
             except AuthError:
+                stop.set()
                 raise
             except (QuotaExhaustedError, ThrottledError) as exc:
-                figures.status = "quota_exhausted"
-                figures.errors.append(_error(group, exc))
+                stop.set()
+                with lock:
+                    figures.status = "quota_exhausted"
+                    figures.errors.append(_error(group, exc))
                 log.warning("%s partner %s: budget spent, stopping cleanly; finished events keep "
                             "their watermarks: %s", client.provider, partner.slug, exc)  # fmt: skip
-                break
             except (ProviderError, sa.exc.DBAPIError, ValueError) as exc:
-                figures.errors.append(_error(group, exc))
+                with lock:
+                    figures.errors.append(_error(group, exc))
                 log.error("%s partner %s race %s events %s: sync failed, watermark kept: %s",
                           client.provider, partner.slug, group.race_id,
                           ",".join(group.event_ids), exc)  # fmt: skip
+
+        with ThreadPoolExecutor(max(1, options.parallel_groups)) as pool:
+            for future_result in [pool.submit(run, g) for g in groups]:
+                future_result.result()  # re-raises AuthError
     figures.api_calls = client.calls - calls_before
     figures.duration_s = round(time.monotonic() - started, 3)
     types = figures.type_counts
@@ -151,22 +183,22 @@ def _error(group: plan.SyncGroup, exc: BaseException) -> dict:
 
 def _sync_group_with_fallback(
     engine: sa.Engine, client: ProviderClient, partner: Partner, group: plan.SyncGroup,
-    figures: SyncFigures, clock: Clock,
+    figures: SyncFigures, clock: Clock, options: LoadOptions, lock: threading.Lock,
 ) -> None:  # fmt: skip
     """Rule 3: a refused incremental filter falls back to a full read of the same events."""
     try:
-        _sync_group(engine, client, partner, group, figures, clock)
+        _sync_group(engine, client, partner, group, figures, clock, options, lock)
     except FilterRejectedError as exc:
         log.warning("%s partner %s race %s: incremental filter refused (%s); full_fallback",
                     client.provider, partner.slug, group.race_id, exc)  # fmt: skip
         fallback = plan.SyncGroup(group.race_id, group.events, plan.FULL_FALLBACK, None,
                                   {e: "incremental filter refused" for e in group.event_ids})
-        _sync_group(engine, client, partner, fallback, figures, clock)
+        _sync_group(engine, client, partner, fallback, figures, clock, options, lock)
 
 
 def _sync_group(
     engine: sa.Engine, client: ProviderClient, partner: Partner, group: plan.SyncGroup,
-    figures: SyncFigures, clock: Clock,
+    figures: SyncFigures, clock: Clock, options: LoadOptions, lock: threading.Lock,
 ) -> None:  # fmt: skip
     started_at = clock()
     provider_started_at = client.server_time()
@@ -176,7 +208,7 @@ def _sync_group(
                  group.reasons.get(event.event_id, ""), _fmt(group.modified_after))  # fmt: skip
     upserted = removed = rejected = 0
     with engine.begin() as conn:
-        writer = ParticipantWriter(conn, client.provider, partner.id)
+        writer = options.writer(conn, client.provider, partner.id)
         batch: list[Participant] = []
         for page in client.iter_participant_pages(group.events, group.modified_after):
             batch.extend(page.participants)
@@ -196,11 +228,12 @@ def _sync_group(
         watermark = plan.next_watermark(started_at, provider_started_at, clock())
         save_watermarks(conn, client.provider, partner.id, group.event_ids, watermark,
                         group.sync_type)  # fmt: skip
-    figures.events_synced += len(group.events)
-    figures.participants_upserted += upserted
-    figures.participants_removed += removed
-    figures.participants_rejected += rejected
-    figures.sync_types.update({e: group.sync_type for e in group.event_ids})
+    with lock:
+        figures.events_synced += len(group.events)
+        figures.participants_upserted += upserted
+        figures.participants_removed += removed
+        figures.participants_rejected += rejected
+        figures.sync_types.update({e: group.sync_type for e in group.event_ids})
     log.info("%s partner %s race %s: %d events %s, %d participants upserted, %d removed, "
              "%d rejected, watermark %s", client.provider, partner.slug, group.race_id,
              len(group.events), group.sync_type, upserted, removed, rejected,

@@ -79,19 +79,23 @@ def plan_groups(
     watermarks: Mapping[str, datetime],
     now: datetime,
     policy: SyncPolicy,
+    group_by_race: bool = True,
 ) -> list[SyncGroup]:
     """One group per race and sync type: full events together, incremental ones together from the
-    oldest of their watermarks (re-reading a little more is harmless, an extra call is not)."""
+    oldest of their watermarks (re-reading a little more is harmless, an extra call is not).
+    `group_by_race=False` gives one group per event (the old per-event strategy, for benchmarks).
+    """
     by_race: dict[tuple[str, str], list[tuple[Event, Decision]]] = defaultdict(list)
     for event in events:
         decision = decide(watermarks.get(event.event_id), now, policy)
-        by_race[(event.race_id, decision.sync_type)].append((event, decision))
+        key = event.race_id if group_by_race else f"{event.race_id}/{event.event_id}"
+        by_race[(key, decision.sync_type)].append((event, decision))
     groups = []
     for (race_id, sync_type), members in sorted(by_race.items()):
         starts = [d.modified_after for _, d in members if d.modified_after is not None]
         groups.append(
             SyncGroup(
-                race_id=race_id,
+                race_id=race_id.split("/")[0],
                 events=tuple(e for e, _ in members),
                 sync_type=sync_type,
                 modified_after=min(starts) if sync_type == INCREMENTAL else None,
