@@ -71,12 +71,39 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dev(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.dev import run_dev
+
+    return run_dev(port=args.port, host=args.host)
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from p88_pipeline.commands.sandbox import advance, serve
 
     if args.sandbox_command == "serve":
         return serve(args.host, args.port, args.scale, args.seed, args.partners_out)
     return advance(args.url, args.days)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from benchmarks.harness import run_bench
+    from benchmarks.report import chart, table, targets
+
+    result = run_bench(scale=args.scale, repeat=args.repeat, latency_ms=args.latency_ms,
+                       seed=args.seed, strategies=args.strategies)  # fmt: skip
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(table(result))
+    print()
+    for label, ok, value in targets(result):
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    if args.chart and chart(result, Path(args.chart)):
+        print(f"chart written to {args.chart}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply sql/ migrations and check constraints").set_defaults(
         func=cmd_migrate
     )
+
+    dev = sub.add_parser("dev", help="Dagster UI + daemon on the embedded (or given) Postgres")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--host", default="127.0.0.1", help="bind address (default: local only)")
+    dev.set_defaults(func=cmd_dev)
+
+    bench = sub.add_parser("bench", help="before / seed-optimized / p88, side by side")
+    bench.add_argument("--scale", choices=["tiny", "small", "seed"], default="seed")
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--latency-ms", type=int, default=100)
+    bench.add_argument("--seed", type=int, default=88)
+    bench.add_argument("--strategies", nargs="+", default=["before", "seed-optimized", "p88"])
+    bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--chart", help="write a PNG chart here (needs matplotlib)")
+    bench.set_defaults(func=cmd_bench)
 
     sandbox = sub.add_parser("sandbox", help="the provider simulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)

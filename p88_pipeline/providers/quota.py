@@ -1,7 +1,8 @@
 """Per-partner call budget: a token bucket that paces calls instead of tripping the quota.
 
 Sized so that burst + refill over one hour never exceeds the hourly quota: any trailing hour stays
-inside the budget, however the calls are spread.
+inside the budget, however the calls are spread. Half the quota is burst (a first full sync of a
+big partner needs it at once), half refills over the hour.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class TokenBucket:
     ) -> None:
         if calls_per_hour < 1:
             raise ValueError("calls_per_hour must be at least 1")
-        self.capacity = float(burst if burst is not None else max(1, calls_per_hour // 10))
+        self.capacity = float(burst if burst is not None else max(1, calls_per_hour // 2))
         self.capacity = min(self.capacity, float(calls_per_hour))
         refill_per_hour = max(calls_per_hour - self.capacity, 1.0)
         self.rate_per_s = refill_per_hour / 3600.0

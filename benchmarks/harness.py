@@ -1,0 +1,185 @@
+"""`p88 bench`: every strategy on the same sandbox world and a fresh database each, side by side.
+
+Per repetition: a new world (same seed), a full first sync, one simulated night and a nightly
+sync, another night and a nightly sync with simulated latency. Strategies run in a worker process
+(their own memory and GIL); the sandbox runs here. Figures are medians over the repetitions.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from benchmarks.minimum import minimum_calls
+from p88_pipeline.commands.verify import compare_with_truth
+from p88_pipeline.partners import load_partners
+from p88_pipeline.settings import PROJECT_ROOT, load_settings
+from p88_pipeline.warehouse.db import get_engine
+from p88_pipeline.warehouse.embedded import embedded_url
+from p88_pipeline.warehouse.migrations import prepare_warehouse
+
+DEFAULT_STRATEGIES = ("before", "seed-optimized", "p88")
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    prepare_warehouse(get_engine(url))
+    return url
+
+
+def run_worker(strategy: str, db_url: str, partners_file: Path, as_of: datetime,
+               env: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", strategy, db_url, str(partners_file),
+         as_of.isoformat()],
+        env={**os.environ, **env}, capture_output=True, text=True, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise RuntimeError(f"{strategy} worker failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def mismatches(db_url: str, world: Any, partners_file: Path) -> int:
+    engine = get_engine(db_url)
+    total = 0
+    for partner in load_partners(partners_file):
+        for provider in partner.accounts:
+            total += compare_with_truth(engine, world, provider, partner.id, partner.slug,
+                                        world.clock.now()).mismatches  # fmt: skip
+    return total
+
+
+def copy_floor(db_url: str) -> float:
+    """The machine's floor: rows/s of a raw COPY of the same rows into an unindexed table."""
+    engine = get_engine(db_url)
+    with engine.begin() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        buffer = io.StringIO()
+        cursor.copy_expert("COPY participants TO STDOUT", buffer)
+        rows = buffer.getvalue().count("\n")
+        cursor.execute("CREATE TEMP TABLE copy_floor (LIKE participants)")
+        buffer.seek(0)
+        started = time.perf_counter()
+        cursor.copy_expert("COPY copy_floor FROM STDIN", buffer)
+        seconds = time.perf_counter() - started
+    return rows / seconds if seconds else 0.0
+
+
+def one_repetition(name: str, rep: int, scale: str, seed: int, latency_ms: int,
+                   admin_url: str, workdir: Path) -> dict[str, Any]:  # fmt: skip
+    from p88_pipeline.sandbox.config import SandboxConfig
+    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_pipeline.sandbox.server import SandboxServer
+    from p88_pipeline.sandbox.world import World
+
+    world = World(seed=seed, scale=scale)
+    config = SandboxConfig(runsignup_quota_per_hour=10**9, haku_quota_per_hour=10**9)
+    with SandboxServer(world, config=config) as server:
+        partners_file = workdir / f"partners-{name}-{rep}.yaml"
+        partners_file.write_text(render_partners_yaml(world, server))
+        env = partner_environment(world)
+        db_url = fresh_database(admin_url, f"p88_bench_{name.replace('-', '_')}_{rep}")
+        out: dict[str, Any] = {}
+        as_of = world.clock.now()
+        say(f"[{name} #{rep + 1}] full first sync")
+        out["full"] = run_worker(name, db_url, partners_file, as_of, env)
+        out["full"]["minimum"] = sum(minimum_calls(world, as_of, None).values())
+        if name == "p88" and rep == 0:
+            out["copy_floor_rows_s"] = copy_floor(db_url)
+        for phase, latency in (("nightly", 0), ("nightly_latency", latency_ms)):
+            since = as_of
+            world.advance(timedelta(days=1))
+            as_of = world.clock.now()
+            minimum = minimum_calls(world, as_of, since)
+            if name == "before" and latency:
+                # Partners and calls in series: latency adds calls x latency. Modelled, not run:
+                # 16,000+ sequential calls at 100 ms would take half an hour.
+                result = run_worker(name, db_url, partners_file, as_of, env)
+                result["wall_s"] += result["api_calls"] * latency / 1000
+                result["modelled"] = True
+            else:
+                server.set_latency(latency)
+                say(f"[{name} #{rep + 1}] {phase} sync (latency {latency} ms)")
+                result = run_worker(name, db_url, partners_file, as_of, env)
+                server.set_latency(0)
+            result["minimum"] = sum(minimum.values())
+            result["max_minimum_per_partner"] = max(minimum.values())
+            out[phase] = result
+        out["mismatches"] = mismatches(db_url, world, partners_file)
+        return out
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
+    def med(phase: str, key: str) -> float:
+        return median([r[phase][key] for r in reps])
+
+    full_load = [r["full"]["load_rows"] / r["full"]["load_s"] for r in reps if r["full"]["load_s"]]
+    return {
+        "strategy": name, "repetitions": len(reps),
+        "full_wall_s": med("full", "wall_s"), "full_api_calls": med("full", "api_calls"),
+        "full_minimum_calls": med("full", "minimum"), "full_rows": med("full", "rows_written"),
+        "load_rows_per_s": median(full_load),
+        "nightly_api_calls": med("nightly", "api_calls"),
+        "nightly_max_calls_per_partner": med("nightly", "max_calls_per_partner"),
+        "nightly_minimum_calls": med("nightly", "minimum"),
+        "nightly_rows": med("nightly", "rows_written"),
+        "nightly_wall_s": med("nightly", "wall_s"),
+        "nightly_latency_wall_s": med("nightly_latency", "wall_s"),
+        "nightly_latency_modelled": bool(reps[0]["nightly_latency"].get("modelled")),
+        "peak_rss_mb": max(max(r[p]["peak_rss_mb"] for p in ("full", "nightly")) for r in reps),
+        "mismatches": sum(r["mismatches"] for r in reps),
+        "copy_floor_rows_s": next((r["copy_floor_rows_s"] for r in reps
+                                   if "copy_floor_rows_s" in r), None),
+    }  # fmt: skip
+
+
+def run_bench(scale: str = "seed", repeat: int = 3, latency_ms: int = 100, seed: int = 88,
+              strategies: Sequence[str] = DEFAULT_STRATEGIES) -> dict[str, Any]:  # fmt: skip
+    settings = load_settings()
+    admin_url = embedded_url(settings.pgdata, "postgres")
+    started = time.perf_counter()
+    summaries = {}
+    with tempfile.TemporaryDirectory(prefix="p88-bench-") as tmp:
+        for name in strategies:
+            reps = 1 if name == "before" else repeat
+            results = [one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp))
+                       for rep in range(reps)]  # fmt: skip
+            summaries[name] = summarize(name, results)
+    return {
+        "scale": scale, "seed": seed, "repeat": repeat, "latency_ms": latency_ms,
+        "machine": machine(), "seconds": round(time.perf_counter() - started, 1),
+        "strategies": summaries,
+    }  # fmt: skip
+
+
+def machine() -> dict[str, Any]:
+    import platform
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)}

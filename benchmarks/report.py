@@ -1,0 +1,104 @@
+"""Readable output of `p88 bench`: the side-by-side table, the targets, and a chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ROWS = (
+    ("full first sync: wall s", "full_wall_s", "{:.1f}"),
+    ("full first sync: API calls", "full_api_calls", "{:.0f}"),
+    ("full first sync: rows written", "full_rows", "{:.0f}"),
+    ("load stage rows/s", "load_rows_per_s", "{:,.0f}"),
+    ("nightly: API calls", "nightly_api_calls", "{:.0f}"),
+    ("nightly: max calls per partner", "nightly_max_calls_per_partner", "{:.0f}"),
+    ("nightly: minimum calls the data allows", "nightly_minimum_calls", "{:.0f}"),
+    ("nightly: rows written", "nightly_rows", "{:.0f}"),
+    ("nightly: wall s", "nightly_wall_s", "{:.2f}"),
+    ("nightly @latency: wall s", "nightly_latency_wall_s", "{:.2f}"),
+    ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
+    ("mismatches vs truth", "mismatches", "{:.0f}"),
+)
+
+
+def table(result: dict[str, Any]) -> str:
+    names = list(result["strategies"])
+    width = max(len(label) for label, _, _ in ROWS) + 2
+    lines = [f"p88 bench: scale {result['scale']}, seed {result['seed']}, medians of "
+             f"{result['repeat']} (before: 1), latency {result['latency_ms']} ms, "
+             f"{result['machine']['cpus']} cpus, {result['seconds']} s"]  # fmt: skip
+    lines.append("".ljust(width) + "".join(n.rjust(16) for n in names))
+    for label, key, fmt in ROWS:
+        cells = []
+        for name in names:
+            s = result["strategies"][name]
+            value = s.get(key)
+            text = "-" if value is None else fmt.format(value)
+            if key == "nightly_latency_wall_s" and s.get("nightly_latency_modelled"):
+                text += "*"
+            cells.append(text.rjust(16))
+        lines.append(label.ljust(width) + "".join(cells))
+    if any(s.get("nightly_latency_modelled") for s in result["strategies"].values()):
+        lines.append("* modelled: measured wall + calls x latency (calls run in series)")
+    return "\n".join(lines)
+
+
+def targets(result: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    s = result["strategies"]
+    p88, opt, before = s.get("p88"), s.get("seed-optimized"), s.get("before")
+    checks: list[tuple[str, bool, str]] = []
+    if p88:
+        ratio = p88["nightly_api_calls"] / p88["nightly_minimum_calls"]
+        checks.append(("nightly calls <= 1.2 x minimum", ratio <= 1.2, f"{ratio:.2f} x"))
+        full = p88["full_wall_s"]
+        checks.append(("full sync <= 90 s", full <= 90, f"{full:.1f} s"))
+        checks.append(("peak RSS <= 600 MB", p88["peak_rss_mb"] <= 600,
+                       f"{p88['peak_rss_mb']:.0f} MB"))  # fmt: skip
+        floor = p88.get("copy_floor_rows_s")
+        if floor:
+            share = p88["load_rows_per_s"] / floor
+            checks.append(("load >= 40% of raw COPY", share >= 0.4, f"{share:.0%}"))
+        checks.append(("0 mismatches", p88["mismatches"] == 0, str(p88["mismatches"])))
+    if p88 and opt:
+        ratio = p88["nightly_api_calls"] / opt["nightly_api_calls"]
+        checks.append(("nightly calls <= 0.5 x seed-optimized", ratio <= 0.5, f"{ratio:.2f} x"))
+        speed = opt["nightly_latency_wall_s"] / p88["nightly_latency_wall_s"]
+        checks.append(("nightly @latency >= 5x faster than seed-optimized", speed >= 5,
+                       f"{speed:.1f} x"))  # fmt: skip
+        per_row = opt["load_rows_per_s"]
+        speed = p88["load_rows_per_s"] / per_row if per_row else float("inf")
+        checks.append(("load >= 10x per-row rows/s", speed >= 10, f"{speed:.1f} x"))
+    if p88 and before:
+        speed = before["full_wall_s"] / p88["full_wall_s"]
+        checks.append(("(info) full sync vs before", True, f"{speed:.1f} x faster"))
+    return checks
+
+
+def chart(result: dict[str, Any], path: Path) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    s = result["strategies"]
+    names = list(s)
+    panels = (("nightly API calls", "nightly_api_calls"),
+              (f"nightly wall s @{result['latency_ms']} ms", "nightly_latency_wall_s"),
+              ("full first sync wall s", "full_wall_s"), ("load rows/s", "load_rows_per_s"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
+    for ax, (title, key) in zip(axes, panels, strict=True):
+        values = [s[n][key] for n in names]
+        bars = ax.bar(names, values, color=["#b0b0b0", "#7fa7d6", "#1f5fa8"][: len(names)])
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+        for bar, value in zip(bars, values, strict=True):
+            ax.annotate(f"{value:,.0f}" if value >= 10 else f"{value:.1f}",
+                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=8)  # fmt: skip
+    fig.suptitle(f"p88 bench, scale {result['scale']} (medians)", fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path

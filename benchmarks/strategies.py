@@ -1,0 +1,136 @@
+"""The three strategies `p88 bench` compares, as settings of the same engine.
+
+`before` and `seed-optimized` reproduce the old system and its fix: what differs from p88 is only
+what they did differently (which events, page sizes, calls per event, row-by-row writes,
+partners in series), so the comparison measures exactly those choices.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from p88_pipeline.providers.base import Participant
+from p88_pipeline.warehouse.participants import COLUMNS, UPDATABLE, ParticipantWriter
+from p88_pipeline.warehouse.participants import _participant_row as participant_row
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    description: str
+    all_events: bool = False  # every event, not only future ones
+    always_full: bool = False  # full reads every night
+    page_size: Mapping[str, int] = field(default_factory=dict)  # provider -> page size
+    group_by_race: bool = True  # one participants call per race (several event ids)
+    haku_incremental: bool = True  # early-stop paging sorted by updated_at desc
+    row_by_row: bool = False  # one INSERT and COMMIT per participant
+    parallel_partners: int = 13
+    parallel_groups: int = 2
+    paced: bool = True  # the per-partner token bucket
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "before": Strategy(
+        "before", "old system: every event, full reads, pages of 25, INSERT+COMMIT per row, "
+        "partners in series", all_events=True, always_full=True,
+        page_size={"runsignup": 25, "haku": 25}, group_by_race=False, haku_incremental=False,
+        row_by_row=True, parallel_partners=1, parallel_groups=1, paced=False,
+    ),
+    "seed-optimized": Strategy(
+        "seed-optimized", "the old fix: future events, per-event incremental (7-day rule), pages "
+        "of 100, per-row upserts, partners in series", page_size={"runsignup": 100, "haku": 100},
+        group_by_race=False, haku_incremental=False, row_by_row=True, parallel_partners=1,
+        parallel_groups=1, paced=False,
+    ),
+    "p88": Strategy("p88", "this engine as shipped: per-race calls, largest pages, early-stop "
+                    "Haku paging, COPY upserts, partners in parallel"),
+}  # fmt: skip
+
+
+class LoadMeter:
+    """Time spent and rows handed to the load stage (writer.upsert), across threads."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.rows = 0
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float, rows: int) -> None:
+        with self._lock:
+            self.seconds += seconds
+            self.rows += rows
+
+
+def timed_writer(meter: LoadMeter, row_by_row: bool, dsn: str):
+    """A writer factory for the engine's LoadOptions, measuring the load stage."""
+
+    base = RowByRowWriter if row_by_row else ParticipantWriter
+
+    class TimedWriter(base):  # type: ignore[valid-type, misc]
+        def upsert(self, participants: Sequence[Participant]) -> int:
+            started = time.perf_counter()
+            written = super().upsert(participants)
+            meter.add(time.perf_counter() - started, len(participants))
+            return written
+
+    def factory(conn: sa.Connection, provider: str, partner_id: str) -> ParticipantWriter:
+        writer = TimedWriter(conn, provider, partner_id)
+        writer.dsn = dsn
+        return writer
+
+    return factory
+
+
+class RowByRowWriter(ParticipantWriter):
+    """The old load: one INSERT ... ON CONFLICT and one COMMIT per participant."""
+
+    dsn: str = ""
+    _local = threading.local()  # one autocommitting connection per worker thread
+
+    @property
+    def _raw(self):
+        import psycopg2
+
+        if getattr(self._local, "conn", None) is None:
+            self._local.conn = psycopg2.connect(self.dsn)
+        return self._local.conn
+
+    def upsert(self, participants: Sequence[Participant]) -> int:
+        from psycopg2.extras import Json
+
+        cols = ", ".join(COLUMNS)
+        sql = (
+            f"INSERT INTO participants ({cols}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+            "ON CONFLICT (provider, timing_partner_id, event_id, participant_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE if c != "synced_at")
+            + " WHERE excluded.modified_at >= participants.modified_at"
+        )
+        written = 0
+        with self._raw.cursor() as cursor:
+            for p in participants:
+                row = list(participant_row(self.partner_id, p))
+                row[-1] = Json(row[-1], dumps=_dumps)
+                cursor.execute(sql, row)
+                self._raw.commit()
+                written += cursor.rowcount
+        # Reconciliation of a full read still needs to know what was seen.
+        self._note_seen(participants)
+        return written
+
+    def _note_seen(self, participants: Sequence[Participant]) -> None:
+        from p88_pipeline.warehouse.copy import copy_rows
+        from p88_pipeline.warehouse.participants import _SEEN
+
+        copy_rows(self.conn, _SEEN, ("event_id", "participant_id"),
+                  ((p.event_id, p.participant_id) for p in participants))  # fmt: skip
+
+
+def _dumps(value: object) -> str:
+    import json
+
+    return json.dumps(value, default=str).replace("\\u0000", "")

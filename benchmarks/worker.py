@@ -1,0 +1,89 @@
+"""One phase (full or nightly) of one strategy, in its own process so peak memory is its own.
+
+`python -m benchmarks.worker STRATEGY DB_URL PARTNERS_FILE AS_OF` prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from benchmarks.strategies import STRATEGIES, LoadMeter, Strategy, timed_writer
+from p88_pipeline.partners import Partner, load_partners
+from p88_pipeline.providers.registry import build_client
+from p88_pipeline.sync.engine import LoadOptions, select_future, sync_events, sync_participants
+from p88_pipeline.sync.plan import SyncPolicy
+from p88_pipeline.warehouse.db import get_engine
+
+UNPACED_QUOTA = 10**9
+
+
+def _account_for(strategy: Strategy, partner: Partner, provider: str) -> Partner:
+    account = partner.accounts[provider]
+    changes = {}
+    if provider in strategy.page_size:
+        changes["page_size"] = strategy.page_size[provider]
+    if not strategy.paced:
+        changes["quota_per_hour"] = UNPACED_QUOTA
+    accounts = {**partner.accounts, provider: replace(account, **changes)}
+    return replace(partner, accounts=accounts)
+
+
+def run_partner(strategy: Strategy, engine, dsn: str, partner: Partner, as_of: datetime,
+                meter: LoadMeter) -> dict:  # fmt: skip
+    figures = {}
+    for provider in sorted(partner.accounts):
+        tuned = _account_for(strategy, partner, provider)
+        client = build_client(tuned, provider)
+        events = sync_events(engine, client, tuned)
+        full = strategy.always_full or (provider == "haku" and not strategy.haku_incremental)
+        grace = timedelta(days=365 * 100) if strategy.all_events else timedelta(days=1)
+        policy = SyncPolicy(force_full=full, grace=grace)
+        _, future = select_future(engine, provider, tuned, as_of, policy)
+        options = LoadOptions(group_by_race=strategy.group_by_race,
+                              parallel_groups=strategy.parallel_groups,
+                              writer=timed_writer(meter, strategy.row_by_row, dsn))  # fmt: skip
+        result = sync_participants(engine, client, tuned, future, policy, lambda: as_of, options)
+        figures[provider] = {
+            "api_calls": events.api_calls + result.api_calls,
+            "events_total": events.events_total, "events_future": result.events_future,
+            "upserted": result.participants_upserted, "removed": result.participants_removed,
+            "sync_types": result.type_counts,
+        }  # fmt: skip
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    name, db_url, partners_file, as_of_text = argv
+    strategy = STRATEGIES[name]
+    as_of = datetime.fromisoformat(as_of_text)
+    engine = get_engine(db_url)
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    partners = [p for p in load_partners(partners_file) if p.active]
+    meter = LoadMeter()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(strategy.parallel_partners) as pool:
+        results = list(pool.map(
+            lambda p: run_partner(strategy, engine, dsn, p, as_of, meter), partners))  # fmt: skip
+    wall = time.perf_counter() - started
+    per_partner = {p.slug: r for p, r in zip(partners, results, strict=True)}
+    calls = {slug: sum(v["api_calls"] for v in r.values()) for slug, r in per_partner.items()}
+    print(json.dumps({
+        "strategy": name, "wall_s": wall, "api_calls": sum(calls.values()),
+        "max_calls_per_partner": max(calls.values(), default=0),
+        "rows_written": sum(v["upserted"] for r in results for v in r.values()),
+        "rows_removed": sum(v["removed"] for r in results for v in r.values()),
+        "load_s": meter.seconds, "load_rows": meter.rows,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "per_partner": per_partner,
+    }))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
