@@ -1,0 +1,245 @@
+"""Haku client: OAuth2 client-credentials tokens, page/per_page paging, newest-first early stop.
+
+Known only from one production integration's code (PROVIDERS.md), so everything uncertain is a
+partner option: `token_url`, `updated_since_param` (a server-side filter, if the server has one),
+`timezone` (of zone-less timestamps, default UTC). Haku has no removed-participants list: a
+cancellation is a flag on the registration, so removals arrive with the participants.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from p88_pipeline.partners import PartnerConfigError, ProviderAccount
+from p88_pipeline.providers.base import (
+    AuthError,
+    Event,
+    FilterRejectedError,
+    MalformedResponseError,
+    ParticipantPage,
+    ProviderError,
+    RejectedRecord,
+)
+from p88_pipeline.providers.haku_records import (
+    PROVIDER,
+    newest_first,
+    parse_event,
+    parse_participant,
+    unwrap_list,
+    zone_named,
+)
+from p88_pipeline.providers.http import ApiSession
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.hakuapp.com"
+DEFAULT_TOKEN_URL = "https://prod-auth.hakuapp.com/oauth2/token"
+DEFAULT_PAGE_SIZE = 100
+TOKEN_MARGIN_S = 60.0  # renew this long before expiry: a token must not die between calls
+DEFAULT_EXPIRES_IN = 3600
+FILTER_STATUSES = (400, 422)  # what a server that does not know the filter might answer
+
+
+def iso_utc(moment: datetime) -> str:
+    """Whole seconds, rounded down: an inclusive filter must not skip the boundary second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_token(body: Any) -> None:
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        raise MalformedResponseError("token answer has no access_token")
+
+
+class HakuClient:
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        session: ApiSession,
+        base_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        updated_since_param: str | None = None,
+        timezone: str = "UTC",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url
+        self.page_size = max(1, page_size)
+        self.updated_since_param = updated_since_param or None
+        self.timezone = timezone if zone_named(timezone) else "UTC"
+        self._tz = zone_named(self.timezone) or ZoneInfo("UTC")
+        self._auth = (client_id, client_secret)
+        self._clock = clock
+        self._token: str | None = None
+        self._token_due = 0.0  # clock() value after which the cached token is renewed
+        self._token_lock = threading.Lock()
+        session.add_secret(client_id)
+        session.add_secret(client_secret)
+
+    @classmethod
+    def from_account(
+        cls, session: ApiSession, account: ProviderAccount, creds: Mapping[str, str], **kwargs: Any
+    ) -> HakuClient:
+        """Build from partners.yaml: the token URL is required unless base_url is production."""
+        options = account.options
+        token_url = options.get("token_url")
+        if not token_url:
+            if account.base_url.rstrip("/") != DEFAULT_API_URL:
+                raise PartnerConfigError(
+                    f"partner {session.partner}: provider haku: token_url is required when "
+                    f"base_url is not {DEFAULT_API_URL}"
+                )
+            token_url = DEFAULT_TOKEN_URL
+        return cls(
+            session, account.base_url, str(token_url), creds["client_id"], creds["client_secret"],
+            page_size=account.page_size or DEFAULT_PAGE_SIZE,
+            updated_since_param=options.get("updated_since_param"),
+            timezone=str(options.get("timezone") or "UTC"), **kwargs,
+        )  # fmt: skip
+
+    @property
+    def calls(self) -> int:
+        return self.session.calls
+
+    def server_time(self) -> datetime | None:
+        return self.session.last_server_time
+
+    # ------------------------------------------------------------------ tokens
+    def _access_token(self) -> str:
+        with self._token_lock:
+            if self._token is None or self._clock() >= self._token_due:
+                self._fetch_token()
+            assert self._token is not None
+            return self._token
+
+    def _renew_after_401(self, refused: str) -> dict[str, str]:
+        """ApiSession calls this once per request on a 401: the token was revoked or expired."""
+        with self._token_lock:
+            if self._token == refused:  # another thread may have renewed it already
+                self._fetch_token()
+            assert self._token is not None
+            return {"Authorization": self._token}
+
+    def _fetch_token(self) -> None:
+        """POST client credentials (HTTP Basic, form body); paced and counted like any call."""
+        started = self._clock()
+        try:
+            body = self.session.request_json(
+                "POST", self.token_url, data={"grant_type": "client_credentials"},
+                auth=self._auth, headers={"Accept": "application/json"},
+                check_body=_check_token,
+            )  # fmt: skip
+        except AuthError:
+            raise
+        except ProviderError as exc:
+            if exc.code is not None and 400 <= exc.code < 500:  # invalid_client / invalid_grant
+                raise AuthError(
+                    f"haku partner {self.session.partner}: token request refused (HTTP {exc.code})",
+                    code=exc.code, partner=self.session.partner,
+                ) from None  # fmt: skip
+            raise
+        token = body["access_token"]
+        try:
+            expires_in = float(body.get("expires_in", DEFAULT_EXPIRES_IN))
+        except (TypeError, ValueError):
+            expires_in = DEFAULT_EXPIRES_IN
+        self.session.add_secret(token)
+        self._token = token
+        self._token_due = started + expires_in - min(TOKEN_MARGIN_S, expires_in / 2)
+
+    # ------------------------------------------------------------------ calls
+    def _get(self, path: str, params: dict[str, Any], *, filtered: bool = False) -> Any:
+        token = self._access_token()
+        try:
+            return self.session.request_json(
+                "GET", f"{self.base_url}{path}", params=params,
+                headers={"Authorization": token, "Accept": "application/json"},
+                on_unauthorized=lambda: self._renew_after_401(token),
+            )  # fmt: skip
+        except (AuthError, FilterRejectedError):
+            raise
+        except ProviderError as exc:
+            if filtered and exc.code in FILTER_STATUSES:
+                raise FilterRejectedError(str(exc), code=exc.code, partner=exc.partner) from None
+            raise
+
+    def list_events(self) -> Iterator[Event]:
+        page = 1
+        while True:
+            body = self._get("/events", {
+                "page": page, "per_page": self.page_size, "sort_column": "event_date",
+                "sort_direction": "desc", "show_inactive": "true",
+            })  # fmt: skip
+            rows = unwrap_list(body, f"events page {page}")
+            for raw in rows:
+                yield parse_event(raw, self.timezone)
+            if len(rows) < self.page_size:
+                return
+            page += 1
+
+    def iter_participant_pages(
+        self, events: Sequence[Event], modified_after: datetime | None
+    ) -> Iterator[ParticipantPage]:
+        for event in events:
+            yield from self._event_pages(event.event_id, modified_after)
+
+    def _event_pages(
+        self, event_id: str, modified_after: datetime | None
+    ) -> Iterator[ParticipantPage]:
+        """Pages of one event, newest first; with a cutoff, stop at the first older record.
+
+        A record equal to the cutoff is kept. The early stop is trusted only while the server's
+        order is seen to be newest first; otherwise every page is read and filtered here.
+        """
+        cutoff = modified_after.astimezone(UTC).replace(microsecond=0) if modified_after else None
+        params: dict[str, Any] = {
+            "per_page": self.page_size, "sort_column": "updated_at", "sort_direction": "desc",
+        }  # fmt: skip
+        filtered = cutoff is not None and self.updated_since_param is not None
+        if filtered:
+            params[self.updated_since_param] = iso_utc(cutoff)
+        ordered, previous, page_no = True, None, 1
+        while True:
+            body = self._get(f"/events/{event_id}/participants", {**params, "page": page_no},
+                             filtered=filtered)  # fmt: skip
+            rows = unwrap_list(body, f"event {event_id} participants page {page_no}")
+            page, reached_older = ParticipantPage(), False
+            good = []
+            for raw in rows:
+                try:
+                    good.append(parse_participant(raw, event_id, self._tz))
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    page.rejected.append(RejectedRecord(PROVIDER, event_id, str(exc), raw))
+            stamps = [p.modified_at for p in good]
+            seen = [previous, *stamps] if previous else stamps
+            if cutoff is not None and ordered and not newest_first(seen):
+                ordered = False
+                log.warning("haku partner %s event %s: participants not sorted newest first; "
+                            "reading every page", self.session.partner, event_id)  # fmt: skip
+            previous = stamps[-1] if stamps else previous
+            for participant in good:
+                if cutoff is not None and participant.modified_at < cutoff:
+                    reached_older = True
+                    continue
+                page.participants.append(participant)
+            yield page
+            if len(rows) < self.page_size or (reached_older and ordered):
+                return
+            page_no += 1
+
+    def iter_removals(
+        self, events: Sequence[Event], modified_after: datetime
+    ) -> Iterator[ParticipantPage]:
+        """Nothing to read: Haku cancellations come inside the participant records."""
+        yield from ()

@@ -1,0 +1,353 @@
+"""HakuClient over real HTTP (the stub): tokens, paging, incremental early stop, errors, quota."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from p88_pipeline.partners import PartnerConfigError, parse_partners
+from p88_pipeline.providers.base import AuthError, FilterRejectedError, ParticipantPage
+from p88_pipeline.providers.haku import HakuClient
+from p88_pipeline.providers.http import RetryPolicy
+from p88_pipeline.providers.quota import TokenBucket
+from p88_pipeline.providers.registry import build_client
+from p88_pipeline_tests.providers.test_haku_stub import (
+    HakuStub,
+    Logged,
+    make_client,
+    registration,
+    stamp,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+EVENT = "70001"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def stub() -> Iterator[HakuStub]:
+    with HakuStub() as stub:
+        stub.events = [{"id": EVENT, "name": "Spring 10K", "event_date": "2026-04-01 08:00:00",
+                        "timezone": "America/Chicago"}]  # fmt: skip
+        # 250 registrations, one a minute back from NOW: registration i was updated at NOW - i min.
+        stub.participants[EVENT] = [registration(i, NOW - timedelta(minutes=i)) for i in range(250)]
+        yield stub
+
+
+def read(client: HakuClient, modified_after: datetime | None = None) -> list[ParticipantPage]:
+    event = next(iter(client.list_events()))
+    return list(client.iter_participant_pages([event], modified_after))
+
+
+def ids(pages: list[ParticipantPage]) -> set[int]:
+    return {int(p.participant_id) for page in pages for p in page.participants}
+
+
+def participant_pages(stub: HakuStub) -> list[Logged]:
+    return stub.requests_to("/participants")
+
+
+# ---------------------------------------------------------------------- tokens
+
+
+def test_token_comes_from_basic_auth_and_is_sent_bare_on_every_call(stub) -> None:
+    client = make_client(stub)
+    assert ids(read(client)) == set(range(250))
+    [token_call] = stub.token_requests
+    expected = base64.b64encode(f"{stub.client_id}:{stub.client_secret}".encode()).decode()
+    assert token_call.headers["authorization"] == f"Basic {expected}"
+    assert token_call.body == "grant_type=client_credentials"
+    gets = [r for r in stub.log if r.method == "GET"]
+    assert {r.headers["authorization"] for r in gets} == set(stub.tokens)  # bare, no "Bearer"
+    assert {r.headers["accept"] for r in gets} == {"application/json"}
+    # The token call is counted like any other: 1 token + 1 events + 3 participant pages.
+    assert client.calls == len(stub.log) == 5
+
+
+def test_token_is_cached_then_renewed_shortly_before_it_expires(stub) -> None:
+    stub.expires_in = 120
+    clock = FakeClock()
+    client = make_client(stub, clock=clock)
+    list(client.list_events())
+    clock.now = 59.0
+    list(client.list_events())
+    assert len(stub.token_requests) == 1
+    clock.now = 61.0  # inside the last 60 s of the token's life: renew before it can die
+    list(client.list_events())
+    assert len(stub.token_requests) == 2
+    assert all(r.status == 200 for r in stub.log)  # renewed ahead of time, never refused
+
+
+def test_a_token_revoked_mid_run_is_renewed_once_and_paging_continues(stub) -> None:
+    def revoke_on_page_2(request: Logged) -> None:
+        if request.path.endswith("/participants") and request.params.get("page") == "2":
+            stub.hooks.clear()
+            stub.revoke_tokens()
+
+    stub.hooks.append(revoke_on_page_2)
+    client = make_client(stub)
+    assert ids(read(client)) == set(range(250))
+    assert len(stub.token_requests) == 2
+    assert [(r.params["page"], r.status) for r in participant_pages(stub)] == [
+        ("1", 200), ("2", 401), ("2", 200), ("3", 200)]  # fmt: skip
+    assert client.calls == 2 + 1 + 4  # tokens, events, participant attempts
+
+
+def test_refused_again_after_renewal_is_an_auth_error_naming_the_partner_not_the_secret(
+    stub,
+) -> None:
+    stub.refuse_every_token = True
+    client = make_client(stub, partner="acme-timing")
+    with pytest.raises(AuthError) as caught:
+        list(client.list_events())
+    message = str(caught.value)
+    assert "acme-timing" in message and caught.value.partner == "acme-timing"
+    for secret in (stub.client_secret, stub.client_id, *stub.tokens):
+        assert secret not in message
+    assert len(stub.token_requests) == 2  # the first token and exactly one renewal
+
+
+def test_wrong_client_secret_is_an_auth_error_without_the_secret(stub) -> None:
+    client = make_client(stub, partner="acme")
+    stub.client_secret = "the-server-expects-another-one"  # the client still sends the old one
+    with pytest.raises(AuthError) as caught:
+        list(client.list_events())
+    assert "acme" in str(caught.value)
+    assert "stub-secret-s3cr3t-value" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------- paging
+
+
+def test_full_read_pages_until_a_short_page(stub) -> None:
+    client = make_client(stub, page_size=100)
+    pages = read(client)
+    assert [len(p.participants) for p in pages] == [100, 100, 50]
+    assert [r.params["per_page"] for r in participant_pages(stub)] == ["100"] * 3
+    assert {r.params["sort_column"] for r in participant_pages(stub)} == {"updated_at"}
+    assert {r.params["sort_direction"] for r in participant_pages(stub)} == {"desc"}
+
+
+def test_an_exactly_full_last_page_costs_one_empty_page(stub) -> None:
+    stub.participants[EVENT] = stub.participants[EVENT][:200]
+    pages = read(make_client(stub, page_size=100))
+    assert [len(p.participants) for p in pages] == [100, 100, 0]
+
+
+def test_events_are_requested_newest_first_with_inactive_ones(stub) -> None:
+    list(make_client(stub).list_events())
+    [call] = stub.requests_to("/events")
+    assert call.params == {"page": "1", "per_page": "100", "sort_column": "event_date",
+                           "sort_direction": "desc", "show_inactive": "true"}  # fmt: skip
+
+
+@pytest.mark.parametrize("wrap", [None, "data", "events", "results", "items"])
+def test_lists_are_read_bare_or_wrapped(stub, wrap) -> None:
+    stub.wrap = wrap
+    client = make_client(stub, page_size=100)
+    [event] = client.list_events()
+    assert event.event_id == EVENT == event.race_id
+    assert ids(list(client.iter_participant_pages([event], None))) == set(range(250))
+
+
+# ---------------------------------------------------------------------- incremental
+
+
+def test_incremental_stops_at_the_first_older_record_and_keeps_the_equal_one(stub) -> None:
+    client = make_client(stub, page_size=50)
+    cutoff = NOW - timedelta(minutes=70)  # registration 70 was updated exactly at the cutoff
+    pages = read(client, cutoff)
+    assert ids(pages) == set(range(71))  # 0..69 newer, 70 equal: kept; 71.. older: not
+    assert len(participant_pages(stub)) == 2  # page 2 holds the first older record: stop
+
+
+def test_incremental_with_a_fractional_cutoff_still_keeps_its_second(stub) -> None:
+    pages = read(make_client(stub, page_size=50), NOW - timedelta(minutes=70, seconds=-0.4))
+    assert 70 in ids(pages)
+
+
+def test_server_side_filter_is_sent_when_the_partner_says_it_exists(stub) -> None:
+    stub.honour_updated_since = True
+    client = make_client(stub, page_size=50, updated_since_param="updated_since")
+    pages = read(client, NOW - timedelta(minutes=70, microseconds=-250_000))
+    assert ids(pages) == set(range(71))
+    sent = {r.params["updated_since"] for r in participant_pages(stub)}
+    assert sent == {(NOW - timedelta(minutes=70)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert len(participant_pages(stub)) == 2  # 71 rows: 50 + a short page of 21
+
+
+def test_filter_only_on_incremental_reads(stub) -> None:
+    read(make_client(stub, page_size=100, updated_since_param="updated_since"))
+    assert all("updated_since" not in r.params for r in participant_pages(stub))
+
+
+def test_a_refused_filter_is_filter_rejected_so_the_engine_falls_back_to_full(stub) -> None:
+    stub.reject_updated_since = True
+    client = make_client(stub, updated_since_param="updated_since")
+    with pytest.raises(FilterRejectedError):
+        read(client, NOW - timedelta(hours=1))
+
+
+def test_a_server_that_ignores_the_sort_order_is_read_to_the_end(stub) -> None:
+    stub.sort_participants = False  # answers in stored order: oldest first
+    stub.participants[EVENT].reverse()
+    pages = read(make_client(stub, page_size=50), NOW - timedelta(minutes=70))
+    assert ids(pages) == set(range(71))
+    assert len(participant_pages(stub)) == 6  # no early stop: 5 full pages and an empty one
+
+
+# ---------------------------------------------------------------------- records
+
+
+def test_cancellations_are_soft_deletes_with_the_cancellation_time(stub) -> None:
+    cancelled_at = NOW - timedelta(minutes=5, seconds=30)
+    stub.participants[EVENT] = [
+        registration(1, NOW, is_cancelled=True, cancelled_at=stamp(cancelled_at)),
+        registration(2, NOW - timedelta(minutes=1), is_cancelled="true", cancelled_at=None),
+        registration(3, NOW - timedelta(minutes=2), is_cancelled=False),
+    ]
+    [page] = read(make_client(stub))
+    by_id = {p.participant_id: p for p in page.participants}
+    assert by_id["1"].removed_at == cancelled_at and by_id["1"].removed_reason == "cancelled"
+    assert by_id["2"].removed_at == NOW - timedelta(minutes=1)  # no cancelled_at: updated_at
+    assert by_id["3"].removed_at is None and by_id["3"].removed_reason is None
+    assert list(make_client(stub).iter_removals([], NOW)) == []  # nothing separate to read
+
+
+def test_records_map_to_participants(stub) -> None:
+    record = registration(
+        7,
+        NOW,
+        person_full_name="Ana María de la Cruz",
+        age="41",
+        transaction_amount="$1,055.25",
+        registered_at="2026-01-15",
+    )
+    stub.participants[EVENT] = [{**record, "updated_at": "2026-03-01T12:00:00Z"}]
+    [page] = read(make_client(stub))
+    [p] = page.participants
+    assert (p.participant_id, p.event_id, p.first_name, p.last_name) == (
+        "7", EVENT, "Ana", "María de la Cruz")  # fmt: skip
+    assert p.amount_paid == Decimal("1055.25") and p.age == 41 and p.team == "Team 1"
+    assert p.modified_at == NOW and p.registered_at == datetime(2026, 1, 15, tzinfo=UTC)
+    assert p.raw["registration_number"] == "7"
+
+
+def test_unreadable_records_are_rejected_in_the_page_not_raised(stub) -> None:
+    good = [registration(i, NOW - timedelta(minutes=i)) for i in range(3)]
+    bad = [
+        {**registration(10, NOW), "registration_number": None},
+        {**registration(11, NOW), "updated_at": None},
+        {**registration(12, NOW), "registered_at": "2026-02-30 10:00:00"},
+        {**registration(13, NOW), "transaction_amount": "free"},
+    ]
+    stub.sort_participants = False
+    stub.participants[EVENT] = good + bad
+    [page] = read(make_client(stub, page_size=10))
+    assert ids([page]) == {0, 1, 2}
+    reasons = [r.reason for r in page.rejected]
+    assert len(reasons) == 4 and "missing registration_number" in reasons
+    assert "missing updated_at" in reasons
+    assert all(r.event_id == EVENT and r.provider == "haku" for r in page.rejected)
+
+
+# ---------------------------------------------------------------------- throttling and quota
+
+
+def test_429_is_retried_after_retry_after(stub) -> None:
+    stub.script("/participants", 429, headers={"Retry-After": "7"})
+    slept: list[float] = []
+    client = make_client(stub, sleep=slept.append, retry=RetryPolicy(backoff_s=0.001))
+    assert ids(read(client)) == set(range(250))
+    assert slept == [7.0]
+    assert [r.status for r in participant_pages(stub)][:2] == [429, 200]
+
+
+def test_5xx_is_retried(stub) -> None:
+    stub.script("/events", 503, times=2)
+    assert len(list(make_client(stub).list_events())) == 1
+
+
+def calls_in_any_window(times: list[float], window: float) -> int:
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_the_limiter_paces_every_call_inside_500_an_hour(stub) -> None:
+    """Simulated time: the bucket's clock only moves when it sleeps, so no wall-clock waits."""
+    stub.events = [{"id": str(i), "name": f"E{i}", "event_date": "2026-04-01"} for i in range(599)]
+    clock = FakeClock()
+    times: list[float] = []
+
+    class RecordingBucket(TokenBucket):
+        def acquire(self) -> float:
+            waited = super().acquire()
+            times.append(clock.now)
+            return waited
+
+    bucket = RecordingBucket(500, clock=clock, sleep=clock.sleep)
+    client = make_client(stub, page_size=1, limiter=bucket)
+    assert len(list(client.list_events())) == 599
+    assert len(times) == len(stub.log) == client.calls == 1 + 600  # token + 599 full + 1 empty
+    assert calls_in_any_window(times, 3600.0) <= 500
+    assert sum(t < 3600.0 for t in times) >= 495  # paced at the budget, not far below it
+    assert clock.now > 3600.0  # 601 calls cannot fit in one hour
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+PARTNERS = """
+partners:
+  - id: "501"
+    slug: acme
+    name: Acme Timing
+    providers:
+      haku:
+        base_url: {base}
+        token_url: {token}
+        client_id_env: ACME_HAKU_ID
+        client_secret_env: ACME_HAKU_SECRET
+        page_size: 40
+        updated_since_param: updated_since
+        timezone: America/Denver
+"""
+
+
+def test_the_registry_builds_the_client_from_partners_yaml(stub) -> None:
+    [partner] = parse_partners(PARTNERS.format(base=stub.base_url, token=stub.token_url))
+    env = {"ACME_HAKU_ID": stub.client_id, "ACME_HAKU_SECRET": stub.client_secret}
+    client = build_client(partner, "haku", environ=env)
+    assert isinstance(client, HakuClient)
+    assert (client.page_size, client.updated_since_param, client.timezone) == (
+        40, "updated_since", "America/Denver")  # fmt: skip
+    limiter = client.session.limiter  # quota_per_hour defaults to 500 for haku
+    assert limiter.capacity + limiter.rate_per_s * 3600 == pytest.approx(500)
+    [event] = client.list_events()
+    assert event.timezone == "America/Chicago"  # the event's own zone wins over the option
+
+
+def test_a_non_production_base_url_needs_a_token_url(stub) -> None:
+    text = PARTNERS.format(base=stub.base_url, token="x").replace("        token_url: x\n", "")
+    [partner] = parse_partners(text)
+    env = {"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"}
+    with pytest.raises(PartnerConfigError, match="acme.*token_url"):
+        build_client(partner, "haku", environ=env)
