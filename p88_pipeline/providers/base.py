@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 
@@ -49,7 +50,7 @@ class Participant:
     age: int | None = None
     registered_at: datetime | None = None
     team: str | None = None
-    amount_paid: str | None = None
+    amount_paid: Decimal | None = None
     removed_at: datetime | None = None
     removed_reason: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)

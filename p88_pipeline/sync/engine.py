@@ -213,11 +213,11 @@ def _sync_group(
         for page in client.iter_participant_pages(group.events, group.modified_after):
             batch.extend(page.participants)
             rejected += writer.reject(page.rejected)
-            removed += len([p for p in page.participants if p.removed_at is not None])
             if len(batch) >= BATCH_ROWS:
                 upserted += writer.upsert(batch)
                 batch = []
         upserted += writer.upsert(batch)
+        removed += writer.cancelled
         if group.sync_type == plan.INCREMENTAL:
             assert group.modified_after is not None
             for page in client.iter_removals(group.events, group.modified_after):

@@ -39,6 +39,7 @@ class ParticipantWriter:
         self.conn = conn
         self.provider = provider
         self.partner_id = partner_id
+        self.cancelled = 0
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
             f"(LIKE participants INCLUDING DEFAULTS) ON COMMIT DROP"
@@ -63,8 +64,8 @@ class ParticipantWriter:
         cols = ", ".join(COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
         # DISTINCT ON: a page that shifted under us may repeat a registration; keep its newest.
-        result = self.conn.exec_driver_sql(
-            f"INSERT INTO participants ({cols}) "
+        written, removed = self.conn.exec_driver_sql(
+            f"WITH written AS (INSERT INTO participants ({cols}) "
             f"SELECT DISTINCT ON (event_id, participant_id) {cols} FROM {_STAGE} "
             "ORDER BY event_id, participant_id, modified_at DESC "
             "ON CONFLICT (provider, timing_partner_id, event_id, participant_id) "
@@ -74,9 +75,11 @@ class ParticipantWriter:
             "WHERE excluded.modified_at > participants.modified_at "
             "OR (excluded.modified_at = participants.modified_at AND ("
             "excluded.raw IS DISTINCT FROM participants.raw "
-            "OR excluded.removed_at IS DISTINCT FROM participants.removed_at))"
-        )
-        return result.rowcount
+            "OR excluded.removed_at IS DISTINCT FROM participants.removed_at)) "
+            "RETURNING removed_at) SELECT count(*), count(removed_at) FROM written"
+        ).one()
+        self.cancelled += removed  # cancellations carried in records (Haku's is_cancelled)
+        return written
 
     def apply_removals(self, removals: Sequence[Removal]) -> int:
         """Soft-delete registrations the provider listed as removed (never a hard delete)."""
