@@ -21,6 +21,16 @@ from p88_pipeline_tests.helpers import Sandbox
 _counter = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def no_shared_tokens() -> Iterator[None]:
+    """Haku tokens are cached per process; tests must not see each other's (ports are reused)."""
+    from p88_pipeline.providers import haku
+
+    haku._TOKEN_CACHE.clear()
+    yield
+    haku._TOKEN_CACHE.clear()
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     """Admin URL of a PostgreSQL server for the whole session."""

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.hakuapp.com"
 DEFAULT_TOKEN_URL = "https://prod-auth.hakuapp.com/oauth2/token"
 DEFAULT_PAGE_SIZE = 100
+_TOKEN_CACHE: dict[tuple[str, str], tuple[str, float]] = {}  # (token_url, client_id) -> token
 TOKEN_MARGIN_S = 60.0  # renew this long before expiry: a token must not die between calls
 DEFAULT_EXPIRES_IN = 3600
 FILTER_STATUSES = (400, 422)  # what a server that does not know the filter might answer
@@ -116,8 +117,17 @@ class HakuClient:
         return self.session.last_server_time
 
     # ------------------------------------------------------------------ tokens
+    def _cache_key(self) -> tuple[str, str] | None:
+        """Tokens are shared within a process (the events and participants steps of one run
+        would otherwise each spend a call on one), but only on the real monotonic clock."""
+        return (self.token_url, self._auth[0]) if self._clock is time.monotonic else None
+
     def _access_token(self) -> str:
         with self._token_lock:
+            key = self._cache_key()
+            if self._token is None and key in _TOKEN_CACHE:
+                self._token, self._token_due = _TOKEN_CACHE[key]
+                self.session.add_secret(self._token)
             if self._token is None or self._clock() >= self._token_due:
                 self._fetch_token()
             assert self._token is not None
@@ -157,6 +167,8 @@ class HakuClient:
         self.session.add_secret(token)
         self._token = token
         self._token_due = started + expires_in - min(TOKEN_MARGIN_S, expires_in / 2)
+        if (key := self._cache_key()) is not None:
+            _TOKEN_CACHE[key] = (token, self._token_due)
 
     # ------------------------------------------------------------------ calls
     def _get(self, path: str, params: dict[str, Any], *, filtered: bool = False) -> Any:
