@@ -2,18 +2,25 @@
 
 import dagster as dg
 
+from p88_pipeline.defs.alerts import run_failure_alerts
 from p88_pipeline.defs.assets import build_provider_assets
+from p88_pipeline.defs.checks import build_participant_checks
 from p88_pipeline.defs.jobs import full_refresh_job, provider_sync_jobs, sync_job
 from p88_pipeline.defs.resources import (
     PartnersResource,
     SyncSettingsResource,
     WarehouseResource,
 )
+from p88_pipeline.defs.schedules import nightly_sync_schedule
+from p88_pipeline.defs.sensors import partner_partitions_sensor, stale_watermarks_sensor
 from p88_pipeline.partners import PROVIDERS
 
 defs = dg.Definitions(
     assets=[asset for provider in PROVIDERS for asset in build_provider_assets(provider)],
+    asset_checks=[check for provider in PROVIDERS for check in build_participant_checks(provider)],
     jobs=[sync_job, full_refresh_job, *provider_sync_jobs.values()],
+    schedules=[nightly_sync_schedule],
+    sensors=[partner_partitions_sensor, stale_watermarks_sensor, run_failure_alerts],
     resources={
         "warehouse": WarehouseResource(),
         "partners": PartnersResource(),
