@@ -1,17 +1,21 @@
-"""Per-partner call budget: a token bucket that paces calls instead of tripping the quota.
+"""Per-partner call budget: paces calls so a partner never trips the provider's hourly quota.
 
-Sized so that burst + refill over one hour never exceeds the hourly quota: any trailing hour stays
-inside the budget, however the calls are spread. Half the quota is burst (a first full sync of a
-big partner needs it at once), half refills over the hour.
+Two rules together: a token bucket (capacity = the hourly quota, refilled at quota per hour) and
+a rolling one-hour window that never holds more than the quota. A first full sync of a big
+partner may spend the whole budget at once; after that, calls flow as the window frees up, and
+any trailing hour stays inside the budget however the calls are spread.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from p88_pipeline.providers.base import QuotaExhaustedError
+
+WINDOW_S = 3600.0
 
 
 class TokenBucket:
@@ -26,39 +30,49 @@ class TokenBucket:
     ) -> None:
         if calls_per_hour < 1:
             raise ValueError("calls_per_hour must be at least 1")
-        self.capacity = float(burst if burst is not None else max(1, calls_per_hour // 2))
-        self.capacity = min(self.capacity, float(calls_per_hour))
-        refill_per_hour = max(calls_per_hour - self.capacity, 1.0)
-        self.rate_per_s = refill_per_hour / 3600.0
+        self.quota = calls_per_hour
+        self.capacity = float(min(burst or calls_per_hour, calls_per_hour))
+        self.rate_per_s = calls_per_hour / WINDOW_S
         self.max_wait_s = max_wait_s
         self._clock = clock
         self._sleep = sleep
         self._tokens = self.capacity
         self._updated = clock()
+        self._recent: deque[float] = deque()  # call times inside the rolling hour
         self._lock = threading.Lock()
 
-    def _refill(self) -> None:
-        now = self._clock()
+    def _refill(self, now: float) -> None:
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate_per_s)
         self._updated = now
+        while self._recent and now - self._recent[0] >= WINDOW_S:
+            self._recent.popleft()
+
+    def _wait_needed(self, now: float) -> float:
+        bucket = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate_per_s
+        window = 0.0 if len(self._recent) < self.quota else self._recent[0] + WINDOW_S - now
+        return max(bucket, window)
 
     def acquire(self) -> float:
-        """Take one call's token, sleeping until one is due; returns seconds waited.
+        """Take one call's place, sleeping until one is due; returns seconds waited.
 
         Raises QuotaExhaustedError when the wait would exceed `max_wait_s`: the run stops cleanly
         and the next one resumes, rather than idling a worker for most of an hour.
         """
         with self._lock:
-            self._refill()
-            wait = 0.0
-            if self._tokens < 1.0:
-                wait = (1.0 - self._tokens) / self.rate_per_s
-                if wait > self.max_wait_s:
+            waited = 0.0
+            while True:
+                now = self._clock()
+                self._refill(now)
+                wait = self._wait_needed(now)
+                if wait <= 0:
+                    break
+                if waited + wait > self.max_wait_s:
                     raise QuotaExhaustedError(
-                        f"call budget spent: next call allowed in {wait:.0f}s "
-                        f"(> max wait {self.max_wait_s:.0f}s)"
+                        f"call budget spent ({self.quota}/hour): next call allowed in "
+                        f"{wait:.0f}s (> max wait {self.max_wait_s:.0f}s)"
                     )
                 self._sleep(wait)
-                self._refill()
+                waited += wait
             self._tokens -= 1.0
-            return wait
+            self._recent.append(now)
+            return waited
