@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Participant, RejectedRecord, Removal
-from p88_pipeline.warehouse.copy import copy_rows
+from p88_pipeline.warehouse.copy import copy_rows, json_text
 
 COLUMNS = (
     "provider", "timing_partner_id", "event_id", "participant_id", "first_name", "last_name",
@@ -40,27 +40,34 @@ class ParticipantWriter:
         self.provider = provider
         self.partner_id = partner_id
         self.cancelled = 0
+        self.track_seen = True  # only a full read reconciles; the engine turns this off otherwise
+        self._staged = False
+        # Session-lived temp tables emptied at each commit: no catalog churn per transaction, and
+        # no defaults (the stage must not draw ids from the participants sequence).
         conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
-            f"(LIKE participants INCLUDING DEFAULTS) ON COMMIT DROP"
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {', '.join(COLUMNS)} FROM participants WITH NO DATA"
         )
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {_SEEN} "
-            "(event_id text NOT NULL, participant_id text NOT NULL) ON COMMIT DROP"
+            "(event_id text NOT NULL, participant_id text NOT NULL) ON COMMIT DELETE ROWS"
         )
 
     def upsert(self, participants: Sequence[Participant]) -> int:
         """Stage a batch with COPY and merge it; a row only overwrites an older or equal version."""
         if not participants:
             return 0
-        self.conn.exec_driver_sql(f"TRUNCATE {_STAGE}")
+        if self._staged:
+            self.conn.exec_driver_sql(f"DELETE FROM {_STAGE}")
+        self._staged = True
         copy_rows(
             self.conn, _STAGE, COLUMNS, (_participant_row(self.partner_id, p) for p in participants)
         )
-        copy_rows(
-            self.conn, _SEEN, ("event_id", "participant_id"),
-            ((p.event_id, p.participant_id) for p in participants),
-        )  # fmt: skip
+        if self.track_seen:
+            copy_rows(
+                self.conn, _SEEN, ("event_id", "participant_id"),
+                ((p.event_id, p.participant_id) for p in participants),
+            )  # fmt: skip
         cols = ", ".join(COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
         # DISTINCT ON: a page that shifted under us may repeat a registration; keep its newest.
@@ -129,6 +136,12 @@ class ParticipantWriter:
         copy_rows(
             self.conn, "rejected_records",
             ("provider", "timing_partner_id", "event_id", "reason", "raw"),
-            ((r.provider, self.partner_id, r.event_id, r.reason, str(r.raw)) for r in rejected),
+            ((r.provider, self.partner_id, r.event_id, r.reason, json_text(r.raw))
+             for r in rejected),
+        )  # fmt: skip
+        # A registration served unreadable still exists: a full sync must not soft-delete it.
+        copy_rows(
+            self.conn, _SEEN, ("event_id", "participant_id"),
+            ((r.event_id, r.participant_id) for r in rejected if r.participant_id is not None),
         )  # fmt: skip
         return len(rejected)
