@@ -105,6 +105,7 @@ def one_repetition(name: str, rep: int, scale: str, seed: int, latency_ms: int,
         say(f"[{name} #{rep + 1}] full first sync")
         out["full"] = run_worker(name, db_url, partners_file, as_of, env)
         out["full"]["minimum"] = sum(minimum_calls(world, as_of, None).values())
+        out["mismatches"] = mismatches(db_url, world, partners_file)
         if name == "p88" and rep == 0:
             out["copy_floor_rows_s"] = copy_floor(db_url)
         for phase, latency in (("nightly", 0), ("nightly_latency", latency_ms)):
@@ -123,10 +124,10 @@ def one_repetition(name: str, rep: int, scale: str, seed: int, latency_ms: int,
                 say(f"[{name} #{rep + 1}] {phase} sync (latency {latency} ms)")
                 result = run_worker(name, db_url, partners_file, as_of, env)
                 server.set_latency(0)
+                out["mismatches"] += mismatches(db_url, world, partners_file)
             result["minimum"] = sum(minimum.values())
             result["max_minimum_per_partner"] = max(minimum.values())
             out[phase] = result
-        out["mismatches"] = mismatches(db_url, world, partners_file)
         return out
 
 
@@ -161,7 +162,9 @@ def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
 def run_bench(scale: str = "seed", repeat: int = 3, latency_ms: int = 100, seed: int = 88,
               strategies: Sequence[str] = DEFAULT_STRATEGIES) -> dict[str, Any]:  # fmt: skip
     settings = load_settings()
-    admin_url = embedded_url(settings.pgdata, "postgres")
+    # The bench creates and drops its own databases: on P88_BENCH_ADMIN_URL's server, else on
+    # the embedded one.
+    admin_url = os.environ.get("P88_BENCH_ADMIN_URL") or embedded_url(settings.pgdata, "postgres")
     started = time.perf_counter()
     summaries = {}
     with tempfile.TemporaryDirectory(prefix="p88-bench-") as tmp:

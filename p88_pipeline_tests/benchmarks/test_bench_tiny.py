@@ -1,0 +1,36 @@
+"""`p88 bench` at tiny scale: every figure is produced and every strategy writes the truth.
+
+Not a timed test: the figures' sizes are checked in `p88 bench` itself, on the seed world.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.harness import run_bench
+from benchmarks.report import ROWS, table, targets
+
+
+@pytest.fixture
+def bench_db(pg_admin_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("P88_BENCH_ADMIN_URL", pg_admin_url)
+    monkeypatch.setenv("P88_DATA_DIR", str(tmp_path))
+
+
+def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(bench_db) -> None:
+    result = run_bench(scale="tiny", repeat=1, latency_ms=20)
+    strategies = result["strategies"]
+    assert list(strategies) == ["before", "seed-optimized", "p88"]
+    for name, figures in strategies.items():
+        for _, key, _ in ROWS:
+            assert figures[key] is not None, (name, key)
+        # Same rows: each strategy's warehouse equals the sandbox truth for future events.
+        assert figures["mismatches"] == 0, name
+        assert figures["full_rows"] > 0 and figures["nightly_api_calls"] > 0
+    p88, optimized, before = strategies["p88"], strategies["seed-optimized"], strategies["before"]
+    assert p88["full_rows"] == optimized["full_rows"] < before["full_rows"]  # future vs all events
+    assert p88["nightly_minimum_calls"] <= p88["nightly_api_calls"] < optimized["nightly_api_calls"]
+    assert p88["copy_floor_rows_s"] > 0
+    assert before["nightly_latency_modelled"] and not p88["nightly_latency_modelled"]
+    assert "nightly: minimum calls the data allows" in table(result)
+    assert {label for label, _, _ in targets(result)} >= {"nightly calls <= 1.2 x minimum"}
