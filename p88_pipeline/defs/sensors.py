@@ -1,0 +1,120 @@
+"""Sensors: partners.yaml -> dynamic partitions, and sync_watermarks -> incremental runs.
+
+Registration and freshness are separate sensors so each stays one cheap step per tick: reading a
+YAML file, and one aggregate query over the watermarks.
+"""
+
+import dagster as dg
+
+from p88_pipeline.defs.jobs import sync_job
+from p88_pipeline.defs.partitions import timing_partner_partitions
+from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
+from p88_pipeline.sync.schedule_plan import plan_incremental_runs
+from p88_pipeline.warehouse.staleness import partner_freshness
+
+PARTITION_TAG = "dagster/partition"
+PARTNER_TAG = "timing_partner"
+ACTIVE_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def partner_tags(slug: str, source: str) -> dict[str, str]:
+    """The tag the per-partner concurrency limit keys on, plus where the run came from."""
+    return {PARTNER_TAG: slug, "p88/source": source}
+
+
+def registered_partners(instance: dg.DagsterInstance) -> set[str]:
+    return set(timing_partner_partitions.get_partition_keys(dynamic_partitions_store=instance))
+
+
+@dg.sensor(
+    name="timing_partner_partitions",
+    job=sync_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds partners from partners.yaml as timing_partner partitions and starts the "
+    "first sync of each new active partner in the same tick. Partitions are never deleted.",
+)
+def partner_partitions_sensor(
+    context: dg.SensorEvaluationContext, partners: PartnersResource
+) -> dg.SensorResult | dg.SkipReason:
+    configured = partners.load()
+    existing = registered_partners(context.instance)
+    new = [p for p in configured if p.slug not in existing]
+    if not new:
+        return dg.SkipReason(f"all {len(configured)} partners are registered")
+    runs = [
+        dg.RunRequest(
+            partition_key=p.slug,
+            run_key=f"{p.slug}:first-sync",
+            tags=partner_tags(p.slug, "partner_partitions_sensor"),
+        )
+        for p in new
+        if p.active
+    ]
+    context.log.info(
+        f"registering {', '.join(p.slug for p in new)}; first sync for "
+        f"{', '.join(r.partition_key for r in runs) or 'none (inactive)'}"
+    )
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=[
+            timing_partner_partitions.build_add_request([p.slug for p in new])
+        ],
+    )
+
+
+def busy_partners(instance: dg.DagsterInstance) -> set[str]:
+    """Partners with a queued or running run: their watermarks are about to move."""
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_STATUSES), limit=1000)
+    return {
+        slug for run in runs if (slug := run.tags.get(PARTNER_TAG) or run.tags.get(PARTITION_TAG))
+    }
+
+
+@dg.sensor(
+    name="stale_watermarks",
+    job=sync_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests an incremental sync for every active partner whose oldest future-event "
+    "watermark is older than its sync_interval_minutes, or that has events never synced.",
+)
+def stale_watermarks_sensor(
+    context: dg.SensorEvaluationContext,
+    partners: PartnersResource,
+    warehouse: WarehouseResource,
+    sync_settings: SyncSettingsResource,
+) -> dg.SensorResult | dg.SkipReason:
+    configured = partners.load()
+    active = [p for p in configured if p.active]
+    if not active:
+        return dg.SkipReason("no active partners in the partners file")
+    now = sync_settings.clock()()
+    freshness = partner_freshness(
+        warehouse.get_engine(), [p.id for p in active], now - sync_settings.policy().grace
+    )
+    decisions = plan_incremental_runs(
+        configured, freshness, now,
+        registered=registered_partners(context.instance), busy=busy_partners(context.instance),
+    )  # fmt: skip
+    due = [d for d in decisions if d.due]
+    for d in due:
+        context.log.info(f"{d.slug}: due ({d.reason}); run key {d.run_key}")
+    if not due:
+        summary = "; ".join(f"{d.slug}: {d.reason}" for d in decisions)
+        return dg.SkipReason(f"no partner due. {summary}"[:1000])
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                partition_key=d.slug,
+                run_key=d.run_key,
+                tags=partner_tags(d.slug, "stale_watermarks_sensor"),
+            )
+            for d in due
+        ]
+    )

@@ -1,0 +1,176 @@
+"""Run-failure alerts: posted to a real local webhook, recorded in sync_alerts, secrets masked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from p88_pipeline.defs.alerts import run_failure_alerts
+from p88_pipeline.redaction import MASK, redact
+
+SECRET = "s3cr3t/Key+with=chars"  # the partners file names P88_TEST_ACME_SECRET as a credential
+DB_PASSWORD = "warehouse-pw-123"
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that records every body it is sent."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.bodies: list[bytes] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                receiver.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/p88"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def alert_env(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
+    monkeypatch.setenv("P88_TEST_ACME_SECRET", SECRET)
+    monkeypatch.setenv("P88_DATABASE_URL", f"postgresql+psycopg2://p88:{DB_PASSWORD}@db:5432/p88")
+    monkeypatch.setenv("P88_ALERT_WEBHOOK_URL", receiver.url)
+    monkeypatch.setenv("P88_DAGSTER_URL", "http://dagster.example:3000/")
+
+
+@dg.op
+def participants_step() -> None:
+    raise RuntimeError(
+        f"401 from https://runsignup.com/Rest/race?api_secret={quote_plus(SECRET)}&x=1 "
+        f"(secret {SECRET}, path /{quote(SECRET, safe='')}); warehouse said: password "
+        f"{DB_PASSWORD} rejected for postgresql://p88:{DB_PASSWORD}@db/p88"
+    )
+
+
+@dg.job
+def failing_sync() -> None:
+    participants_step()
+
+
+def failure_context(instance: dg.DagsterInstance, resources: dict[str, Any]) -> Any:
+    result = failing_sync.execute_in_process(
+        instance=instance, raise_on_error=False, tags={"timing_partner": "acme"}
+    )
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
+    return dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alerts", dagster_event=failure.dagster_event,
+        dagster_instance=instance, dagster_run=run,
+        resources={"warehouse": resources["warehouse"], "partners": resources["partners"]},
+    ).for_run_failure()  # fmt: skip
+
+
+def alerts(engine: sa.Engine) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT * FROM sync_alerts ORDER BY id")))
+
+
+def assert_no_secret(text: str) -> None:
+    for leaked in (SECRET, quote_plus(SECRET), quote(SECRET, safe=""), DB_PASSWORD):
+        assert leaked not in text
+
+
+@pytest.mark.usefixtures("alert_env")
+def test_failure_is_posted_with_partner_job_step_error_and_link(
+    instance, resources, receiver: Receiver, engine: sa.Engine
+) -> None:
+    context = failure_context(instance, resources)
+
+    run_failure_alerts(context)
+
+    (body,) = receiver.bodies
+    payload = json.loads(body)
+    assert "acme" in payload["text"] and "failing_sync" in payload["text"]
+    blocks = json.dumps(payload["blocks"])
+    assert "participants_step" in blocks
+    assert "RuntimeError: 401 from" in blocks
+    assert f"http://dagster.example:3000/runs/{context.dagster_run.run_id}" in blocks
+    (row,) = alerts(engine)
+    assert (row.run_id, row.timing_partner, row.job_name) == (
+        context.dagster_run.run_id, "acme", "failing_sync",
+    )  # fmt: skip
+    assert row.steps == ["participants_step"]
+    assert row.posted and row.post_error is None
+
+
+@pytest.mark.usefixtures("alert_env")
+def test_secrets_never_reach_the_webhook_or_the_table(
+    instance, resources, receiver: Receiver, engine: sa.Engine
+) -> None:
+    run_failure_alerts(failure_context(instance, resources))
+
+    body = receiver.bodies[0].decode()
+    assert_no_secret(body)
+    assert_no_secret(json.dumps(json.loads(body)))  # nor once JSON escapes are undone
+    assert MASK in body
+    (row,) = alerts(engine)
+    assert_no_secret(row.message)
+    assert MASK in row.message
+
+
+@pytest.mark.usefixtures("alert_env")
+def test_webhook_down_is_recorded_not_raised(
+    instance, resources, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = Receiver()
+    closed.close()  # nothing listens on this port any more
+    monkeypatch.setenv("P88_ALERT_WEBHOOK_URL", closed.url)
+
+    run_failure_alerts(failure_context(instance, resources))
+
+    (row,) = alerts(engine)
+    assert not row.posted
+    assert "ConnectionError" in row.post_error
+    assert "/hooks/p88" not in row.post_error  # a webhook's path is its token: masked too
+
+
+@pytest.mark.usefixtures("alert_env")
+def test_a_reevaluated_run_is_not_posted_twice(
+    instance, resources, receiver: Receiver, engine: sa.Engine
+) -> None:
+    context = failure_context(instance, resources)
+    run_failure_alerts(context)
+    run_failure_alerts(context)
+
+    assert len(receiver.bodies) == 1
+    assert len(alerts(engine)) == 1
+
+
+def test_redaction_masks_raw_encoded_and_url_passwords() -> None:
+    text = (
+        f"key {SECRET} q={quote_plus(SECRET)} p={quote(SECRET, safe='')} "
+        "postgresql+psycopg2://user:any-pw@host/db short ab"
+    )
+    masked = redact(text, [SECRET, "ab", ""])
+    assert masked == (
+        f"key {MASK} q={MASK} p={MASK} postgresql+psycopg2://user:{MASK}@host/db short ab"
+    )
