@@ -26,8 +26,9 @@ CREATE TABLE IF NOT EXISTS provider_events (
     CONSTRAINT provider_events_key UNIQUE (provider, timing_partner_id, event_id)
 );
 
+-- The natural key is the primary key: one index to maintain per row loaded, and it is the
+-- ON CONFLICT target of the upsert.
 CREATE TABLE IF NOT EXISTS participants (
-    id bigserial PRIMARY KEY,
     provider text NOT NULL,
     timing_partner_id text NOT NULL,
     event_id text NOT NULL,
@@ -48,9 +49,8 @@ CREATE TABLE IF NOT EXISTS participants (
     removed_reason text,
     raw jsonb NOT NULL,
     synced_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT participants_key UNIQUE (provider, timing_partner_id, event_id, participant_id)
+    CONSTRAINT participants_key PRIMARY KEY (provider, timing_partner_id, event_id, participant_id)
 );
-CREATE INDEX IF NOT EXISTS participants_modified_at ON participants (modified_at);
 
 CREATE TABLE IF NOT EXISTS sync_watermarks (
     provider text NOT NULL,

@@ -209,7 +209,7 @@ def _sync_group(
     upserted = removed = rejected = 0
     with engine.begin() as conn:
         writer = options.writer(conn, client.provider, partner.id)
-        writer.track_seen = group.sync_type != plan.INCREMENTAL
+        writer.begin(group.event_ids, full=group.sync_type != plan.INCREMENTAL)
         batch: list[Participant] = []
         for page in client.iter_participant_pages(group.events, group.modified_after):
             batch.extend(page.participants)

@@ -40,8 +40,10 @@ class ParticipantWriter:
         self.provider = provider
         self.partner_id = partner_id
         self.cancelled = 0
-        self.track_seen = True  # only a full read reconciles; the engine turns this off otherwise
+        self.track_seen = True  # only a full read reconciles; begin() says which this is
         self._staged = False
+        self._fresh = False
+        self._loaded: set[tuple[str, str]] = set()
         # Session-lived temp tables emptied at each commit: no catalog churn per transaction, and
         # no defaults (the stage must not draw ids from the participants sequence).
         conn.exec_driver_sql(
@@ -53,17 +55,44 @@ class ParticipantWriter:
             "(event_id text NOT NULL, participant_id text NOT NULL) ON COMMIT DELETE ROWS"
         )
 
+    def begin(self, event_ids: Sequence[str], full: bool) -> None:
+        """Start a group. A full read of events with nothing stored yet (a first sync) is loaded
+        with a plain COPY into participants: no staging pass, no conflicts possible, nothing to
+        reconcile. The partner lock guarantees nobody else writes these events meanwhile."""
+        self.track_seen = full
+        self._event_ids = list(event_ids)
+        self._fresh = full and not self.conn.execute(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM participants WHERE provider = :provider "
+                "AND timing_partner_id = :partner AND event_id = ANY(:event_ids))"
+            ),
+            {"provider": self.provider, "partner": self.partner_id, "event_ids": list(event_ids)},
+        ).scalar()
+        self._loaded.clear()
+
     def upsert(self, participants: Sequence[Participant]) -> int:
         """Stage a batch with COPY and merge it; a row only overwrites an older or equal version."""
         if not participants:
             return 0
+        if self._fresh:
+            newest: dict[tuple[str, str], Participant] = {}
+            for p in participants:  # a page that shifted may repeat a registration
+                key = (p.event_id, p.participant_id)
+                if key not in newest or p.modified_at >= newest[key].modified_at:
+                    newest[key] = p
+            if self._loaded.isdisjoint(newest):
+                copy_rows(self.conn, "participants", COLUMNS,
+                          (_participant_row(self.partner_id, p) for p in newest.values()))
+                self._loaded.update(newest)
+                self.cancelled += sum(p.removed_at is not None for p in newest.values())
+                return len(newest)
         if self._staged:
             self.conn.exec_driver_sql(f"DELETE FROM {_STAGE}")
         self._staged = True
         copy_rows(
             self.conn, _STAGE, COLUMNS, (_participant_row(self.partner_id, p) for p in participants)
         )
-        if self.track_seen:
+        if self.track_seen and not self._fresh:
             copy_rows(
                 self.conn, _SEEN, ("event_id", "participant_id"),
                 ((p.event_id, p.participant_id) for p in participants),
@@ -113,6 +142,8 @@ class ParticipantWriter:
 
     def reconcile_missing(self, event_ids: Sequence[str], removed_at: datetime) -> int:
         """After a complete read, soft-delete active registrations the read did not return."""
+        if self._fresh:
+            return 0  # every stored row of these events came from this very read
         result = self.conn.execute(
             sa.text(
                 f"UPDATE participants p SET removed_at = :removed_at, "
