@@ -132,6 +132,18 @@ class HakuApi:
             "created_at": haku_time(e.created, style),
         }  # fmt: skip
 
+    def _by_update(self, event: EventState, ids: list[int], descending: bool) -> list[int]:
+        """Sorted by updated_at, cached until the world changes: a client pages through one
+        event with many calls, and re-sorting thousands of records per call is quadratic."""
+        cache: dict[tuple, list[int]] = self.__dict__.setdefault("_order_cache", {})
+        key = (*_order_key(self.world, event, descending), hash(tuple(ids)))
+        if key not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = sorted(ids, key=lambda i: (self.world.modified_at(event, i), i),
+                                reverse=descending)  # fmt: skip
+        return list(cache[key])
+
     def participants(self, event: EventState, params: dict[str, str]) -> list[dict[str, Any]]:
         page, per_page = self.paging(params)
         ids = event.all_ids()
@@ -142,7 +154,7 @@ class HakuApi:
         column = params.get("sort_column", "id")
         descending = params.get("sort_direction", "asc").lower() == "desc"
         if column == "updated_at":
-            ids.sort(key=lambda i: (self.world.modified_at(event, i), i), reverse=descending)
+            ids = self._by_update(event, ids, descending)
         elif column == "registered_at":
             regs = {i: self.world.registration(event, i).registered_at for i in ids}
             ids.sort(key=lambda i: (regs[i], i), reverse=descending)
@@ -151,6 +163,10 @@ class HakuApi:
         chunk = ids[(page - 1) * per_page: page * per_page]
         style = self.config.haku_timestamp_style
         return [record(self.world.registration(event, i), style) for i in chunk]
+
+
+def _order_key(world: Any, event: EventState, descending: bool) -> tuple:
+    return (event.provider, event.event_id, descending, world.version)
 
 
 def record(reg: Registration, style: str) -> dict[str, Any]:

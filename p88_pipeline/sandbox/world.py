@@ -75,6 +75,8 @@ class World:
         self.next_id = layout.next_id
         self._events = {(e.provider, e.event_id): e for e in layout.events}
         self.advances = 0
+        self.version = 0  # bumped by every mutation: lets the APIs cache per-event orderings
+        self._base_modified: dict[tuple[str, Any], list[datetime]] = {}
 
     # ---------------------------------------------------------------- lookups
     def partner(self, slug: str) -> Partner:
@@ -126,7 +128,13 @@ class World:
         entry = event.overlay.get(pid)
         if entry is not None:
             return entry["modified_at"]
-        return base_times(self.seed, event, pid - event.id_base, self.created_at)[1]
+        key = (event.provider, event.event_id)
+        times = self._base_modified.get(key)
+        if times is None:  # computed once per event: paging and sorting ask for every record
+            times = [base_times(self.seed, event, i, self.created_at)[1]
+                     for i in range(event.base_count)]  # fmt: skip
+            self._base_modified[key] = times
+        return times[pid - event.id_base]
 
     def registration(self, event: EventState, pid: int) -> Registration:
         index = event.index_of(pid)
@@ -191,6 +199,7 @@ class World:
 
     # ---------------------------------------------------------------- mutations
     def _stamp(self, at: datetime | None) -> datetime:
+        self.version += 1
         return _seconds(at or self.clock.now())
 
     def modify_participant(self, provider: str, event_id: int | str, participant_id: int | str,
