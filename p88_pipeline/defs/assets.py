@@ -10,7 +10,7 @@ from p88_pipeline.partners import Partner
 from p88_pipeline.providers.registry import build_client
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
-from p88_pipeline.warehouse.runs import record_run
+from p88_pipeline.warehouse.runs import calls_in_last_hour, record_run
 
 
 def _skip_reason(partner: Partner, provider: str) -> str | None:
@@ -24,6 +24,12 @@ def _skip_reason(partner: Partner, provider: str) -> str | None:
 def _skipped(context: dg.AssetExecutionContext, reason: str) -> dg.MaterializeResult:
     context.log.info(f"skipped: {reason}")
     return dg.MaterializeResult(metadata={"skipped": reason, "api_calls": 0})
+
+
+def _client(engine, partner: Partner, provider: str):
+    """A client whose call budget already counts this partner's calls of the past hour."""
+    spent = calls_in_last_hour(engine, provider, partner.id)
+    return build_client(partner, provider, spent_last_hour=spent)
 
 
 def _metadata(figures: SyncFigures) -> dict:
@@ -60,7 +66,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         if reason := _skip_reason(partner, provider):
             return _skipped(context, reason)
         engine = warehouse.get_engine()
-        figures = sync_events(engine, build_client(partner, provider), partner)
+        figures = sync_events(engine, _client(engine, partner, provider), partner)
         record_run(engine, context.run.run_id, provider, partner.id,
                    events_total=figures.events_total, api_calls=figures.api_calls)  # fmt: skip
         return dg.MaterializeResult(
@@ -100,7 +106,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         engine = warehouse.get_engine()
         clock, policy = sync_settings.clock(), sync_settings.policy()
         _, future = select_future(engine, provider, partner, clock(), policy)
-        client = build_client(partner, provider)
+        client = _client(engine, partner, provider)
         try:
             figures = sync_participants(engine, client, partner, future, policy, clock)
         except SyncFailedError as exc:

@@ -24,6 +24,7 @@ class TokenBucket:
         calls_per_hour: int,
         *,
         burst: int | None = None,
+        spent: int = 0,
         max_wait_s: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -40,6 +41,11 @@ class TokenBucket:
         self._updated = clock()
         self._recent: deque[float] = deque()  # call times inside the rolling hour
         self._lock = threading.Lock()
+        # Calls made elsewhere in the past hour count as if made just now (we don't know when):
+        # conservative, and they leave the window an hour from now at the latest.
+        spent = min(max(spent, 0), calls_per_hour)
+        self._tokens -= spent
+        self._recent.extend([self._updated] * spent)
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate_per_s)

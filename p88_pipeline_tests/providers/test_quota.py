@@ -55,3 +55,13 @@ def test_a_spent_budget_stops_instead_of_idling_for_an_hour() -> None:
     bucket.acquire()
     with pytest.raises(QuotaExhaustedError, match="budget spent"):
         bucket.acquire()
+
+
+def test_calls_made_by_earlier_runs_this_hour_are_counted() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(100, spent=90, clock=clock, sleep=clock.sleep, max_wait_s=60)
+    for _ in range(10):
+        bucket.acquire()
+    assert clock.now == 0.0
+    with pytest.raises(QuotaExhaustedError):
+        bucket.acquire()
