@@ -70,12 +70,17 @@ class Removal:
 
 @dataclass(frozen=True)
 class RejectedRecord:
-    """A record the client could not turn into a Participant; quarantined, never silently lost."""
+    """A record the client could not turn into a Participant; quarantined, never silently lost.
+
+    `participant_id`, when the record still carries one, marks the registration as present: a full
+    sync must not soft-delete a registration only because the provider served it unreadable.
+    """
 
     provider: str
     event_id: str
     reason: str
     raw: Any
+    participant_id: str | None = None
 
 
 @dataclass

@@ -28,7 +28,23 @@ from p88_pipeline.providers.base import (
 from p88_pipeline.providers.quota import TokenBucket
 
 log = logging.getLogger(__name__)
+
+
+class _NoQueryStrings(logging.Filter):
+    """urllib3 logs request lines with their query string, where RunSignUp keys travel: cut it,
+    so even someone who turns urllib3's DEBUG on sees no secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                a.split("?", 1)[0] + "?***" if isinstance(a, str) and "?" in a else a
+                for a in record.args
+            )
+        return True
+
+
 logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines carry query secrets
+logging.getLogger("urllib3.connectionpool").addFilter(_NoQueryStrings())
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,7 @@ class ApiSession:
         max_in_flight: int = 2,
         sleep: Callable[[float], None] = time.sleep,
         verify_tls: bool = True,
+        credential_envs: Iterable[str] = (),
     ) -> None:
         self.provider = provider
         self.partner = partner
@@ -75,6 +92,7 @@ class ApiSession:
         self.calls = 0
         self.last_server_time: datetime | None = None
         self._secrets = [s for s in secrets if s]
+        self.credential_envs = tuple(credential_envs)
         self._sleep = sleep
         self._in_flight = threading.BoundedSemaphore(max_in_flight)
         self._count_lock = threading.Lock()
@@ -93,6 +111,12 @@ class ApiSession:
 
     def _where(self, url: str) -> str:
         return f"{self.provider} partner {self.partner}: {self.redact(url.split('?')[0])}"
+
+    def _auth_hint(self) -> str:
+        """Where the refused credentials came from: the variables' names, never their values."""
+        if not self.credential_envs:
+            return ""
+        return f" (credentials from environment variables {', '.join(self.credential_envs)})"
 
     def request_json(
         self,
@@ -138,7 +162,7 @@ class ApiSession:
                 continue
             if status in (401, 403):
                 raise AuthError(
-                    f"{self._where(url)}: credentials refused (HTTP {status})",
+                    f"{self._where(url)}: credentials refused (HTTP {status}){self._auth_hint()}",
                     code=status, partner=self.partner,
                 )  # fmt: skip
             if status == 429 or status >= 500:
@@ -171,8 +195,9 @@ class ApiSession:
                 continue
             except ProviderError as exc:
                 exc.partner = self.partner
+                hint = self._auth_hint() if isinstance(exc, AuthError) else ""
                 raise type(exc)(
-                    f"{self._where(url)}: {self.redact(str(exc))}", code=exc.code,
+                    f"{self._where(url)}: {self.redact(str(exc))}{hint}", code=exc.code,
                     partner=self.partner,
                 ) from None  # fmt: skip
             return body

@@ -91,6 +91,11 @@ def parse_money(value: Any) -> Decimal | None:
         raise ValueError(f"not a money amount: {text!r}") from None
 
 
+def _record_id(raw: Any) -> str | None:
+    """The registration id of an unreadable record, when it still has one."""
+    return _text(raw.get("registration_id")) if isinstance(raw, dict) else None
+
+
 def parse_event(race: dict, raw: dict) -> Event:
     tz_name = race.get("timezone") or "America/New_York"
     tz = zone(tz_name)
@@ -160,17 +165,25 @@ def parse_removal(raw: dict, event_id: str) -> Removal:
     )
 
 
-def next_keyset(per_event_ids: dict[str, list[int]], page_size: int) -> int | None:
+def next_keyset(
+    per_event_ids: dict[str, list[int]], page_size: int, counts: dict[str, int] | None = None
+) -> int | None:
     """Where the next page starts, or None when the read is complete.
 
     Whether the page size applies per event or to the whole multi-event answer is undocumented;
     both readings give the same answer here, re-reading at most a few ids (upserts absorb them).
+    `counts` are the records each event block held: a full page whose records are not all
+    readable (one without an id) is still full, and the read goes on after its last id.
     """
-    full = [ids[-1] for ids in per_event_ids.values() if len(ids) >= page_size]
-    if full:
-        return min(full)
+    counts = counts or {e: len(ids) for e, ids in per_event_ids.items()}
     everything = [i for ids in per_event_ids.values() for i in ids]
-    if len(everything) >= page_size:
+    full = [e for e in per_event_ids if counts[e] >= page_size]
+    if any(not per_event_ids[e] for e in full) or (sum(counts.values()) >= page_size
+                                                    and not everything):  # fmt: skip
+        raise MalformedResponseError("a full page without a readable registration_id")
+    if full:
+        return min(per_event_ids[e][-1] for e in full)
+    if sum(counts.values()) >= page_size:
         return max(everything)
     return None
 
@@ -240,6 +253,7 @@ class RunSignUpClient:
             if not isinstance(body, list):
                 raise MalformedResponseError(f"{path}: expected a list of events, got {body!r:.80}")
             per_event: dict[str, list[int]] = {}
+            counts: dict[str, int] = {}
             for block in body:
                 if not isinstance(block, dict):
                     raise MalformedResponseError(f"{path}: an event block is {block!r:.80}")
@@ -251,8 +265,9 @@ class RunSignUpClient:
                                 if isinstance(r, dict)) if n is not None
                 )  # fmt: skip
                 per_event[event_id] = ids
+                counts[event_id] = len(records)
                 yield event_id, records
-            after = next_keyset(per_event, self.page_size)
+            after = next_keyset(per_event, self.page_size, counts)
             if after is None:
                 return
 
@@ -268,7 +283,8 @@ class RunSignUpClient:
                 try:
                     page.participants.append(parse_participant(raw, event_id or None))
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    page.rejected.append(RejectedRecord(PROVIDER, event_id, str(exc), raw))
+                    page.rejected.append(RejectedRecord(PROVIDER, event_id, str(exc), raw,
+                                                        _record_id(raw)))  # fmt: skip
             yield page
 
     def iter_removals(

@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Participant, RejectedRecord, Removal
-from p88_pipeline.warehouse.copy import copy_rows, json_text
+from p88_pipeline.warehouse.copy import copy_rows, json_text, without_nul
 
 COLUMNS = (
     "provider", "timing_partner_id", "event_id", "participant_id", "first_name", "last_name",
@@ -131,10 +131,11 @@ class ParticipantWriter:
             ),
             [
                 {
-                    "removed_at": r.removed_at, "reason": r.reason, "provider": self.provider,
-                    "partner": self.partner_id, "event_id": r.event_id,
-                    "participant_id": r.participant_id,
-                }
+                    "removed_at": r.removed_at, "reason": without_nul(r.reason),
+                    "provider": self.provider, "partner": self.partner_id,
+                    "event_id": without_nul(r.event_id),
+                    "participant_id": without_nul(r.participant_id),
+                }  # provider text: NUL dropped, as COPY drops it from the rows it matches
                 for r in removals
             ],
         )  # fmt: skip
