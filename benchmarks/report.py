@@ -102,3 +102,50 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
+
+
+def markdown(result: dict[str, Any], chart_name: str | None, command: str) -> str:
+    """docs/performance.md: the figures, the targets, how they were made and how to redo them."""
+    m = result["machine"]
+    lines = [
+        "# Performance",
+        "",
+        f"Measured with `{command}` ({result['seconds']:.0f} s) on {m['cpus']} CPUs, "
+        f"{m['memory_gb']} GiB, Python {m['python']}, {m['platform']}; embedded PostgreSQL 18 "
+        "on a Unix socket; the sandbox on 127.0.0.1 in the harness process, each strategy in "
+        "its own worker process and database.",
+        "",
+        f"World: scale `{result['scale']}`, seed {result['seed']}. Each repetition builds the "
+        "world anew, runs a full first sync, lets one simulated night pass (about 2% of "
+        "future-event registrations new or modified, a few removed), runs a nightly sync, lets "
+        f"another night pass and runs a nightly sync with {result['latency_ms']} ms of latency "
+        f"per call. Figures are medians of {result['repeat']} repetitions (`before`: one; its "
+        "latency run is modelled as measured wall time + calls x latency, since its calls run "
+        "one after another).",
+        "",
+        "```",
+        table(result),
+        "```",
+        "",
+        "| target | result | |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {label} | {value} | {'PASS' if ok else 'FAIL'} |"
+              for label, ok, value in targets(result)]  # fmt: skip
+    if chart_name:
+        lines += ["", f"![three strategies]({chart_name})"]
+    lines += ["", "## What the strategies are", ""]
+    from benchmarks.strategies import STRATEGIES
+
+    lines += [f"- **{s.name}**: {s.description}." for s in STRATEGIES.values()]
+    lines += [
+        "",
+        "The minimum calls the data allows are computed from the sandbox's truth: per partner "
+        "the event-list pages, then per race with future events the pages its changed "
+        "registrations need (at least one: only asking tells that nothing changed) plus, on a "
+        "nightly run, the removed-participants pages; per Haku event the pages its changed "
+        "records need. The load rate is rows handed to the load stage per second of it (CSV "
+        "encoding in Python included); the floor is a raw COPY of the same rows, already "
+        "encoded, into an unindexed table.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -90,7 +90,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from benchmarks.harness import run_bench
-    from benchmarks.report import chart, table, targets
+    from benchmarks.report import chart, markdown, table, targets
 
     result = run_bench(scale=args.scale, repeat=args.repeat, latency_ms=args.latency_ms,
                        seed=args.seed, strategies=args.strategies)  # fmt: skip
@@ -103,7 +103,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
     if args.chart and chart(result, Path(args.chart)):
         print(f"chart written to {args.chart}")
+    if args.markdown:
+        command = "p88 bench " + " ".join(sys.argv[2:])
+        name = Path(args.chart).name if args.chart else None
+        Path(args.markdown).write_text(markdown(result, name, command))
+        print(f"report written to {args.markdown}")
     return 0
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.soak import soak_command
+
+    return soak_command(args.days, args.scale, args.seed, args.faults_per_day, args.database_url)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,7 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--strategies", nargs="+", default=["before", "seed-optimized", "p88"])
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--chart", help="write a PNG chart here (needs matplotlib)")
+    bench.add_argument("--markdown", help="write the report (docs/performance.md) here")
     bench.set_defaults(func=cmd_bench)
+
+    soak = sub.add_parser("soak", help="simulated days of changes, faults and crashes; the "
+                          "warehouse is compared with the sandbox truth after each day")
+    soak.add_argument("--days", type=int, default=30)
+    soak.add_argument("--scale", choices=["tiny", "small", "seed"], default="tiny")
+    soak.add_argument("--seed", type=int, default=88)
+    soak.add_argument("--faults-per-day", type=int, default=3)
+    soak.add_argument("--database-url", help="an empty database to use (default: a throwaway "
+                      "embedded one)")  # fmt: skip
+    soak.set_defaults(func=cmd_soak)
 
     sandbox = sub.add_parser("sandbox", help="the provider simulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)

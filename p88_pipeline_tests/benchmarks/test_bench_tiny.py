@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.harness import run_bench
-from benchmarks.report import ROWS, table, targets
+from benchmarks.report import ROWS, markdown, table, targets
 
 
 @pytest.fixture
@@ -33,4 +33,5 @@ def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(bench_
     assert p88["copy_floor_rows_s"] > 0
     assert before["nightly_latency_modelled"] and not p88["nightly_latency_modelled"]
     assert "nightly: minimum calls the data allows" in table(result)
+    assert "| nightly calls <= 1.2 x minimum |" in markdown(result, None, "p88 bench")
     assert {label for label, _, _ in targets(result)} >= {"nightly calls <= 1.2 x minimum"}
