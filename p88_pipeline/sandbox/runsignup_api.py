@@ -6,7 +6,10 @@ money "$55.00", slashes escaped. Paging is per event block; the filter is "modif
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -192,6 +195,30 @@ class RunSignUpApi:
                 chosen.append(by_id[event_id])
         return chosen
 
+    def _sorted_ids(self, event: EventState, removed: bool) -> list[int]:
+        """Ascending ids, cached per world version: a client pages one event with many calls."""
+        cache: dict[tuple, list[int]] = self.__dict__.setdefault("_id_cache", {})
+        key = (event.event_id, removed, self.world.version)
+        if key not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = sorted(event.removed) if removed else sorted(self.world.active_ids(event))
+        return cache[key]
+
+    def _page_ids(self, event: EventState, removed: bool, descending: bool, after: int | None,
+                  since: datetime | None, skip: int, size: int) -> list[int]:  # fmt: skip
+        """One page: keyset start found by bisection, the filter applied only as far as needed."""
+        ids = self._sorted_ids(event, removed)
+        if descending:
+            end = len(ids) if after is None else bisect.bisect_left(ids, after)
+            candidates: Iterable[int] = reversed(ids[:end])
+        else:
+            start = 0 if after is None else bisect.bisect_right(ids, after)
+            candidates = itertools.islice(ids, start, None)
+        if since is None:
+            return _select(candidates, lambda _: True, skip, size)
+        return _select(candidates, lambda i: self.world.modified_at(event, i) >= since, skip, size)
+
     def participants(self, events: list[EventState], params: dict[str, str],
                      removed: bool) -> list[dict[str, Any]]:  # fmt: skip
         try:
@@ -211,13 +238,8 @@ class RunSignUpApi:
         descending = params.get("sort", "registration_id ASC").strip().upper().endswith("DESC")
         blocks = []
         for event in events:
-            ids = sorted(event.removed) if removed else self.world.active_ids(event)
-            ids.sort(reverse=descending)
-            if after is not None:
-                ids = [i for i in ids if (i < after if descending else i > after)]
-            if since is not None:
-                ids = [i for i in ids if self.world.modified_at(event, i) >= since]
-            chunk = ids[(page - 1) * per_page: page * per_page]
+            chunk = self._page_ids(event, removed, descending, after, since,
+                                   (page - 1) * per_page, per_page)  # fmt: skip
             regs = [self.world.registration(event, pid) for pid in chunk]
             if removed:
                 blocks.append({"event": {"event_id": event.event_id,
@@ -226,6 +248,20 @@ class RunSignUpApi:
                 blocks.append({"event": {"event_id": event.event_id, "participants": []},
                                "participants": [participant_record(r) for r in regs]})
         return blocks
+
+
+def _select(ids: Iterable[int], keep: Callable[[int], bool], skip: int, size: int) -> list[int]:
+    chunk: list[int] = []
+    for pid in ids:
+        if not keep(pid):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        chunk.append(pid)
+        if len(chunk) >= size:
+            break
+    return chunk
 
 
 def _date_param(params: dict[str, str], name: str) -> date | None:
