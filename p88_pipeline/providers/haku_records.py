@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from p88_pipeline.providers.base import Event, MalformedResponseError, Participant
+from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
 from p88_pipeline.providers.timeparse import parse_date, parse_local
 
 log = logging.getLogger(__name__)
@@ -51,21 +51,8 @@ def zone_named(name: Any) -> ZoneInfo | None:
         return None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return None
 
 
 def _flag(value: Any) -> bool:
@@ -74,14 +61,6 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def parse_money(value: Any) -> Decimal | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return Decimal(text.replace("$", "").replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"not a money amount: {text!r}") from None
 
 
 def split_name(full: Any) -> tuple[str | None, str | None]:
@@ -101,7 +80,7 @@ def parse_event(raw: Any, default_zone: str) -> Event:
     """
     if not isinstance(raw, dict):
         raise MalformedResponseError(f"events: an event is {raw!r:.80}")
-    event_id = _text(raw.get("id", raw.get("event_id")))
+    event_id = text_or_none(raw.get("id", raw.get("event_id")))
     if event_id is None:
         raise MalformedResponseError(f"events: an event without id: {raw!r:.120}")
     own = next((raw[k] for k in EVENT_ZONE_KEYS if zone_named(raw.get(k))), None)
@@ -127,7 +106,7 @@ def parse_participant(raw: Any, event_id: str, tz: ZoneInfo) -> Participant:
     The event id is the one we asked for (the URL's), so keys match the watermarks' event ids.
     A cancellation is a soft delete carried by the record itself: removed_at = cancelled_at.
     """
-    registration = _text(raw.get("registration_number"))
+    registration = text_or_none(raw.get("registration_number"))
     if registration is None:
         raise ValueError("missing registration_number")
     modified_at = parse_local(raw.get("updated_at"), tz)
@@ -146,13 +125,13 @@ def parse_participant(raw: Any, event_id: str, tz: ZoneInfo) -> Participant:
         modified_at=modified_at,
         first_name=first,
         last_name=last,
-        email=_text(raw.get("email")),
+        email=text_or_none(raw.get("email")),
         dob=dob.isoformat() if dob else None,
-        gender=_text(raw.get("gender")),
-        bib=_text(raw.get("bib_number")),
-        age=_int(raw.get("age")),
+        gender=text_or_none(raw.get("gender")),
+        bib=text_or_none(raw.get("bib_number")),
+        age=int_or_none(raw.get("age")),
         registered_at=parse_local(raw.get("registered_at"), tz),
-        team=_text(team.get("name") if isinstance(team, dict) else team),
+        team=text_or_none(team.get("name") if isinstance(team, dict) else team),
         amount_paid=parse_money(raw.get("transaction_amount")),
         removed_at=removed_at,
         removed_reason=CANCELLED_REASON if removed_at else None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from p88_pipeline.providers.base import (
@@ -22,6 +21,7 @@ from p88_pipeline.providers.base import (
     RejectedRecord,
     Removal,
 )
+from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
 from p88_pipeline.providers.http import ApiSession, RetryableBody
 from p88_pipeline.providers.timeparse import (
     EASTERN,
@@ -54,7 +54,7 @@ def check_body(body: Any, *, filtered: bool = False) -> None:
     error = find_error(body)
     if error is None:
         return
-    code = _int(error.get("error_code"))
+    code = int_or_none(error.get("error_code"))
     message = f"RunSignUp error {code}: {error.get('error_msg', '')}"
     if code == THROTTLED:
         raise RetryableBody(message, throttled=True)
@@ -67,33 +67,15 @@ def check_body(body: Any, *, filtered: bool = False) -> None:
     raise ProviderError(message, code=code)
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
-def parse_money(value: Any) -> Decimal | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return Decimal(text.replace("$", "").replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"not a money amount: {text!r}") from None
 
 
 def _record_id(raw: Any) -> str | None:
     """The registration id of an unreadable record, when it still has one."""
-    return _text(raw.get("registration_id")) if isinstance(raw, dict) else None
+    return text_or_none(raw.get("registration_id")) if isinstance(raw, dict) else None
 
 
 def parse_event(race: dict, raw: dict) -> Event:
@@ -115,38 +97,38 @@ def parse_event(race: dict, raw: dict) -> Event:
 def parse_participant(raw: Any, event_id: str | None) -> Participant:
     """Raises ValueError/KeyError/TypeError for a record we must quarantine."""
     user = raw.get("user") or {}
-    registration_id = _text(raw.get("registration_id"))
+    registration_id = text_or_none(raw.get("registration_id"))
     if registration_id is None:
         raise ValueError("missing registration_id")
-    own_event = _text(raw.get("event_id")) or event_id
+    own_event = text_or_none(raw.get("event_id")) or event_id
     if own_event is None:
         raise ValueError("missing event_id")
     if raw.get("last_modified") in (None, ""):
         raise ValueError("missing last_modified")
     dob = parse_date(user.get("dob"))
-    age = _int(raw.get("age"))
+    age = int_or_none(raw.get("age"))
     return Participant(
         provider=PROVIDER,
         event_id=own_event,
         participant_id=registration_id,
         modified_at=from_unix(raw["last_modified"]),
-        first_name=_text(user.get("first_name")),
-        last_name=_text(user.get("last_name")),
-        email=_text(user.get("email")),
+        first_name=text_or_none(user.get("first_name")),
+        last_name=text_or_none(user.get("last_name")),
+        email=text_or_none(user.get("email")),
         dob=dob.isoformat() if dob else None,
-        gender=_text(user.get("gender")),
-        bib=_text(raw.get("bib_num")),
-        chip=_text(raw.get("chip_num")),
+        gender=text_or_none(user.get("gender")),
+        bib=text_or_none(raw.get("bib_num")),
+        chip=text_or_none(raw.get("chip_num")),
         age=age,
         registered_at=parse_local(raw.get("registration_date"), EASTERN),
-        team=_text(raw.get("team_name")),
+        team=text_or_none(raw.get("team_name")),
         amount_paid=parse_money(raw.get("amount_paid")),
         raw=raw,
     )
 
 
 def parse_removal(raw: dict, event_id: str) -> Removal:
-    registration_id = _text(raw.get("registration_id"))
+    registration_id = text_or_none(raw.get("registration_id"))
     if registration_id is None:
         raise ValueError("missing registration_id")
     if raw.get("last_modified_ts") not in (None, ""):
@@ -157,7 +139,7 @@ def parse_removal(raw: dict, event_id: str) -> Removal:
             raise ValueError("missing removal time")
     return Removal(
         provider=PROVIDER,
-        event_id=_text(raw.get("event_id")) or event_id,
+        event_id=text_or_none(raw.get("event_id")) or event_id,
         participant_id=registration_id,
         removed_at=removed_at,
         reason=str(raw.get("removed_reason") or raw.get("reason") or "removed"),
@@ -261,7 +243,7 @@ class RunSignUpClient:
                 event_id = str(event.get("event_id", ""))
                 records = block.get("participants") or event.get("participants") or []
                 ids = sorted(
-                    n for n in (_int(r.get("registration_id")) for r in records
+                    n for n in (int_or_none(r.get("registration_id")) for r in records
                                 if isinstance(r, dict)) if n is not None
                 )  # fmt: skip
                 per_event[event_id] = ids

@@ -1,0 +1,36 @@
+"""Tolerant readers for provider field values, shared by every client."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+def text_or_none(value: Any) -> str | None:
+    """Stripped text; empty means absent."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def int_or_none(value: Any) -> int | None:
+    """An int from 42, "42" or "42.0"; anything else is absent, not an error."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+
+def parse_money(value: Any) -> Decimal | None:
+    """"$1,055.00", "55.5" or 55.5 -> Decimal; a non-amount is an error (the record is rejected)."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    try:
+        return Decimal(text.replace("$", "").replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"not a money amount: {text!r}") from None
