@@ -2,6 +2,8 @@
 every provider gets the same shape, partitions and metadata without copy-paste."""
 
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from p88_pipeline.defs.partitions import timing_partner_partitions
@@ -120,7 +122,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
 
 def _record(engine, run_id: str, partner: Partner, figures: SyncFigures) -> None:
     record_run(
-        engine, run_id, figures.provider, partner.id, finished_at="now()",
+        engine, run_id, figures.provider, partner.id, finished_at=datetime.now(UTC),
         status=figures.status, events_future=figures.events_future,
         events_synced=figures.events_synced, sync_types=figures.sync_types,
         participants_upserted=figures.participants_upserted,
