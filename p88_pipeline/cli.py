@@ -158,14 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--markdown", help="write the report (docs/performance.md) here")
     bench.set_defaults(func=cmd_bench)
 
-    soak = sub.add_parser("soak", help="simulated days of changes, faults and crashes; the "
-                          "warehouse is compared with the sandbox truth after each day")
+    soak = sub.add_parser(
+        "soak",
+        help="simulated days of changes, faults and crashes; the warehouse is compared with "
+        "the sandbox truth after each day",
+    )
     soak.add_argument("--days", type=int, default=30)
     soak.add_argument("--scale", choices=["tiny", "small", "seed"], default="tiny")
     soak.add_argument("--seed", type=int, default=88)
     soak.add_argument("--faults-per-day", type=int, default=3)
-    soak.add_argument("--database-url", help="an empty database to use (default: a throwaway "
-                      "embedded one)")  # fmt: skip
+    soak.add_argument(
+        "--database-url", help="an empty database to use (default: a throwaway embedded one)"
+    )
     soak.set_defaults(func=cmd_soak)
 
     sandbox = sub.add_parser("sandbox", help="the provider simulator")

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+RECORD_FAULTS = ("odd_records", "invalid_records", "shift_pages")  # see oddities.py
 FAULT_KINDS = ("throttle", "http_500", "http_503", "timeout", "drop", "truncated_json",
-               "not_json", "error_in_array")  # fmt: skip
+               "not_json", "error_in_array", *RECORD_FAULTS)  # fmt: skip
+BODY_FAULTS = ("truncated_json", *RECORD_FAULTS)  # the real answer, altered
+
+
+def is_participants_path(path: str) -> bool:
+    """A participants page (not removed-participants): where record faults apply."""
+    return path.rstrip("/").endswith("/participants")
 
 
 @dataclass
@@ -14,7 +21,9 @@ class Fault:
 
     partner_slug None matches every partner; path_contains narrows to some URLs; `seconds` is how
     long a `timeout` hangs before dropping the connection; `error_code` is the code an
-    `error_in_array` fault reports (default 5, database error).
+    `error_in_array` fault reports (default 5, database error). Record faults (RECORD_FAULTS)
+    only match participants pages. By schedule: `after` matching calls pass untouched first; by
+    rate: each later matching call is faulted with probability `rate` (seeded, see the server).
     """
 
     provider: str
@@ -24,6 +33,8 @@ class Fault:
     path_contains: str | None = None
     seconds: float | None = None
     error_code: int | None = None
+    after: int = 0
+    rate: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -32,7 +43,8 @@ class Fault:
     def matches(self, provider: str, partner_slug: str | None, path: str) -> bool:
         return (self.count > 0 and self.provider == provider
                 and (self.partner_slug is None or self.partner_slug == partner_slug)
-                and (self.path_contains is None or self.path_contains in path))  # fmt: skip
+                and (self.path_contains is None or self.path_contains in path)
+                and (self.kind not in RECORD_FAULTS or is_participants_path(path)))  # fmt: skip
 
 
 @dataclass

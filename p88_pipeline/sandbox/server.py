@@ -7,6 +7,7 @@ the way a real provider's clock is the one a watermark should trust.
 
 from __future__ import annotations
 
+import random
 import socket
 import sys
 import threading
@@ -20,9 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from p88_pipeline.sandbox.config import Fault, SandboxConfig
+from p88_pipeline.sandbox.config import BODY_FAULTS, RECORD_FAULTS, Fault, SandboxConfig
 from p88_pipeline.sandbox.control import control
 from p88_pipeline.sandbox.haku_api import HakuApi
+from p88_pipeline.sandbox.oddities import RecordFaults
 from p88_pipeline.sandbox.quota import SlidingWindowQuota
 from p88_pipeline.sandbox.runsignup_api import RunSignUpApi
 from p88_pipeline.sandbox.wire import Request, Response, json_response, text_response
@@ -67,6 +69,8 @@ class SandboxServer:
             lambda p: getattr(self.config, f"{p}_quota_per_hour"),
             lambda: self.config.quota_window_seconds,
         )
+        self.records = RecordFaults(world)  # what record faults changed or served
+        self._fault_rng = random.Random(world.seed)  # faults by rate: reproducible per seed
         self._log: list[RequestRecord] = []
         self._hooks: list[Callable[[RequestRecord], None]] = []
         self._lock = threading.Lock()
@@ -137,8 +141,10 @@ class SandboxServer:
 
     def inject(self, provider: str, partner_slug: str | None, kind: str, count: int = 1,
                path_contains: str | None = None, seconds: float | None = None,
-               error_code: int | None = None) -> Fault:  # fmt: skip
-        fault = Fault(provider, partner_slug, kind, count, path_contains, seconds, error_code)
+               error_code: int | None = None, after: int = 0,
+               rate: float = 1.0) -> Fault:  # fmt: skip
+        fault = Fault(provider, partner_slug, kind, count, path_contains, seconds, error_code,
+                      after, rate)  # fmt: skip
         with self._lock:
             self.config.faults.append(fault)
         return fault
@@ -154,6 +160,11 @@ class SandboxServer:
         with self._lock:
             for fault in self.config.faults:
                 if fault.matches(provider, slug, path):
+                    if fault.after > 0:  # by schedule: let the first matching calls through
+                        fault.after -= 1
+                        continue
+                    if fault.rate < 1.0 and self._fault_rng.random() >= fault.rate:
+                        continue  # by rate: this call is spared
                     fault.count -= 1
                     return fault
         return None
@@ -197,7 +208,7 @@ class SandboxServer:
     def _finish(self, request: Request, provider: str, slug: str | None,
                 answer: Callable[[], Response], quota: bool = True) -> Response:  # fmt: skip
         fault = self._take_fault(provider, slug, request.path)
-        if fault is not None and fault.kind != "truncated_json":
+        if fault is not None and fault.kind not in BODY_FAULTS:
             response = self._fault_response(fault, provider)
             self._record(request, provider, slug, response.status if response else 0,
                          response.error_code if response else None, fault.kind)  # fmt: skip
@@ -218,8 +229,11 @@ class SandboxServer:
         pending = self._record(request, provider, slug, 0, pending=True)
         for hook in hooks:
             hook(pending)
-        response = answer()
-        if fault is not None:  # truncated_json: the real answer, cut in half
+        if fault is not None and fault.kind in RECORD_FAULTS:
+            response = self.records.serve(fault.kind, provider, request, answer)
+        else:
+            response = answer()
+        if fault is not None and fault.kind == "truncated_json":  # the real answer, cut in half
             response.body = response.body[: max(1, len(response.body) // 2)]
         self._record(request, provider, slug, response.status, response.error_code,
                      fault.kind if fault else None)  # fmt: skip
@@ -248,6 +262,9 @@ class SandboxServer:
 def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; with Nagle on, a keep-alive client waits
+        # ~40 ms per call for the delayed ACK. A real API answers in one go.
+        disable_nagle_algorithm = True
         server_version = "p88-sandbox/1.0"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
