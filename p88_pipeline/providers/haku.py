@@ -26,15 +26,17 @@ from p88_pipeline.providers.base import (
     ProviderError,
     RejectedRecord,
 )
+from p88_pipeline.providers.fields import text_or_none
 from p88_pipeline.providers.haku_records import (
     PROVIDER,
+    error_in_body,
     newest_first,
     parse_event,
     parse_participant,
     unwrap_list,
     zone_named,
 )
-from p88_pipeline.providers.http import ApiSession
+from p88_pipeline.providers.http import ApiSession, RetryableBody
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,13 @@ FILTER_STATUSES = (400, 422)  # what a server that does not know the filter migh
 def iso_utc(moment: datetime) -> str:
     """Whole seconds, rounded down: an inclusive filter must not skip the boundary second."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_page(body: Any) -> None:
+    """Errors inside a 200 are retried, then fail the event: never read as an empty page."""
+    error = error_in_body(body)
+    if error is not None:
+        raise RetryableBody(f"Haku error in a 200 body: {str(error)[:200]}")
 
 
 def _check_token(body: Any) -> None:
@@ -177,7 +186,7 @@ class HakuClient:
             return self.session.request_json(
                 "GET", f"{self.base_url}{path}", params=params,
                 headers={"Authorization": token, "Accept": "application/json"},
-                on_unauthorized=lambda: self._renew_after_401(token),
+                on_unauthorized=lambda: self._renew_after_401(token), check_body=_check_page,
             )  # fmt: skip
         except (AuthError, FilterRejectedError):
             raise
@@ -232,7 +241,11 @@ class HakuClient:
                 try:
                     good.append(parse_participant(raw, event_id, self._tz))
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    page.rejected.append(RejectedRecord(PROVIDER, event_id, str(exc), raw))
+                    number = raw.get("registration_number") if isinstance(raw, dict) else None
+                    rid = text_or_none(number)
+                    page.rejected.append(
+                        RejectedRecord(PROVIDER, event_id, str(exc), raw, participant_id=rid)
+                    )
             stamps = [p.modified_at for p in good]
             seen = [previous, *stamps] if previous else stamps
             if cutoff is not None and ordered and not newest_first(seen):

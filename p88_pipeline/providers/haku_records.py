@@ -42,6 +42,20 @@ def unwrap_list(body: Any, what: str) -> list:
     raise MalformedResponseError(f"{what}: expected a list (bare or wrapped), got {body!r:.80}")
 
 
+def error_in_body(body: Any) -> Any:
+    """An error reported inside an HTTP 200 (`{"error": ...}`, or a list of only such objects);
+    read as records, it would look like an empty event whose registrations all vanished."""
+    if isinstance(body, dict) and ("error" in body or "errors" in body):
+        if not any(isinstance(body.get(k), list) for k in LIST_KEYS if k != "errors"):
+            return body.get("error") or body.get("errors")
+    if isinstance(body, list) and body and all(
+        isinstance(item, dict) and "error" in item and "registration_number" not in item
+        for item in body
+    ):
+        return body[0]["error"]
+    return None
+
+
 def zone_named(name: Any) -> ZoneInfo | None:
     if not name or not isinstance(name, str):
         return None

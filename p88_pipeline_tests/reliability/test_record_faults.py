@@ -101,9 +101,7 @@ def test_invalid_records_are_quarantined_and_the_rest_of_the_page_lands(
     ("provider", "slug"),
     [
         ("runsignup", "bravo"),
-        pytest.param("haku", "alpha", marks=pytest.mark.xfail(
-            strict=True, reason="haku.py does not pass RejectedRecord.participant_id yet: a full "
-            "sync soft-deletes a stored registration served unreadable")),
+        ("haku", "alpha"),
     ],
 )  # fmt: skip
 def test_a_stored_registration_that_turns_invalid_is_kept_not_soft_deleted(

@@ -97,11 +97,6 @@ def test_a_fault_on_every_kind_of_call_of_an_incremental_sync(engine, sandbox) -
     assert_equals_truth(engine, sandbox, "bravo")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="haku.py reads an error wrapped in an array as a record: "
-    "the event looks empty and its watermark advances (no check_body yet)",
-)
 def test_haku_error_wrapped_in_an_array_is_retried_not_read_as_a_record(engine, sandbox) -> None:
     sandbox.server.inject("haku", "alpha", "error_in_array", count=1, error_code=14,
                           path_contains="/participants")  # fmt: skip
