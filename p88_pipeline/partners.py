@@ -23,6 +23,9 @@ CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "haku": ("client_id_env", "client_secret_env"),
 }
 DEFAULT_QUOTA_PER_HOUR = {"runsignup": 1000, "haku": 500}
+# Keys that would put a secret itself in the file: refused, the file names variables only.
+SECRET_KEYS = {"api_key", "api_secret", "client_id", "client_secret", "secret", "password",
+               "token", "access_token"}  # fmt: skip
 
 
 class PartnerConfigError(ValueError):
@@ -72,6 +75,12 @@ def _account(slug: str, provider: str, raw: Any) -> ProviderAccount:
         raise PartnerConfigError(f"{where}: unknown provider (known: {', '.join(PROVIDERS)})")
     if not isinstance(raw, dict) or not raw.get("base_url"):
         raise PartnerConfigError(f"{where}: needs a mapping with base_url")
+    literal = sorted(k for k in raw if k.lower() in SECRET_KEYS)
+    if literal:
+        raise PartnerConfigError(
+            f"{where}: {', '.join(literal)} must not be in the file: name an environment "
+            f"variable instead ({', '.join(CREDENTIAL_FIELDS[provider])})"
+        )
     missing = [f for f in CREDENTIAL_FIELDS[provider] if not raw.get(f)]
     if missing:
         raise PartnerConfigError(f"{where}: missing {', '.join(missing)}")

@@ -56,7 +56,9 @@ class PartnerBusyError(RuntimeError):
 @contextmanager
 def partner_lock(engine: sa.Engine, provider: str, partner: Partner) -> Iterator[None]:
     """Postgres advisory lock: two syncs of one partner never write at once, Dagster or not."""
-    with engine.connect() as conn:
+    # Autocommit: a session lock held by a connection that is not "idle in transaction" (which
+    # idle_in_transaction_session_timeout would end, silently releasing the lock).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         key = f"p88:{provider}:{partner.id}"
         got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
         if not got.scalar():
@@ -67,7 +69,6 @@ def partner_lock(engine: sa.Engine, provider: str, partner: Partner) -> Iterator
             yield
         finally:
             conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
-            conn.commit()
 
 
 def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> SyncFigures:
