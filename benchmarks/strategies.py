@@ -53,17 +53,27 @@ STRATEGIES: dict[str, Strategy] = {
 
 
 class LoadMeter:
-    """Time spent and rows handed to the load stage (writer.upsert), across threads."""
+    """Rows handed to the load stage (writer.upsert) and the wall time it was busy: the union of
+    the upsert intervals, so overlapping loads of parallel partners are not counted twice."""
 
     def __init__(self) -> None:
-        self.seconds = 0.0
         self.rows = 0
+        self._intervals: list[tuple[float, float]] = []
         self._lock = threading.Lock()
 
-    def add(self, seconds: float, rows: int) -> None:
+    def add(self, started: float, ended: float, rows: int) -> None:
         with self._lock:
-            self.seconds += seconds
+            self._intervals.append((started, ended))
             self.rows += rows
+
+    @property
+    def seconds(self) -> float:
+        busy, reach = 0.0, float("-inf")
+        for start, end in sorted(self._intervals):
+            if end > reach:
+                busy += end - max(start, reach)
+                reach = end
+        return busy
 
 
 def timed_writer(meter: LoadMeter, row_by_row: bool, dsn: str):
@@ -75,7 +85,7 @@ def timed_writer(meter: LoadMeter, row_by_row: bool, dsn: str):
         def upsert(self, participants: Sequence[Participant]) -> int:
             started = time.perf_counter()
             written = super().upsert(participants)
-            meter.add(time.perf_counter() - started, len(participants))
+            meter.add(started, time.perf_counter(), len(participants))
             return written
 
     def factory(conn: sa.Connection, provider: str, partner_id: str) -> ParticipantWriter:

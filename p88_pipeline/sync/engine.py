@@ -36,7 +36,7 @@ from p88_pipeline.warehouse.watermarks import load_watermarks, save_watermarks
 
 log = logging.getLogger("p88.sync")
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 2500  # one RunSignUp page: memory stays flat however many groups run at once
 Clock = Callable[[], datetime]
 WriterFactory = Callable[[sa.Connection, str, str], ParticipantWriter]
 
