@@ -48,7 +48,12 @@ STRATEGIES: dict[str, Strategy] = {
         parallel_groups=1, paced=False,
     ),
     "p88": Strategy("p88", "this engine as shipped: per-race calls, largest pages, early-stop "
-                    "Haku paging, COPY upserts, partners in parallel"),
+                    "Haku paging, COPY upserts, 4 partners in parallel (the CLI's default)",
+                    parallel_partners=4),
+    # Not a strategy of its own: p88 loading every event's participants (all 407,053 at seed
+    # scale), the measure of the load path at full size.
+    "p88-all-events": Strategy("p88-all-events", "p88 with every event counted as future",
+                               all_events=True, parallel_partners=4),
 }  # fmt: skip
 
 
