@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 
@@ -60,10 +61,19 @@ def without_nul(value: Any) -> Any:
 
 def json_text(value: Any) -> str:
     """JSON for a jsonb or text column: the payload as served, minus NUL (same rule as text)."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = _dumps(value)
     if "\\u0000" not in text:  # the common case: no NUL anywhere, no walk needed
         return text
-    return json.dumps(without_nul(value), ensure_ascii=False, default=str)
+    return _dumps(without_nul(value))
+
+
+def _dumps(value: Any) -> str:
+    """orjson (several times faster: this runs for every row loaded); the standard library for
+    what orjson refuses, such as integers beyond 64 bits, which it must not round."""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def csv_buffer(rows: Iterable[Sequence[Any]]) -> io.StringIO:
