@@ -66,6 +66,10 @@ class LoadMeter:
         self._intervals: list[tuple[float, float]] = []
         self._lock = threading.Lock()
 
+    @property
+    def intervals(self) -> list[tuple[float, float]]:
+        return list(self._intervals)
+
     def add(self, started: float, ended: float, rows: int) -> None:
         with self._lock:
             self._intervals.append((started, ended))
