@@ -76,13 +76,6 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def csv_buffer(rows: Iterable[Sequence[Any]]) -> io.StringIO:
-    buffer = io.StringIO()
-    buffer.writelines(",".join(map(csv_field, row)) + "\n" for row in rows)
-    buffer.seek(0)
-    return buffer
-
-
 class CsvStream(io.TextIOBase):
     """A file-like view of rows, encoded as CSV on demand while COPY reads it.
 
@@ -90,8 +83,8 @@ class CsvStream(io.TextIOBase):
     after the other), and never holds a whole batch's CSV in memory.
     """
 
-    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
-        self._lines = (",".join(map(csv_field, row)) + "\n" for row in rows)
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
         self._pending = ""
 
     def readable(self) -> bool:
@@ -119,11 +112,18 @@ def copy_rows(
     conn: sa.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
     """COPY rows into `table` on this connection's transaction; returns rows copied."""
+    lines = (",".join(map(csv_field, row)) + "\n" for row in rows)
+    return copy_lines(conn, table, columns, lines)
+
+
+def copy_lines(conn: sa.Connection, table: str, columns: Sequence[str],
+               lines: Iterable[str]) -> int:  # fmt: skip
+    """COPY already-encoded CSV lines (see csv_field for the encoding)."""
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.copy_expert(
             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
-            CsvStream(rows), COPY_CHUNK,
+            CsvStream(lines), COPY_CHUNK,
         )  # fmt: skip
         return cursor.rowcount
     finally:
