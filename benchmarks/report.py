@@ -100,7 +100,9 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
     for ax, (title, key) in zip(axes, panels, strict=True):
         values = [s[n][key] for n in names]
         bars = ax.bar(names, values, color=["#b0b0b0", "#7fa7d6", "#1f5fa8"][: len(names)])
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title + (" (log)" if key != "load_rows_per_s" else ""), fontsize=10)
+        if key != "load_rows_per_s":
+            ax.set_yscale("log")  # the strategies differ by orders of magnitude
         ax.tick_params(axis="x", labelsize=8)
         for bar, value in zip(bars, values, strict=True):
             ax.annotate(f"{value:,.0f}" if value >= 10 else f"{value:.1f}",

@@ -104,6 +104,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.chart and chart(result, Path(args.chart)):
         print(f"chart written to {args.chart}")
     if args.markdown:
+        Path(args.markdown).with_suffix(".json").write_text(json.dumps(result, indent=2))
         command = "p88 bench " + " ".join(sys.argv[2:])
         name = Path(args.chart).name if args.chart else None
         Path(args.markdown).write_text(markdown(result, name, command))
