@@ -30,12 +30,13 @@ class Sandbox:
 def run_sync(
     engine: sa.Engine, sandbox: Sandbox, slug: str, policy: SyncPolicy | None = None, *,
     provider: str = "runsignup", partner: Partner | None = None,
+    retry: RetryPolicy = FAST_RETRY,
 ) -> SyncFigures:  # fmt: skip
     """Stages 1-3 exactly as the assets run them, on the sandbox's clock."""
     policy = policy or SyncPolicy()
     partner = partner or sandbox.partner(slug)
     clock = sandbox.world.clock.now
-    client = build_client(partner, provider, retry=FAST_RETRY)
+    client = build_client(partner, provider, retry=retry)
     events = sync_events(engine, client, partner)
     _, future = select_future(engine, provider, partner, clock(), policy)
     figures = sync_participants(engine, client, partner, future, policy, clock)

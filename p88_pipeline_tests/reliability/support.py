@@ -10,11 +10,9 @@ import sqlalchemy as sa
 from p88_pipeline.commands.verify import compare_with_truth, future_truth_events
 from p88_pipeline.partners import Partner
 from p88_pipeline.providers.http import RetryPolicy
-from p88_pipeline.providers.registry import build_client
-from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.plan import SyncPolicy
-from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox
+from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync
 
 # (provider, partner): every account of the seed-10 world that has future events.
 ACCOUNTS = [("runsignup", "bravo"), ("haku", "alpha")]
@@ -25,17 +23,10 @@ def sync(
     policy: SyncPolicy | None = None, retry: RetryPolicy = FAST_RETRY,
     page_size: int | None = None, partner: Partner | None = None,
 ) -> SyncFigures:  # fmt: skip
-    """Stages 1-3 as the assets run them, on the sandbox's clock, with a chosen retry policy."""
-    policy = policy or SyncPolicy()
+    """One sync with a chosen retry policy and page size (see helpers.run_sync)."""
     partner = partner or with_page_size(sandbox.partner(slug), provider, page_size)
-    clock = sandbox.world.clock.now
-    client = build_client(partner, provider, retry=retry)
-    events = sync_events(engine, client, partner)
-    _, future = select_future(engine, provider, partner, clock(), policy)
-    figures = sync_participants(engine, client, partner, future, policy, clock)
-    figures.events_total = events.events_total
-    figures.api_calls += events.api_calls
-    return figures
+    return run_sync(engine, sandbox, slug, policy, provider=provider, partner=partner,
+                    retry=retry)  # fmt: skip
 
 
 def with_page_size(partner: Partner, provider: str, page_size: int | None) -> Partner:
