@@ -92,8 +92,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from benchmarks.harness import run_bench
     from benchmarks.report import chart, markdown, table, targets
 
-    result = run_bench(scale=args.scale, repeat=args.repeat, latency_ms=args.latency_ms,
-                       seed=args.seed, strategies=args.strategies)  # fmt: skip
+    if args.from_json:  # re-render a report from a saved run, without running it again
+        result = json.loads(Path(args.from_json).read_text())
+    else:
+        result = run_bench(scale=args.scale, repeat=args.repeat, latency_ms=args.latency_ms,
+                           seed=args.seed, strategies=args.strategies)  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -157,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--chart", help="write a PNG chart here (needs matplotlib)")
     bench.add_argument("--markdown", help="write the report (docs/performance.md) here")
+    bench.add_argument("--from-json", help="render a saved run (the .json beside --markdown)")
     bench.set_defaults(func=cmd_bench)
 
     soak = sub.add_parser(
