@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=cmd_sync)
 
     demo = sub.add_parser("demo", help="full + incremental sync against an in-process sandbox")
-    demo.add_argument("--scale", choices=["tiny", "small", "seed"], default="tiny")
+    demo.add_argument("--scale", choices=["tiny", "small", "seed"], default="small")
     demo.add_argument("--seed", type=int, default=88)
     demo.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all")
     demo.set_defaults(func=cmd_demo)

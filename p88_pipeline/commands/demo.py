@@ -38,7 +38,7 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def run_demo(scale: str = "tiny", seed: int = 88, provider: str = "all") -> int:
+def run_demo(scale: str = "small", seed: int = 88, provider: str = "all") -> int:
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
     from p88_pipeline.sandbox.server import SandboxServer
     from p88_pipeline.sandbox.world import World
