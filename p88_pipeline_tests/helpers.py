@@ -51,3 +51,16 @@ def watermarks(engine: sa.Engine, provider: str = "runsignup") -> dict[str, tupl
             sa.text("SELECT event_id, watermark, last_sync_type FROM sync_watermarks "
                     "WHERE provider = :p"), {"p": provider})  # fmt: skip
         return {r.event_id: (r.watermark, r.last_sync_type) for r in rows}
+
+
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps on it: pacing without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds

@@ -15,6 +15,7 @@ from p88_pipeline.providers.haku import HakuClient
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline.providers.registry import build_client
+from p88_pipeline_tests.helpers import FakeClock
 from p88_pipeline_tests.providers.test_haku_stub import (
     HakuStub,
     Logged,
@@ -27,15 +28,6 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EVENT = "70001"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -4,17 +4,7 @@ import pytest
 
 from p88_pipeline.providers.base import QuotaExhaustedError
 from p88_pipeline.providers.quota import TokenBucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from p88_pipeline_tests.helpers import FakeClock
 
 
 def calls_in_windows(times: list[float], window: float) -> int:
