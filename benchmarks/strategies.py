@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Participant
+from p88_pipeline.warehouse.copy import json_text
 from p88_pipeline.warehouse.participants import COLUMNS, UPDATABLE, ParticipantWriter
-from p88_pipeline.warehouse.participants import _participant_row as participant_row
 
 
 @dataclass(frozen=True)
@@ -137,24 +137,13 @@ class RowByRowWriter(ParticipantWriter):
         written = 0
         with self._raw.cursor() as cursor:
             for p in participants:
-                row = list(participant_row(self.partner_id, p))
-                row[-1] = Json(row[-1], dumps=_dumps)
-                cursor.execute(sql, row)
+                cursor.execute(sql, (
+                    p.provider, self.partner_id, p.event_id, p.participant_id, p.first_name,
+                    p.last_name, p.email, p.dob, p.gender, p.bib, p.chip, p.age, p.registered_at,
+                    p.modified_at, p.team, p.amount_paid, p.removed_at, p.removed_reason,
+                    Json(p.raw, dumps=json_text),
+                ))  # fmt: skip
                 self._raw.commit()
                 written += cursor.rowcount
-        # Reconciliation of a full read still needs to know what was seen.
-        self._note_seen(participants)
+        self.note_seen(participants)  # a full read still reconciles deletes
         return written
-
-    def _note_seen(self, participants: Sequence[Participant]) -> None:
-        from p88_pipeline.warehouse.copy import copy_rows
-        from p88_pipeline.warehouse.participants import _SEEN
-
-        copy_rows(self.conn, _SEEN, ("event_id", "participant_id"),
-                  ((p.event_id, p.participant_id) for p in participants))  # fmt: skip
-
-
-def _dumps(value: object) -> str:
-    import json
-
-    return json.dumps(value, default=str).replace("\\u0000", "")

@@ -64,3 +64,13 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+def most_calls_in_window(times: list[float], window: float) -> int:
+    """The most calls inside any trailing window: what a provider's rolling quota sees."""
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best

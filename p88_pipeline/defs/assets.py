@@ -107,7 +107,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             return _skipped(context, reason)
         engine = warehouse.get_engine()
         clock, policy = sync_settings.clock(), sync_settings.policy()
-        _, future = select_future(engine, provider, partner, clock(), policy)
+        _, future = select_future(engine, provider, partner, clock(), policy, announce=False)
         client = _client(engine, partner, provider)
         try:
             figures = sync_participants(engine, client, partner, future, policy, clock)

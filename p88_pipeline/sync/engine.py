@@ -88,14 +88,18 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
 
 
 def select_future(
-    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy
-) -> tuple[int, list[Event]]:
-    """Stage 2: the stored events still to come. No API calls."""
+    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy,
+    *, announce: bool = True,
+) -> tuple[int, list[Event]]:  # fmt: skip
+    """Stage 2: the stored events still to come. No API calls. Stage 3 asks again (one query:
+    the warehouse is the hand-off between assets) with `announce=False`, so it logs once."""
     with engine.connect() as conn:
         events = load_events(conn, provider, partner.id)
     future = plan.future_events(events, now, policy.grace)
-    log.info("%s partner %s: %d events found, %d future (grace %s, now %s)", provider,
-             partner.slug, len(events), len(future), policy.grace, _fmt(now))  # fmt: skip
+    if announce:
+        log.info("%s partner %s: %d events found, %d future (grace %.0f h, now %s)", provider,
+                 partner.slug, len(events), len(future), policy.grace.total_seconds() / 3600,
+                 _fmt(now))  # fmt: skip
     return len(events), future
 
 

@@ -24,14 +24,6 @@ _STAGE = "p88_participants_stage"
 _SEEN = "p88_seen_ids"
 
 
-def _participant_row(partner_id: str, p: Participant) -> tuple:
-    return (
-        p.provider, partner_id, p.event_id, p.participant_id, p.first_name, p.last_name,
-        p.email, p.dob, p.gender, p.bib, p.chip, p.age, p.registered_at, p.modified_at, p.team,
-        p.amount_paid, p.removed_at, p.removed_reason, p.raw,
-    )  # fmt: skip
-
-
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -115,11 +107,7 @@ class ParticipantWriter:
         self._staged = True
         lines = (_csv_line(self.partner_id, p) for p in participants)
         copy_lines(self.conn, _STAGE, COLUMNS, lines)
-        if self.track_seen and not self._fresh:
-            copy_rows(
-                self.conn, _SEEN, ("event_id", "participant_id"),
-                ((p.event_id, p.participant_id) for p in participants),
-            )  # fmt: skip
+        self.note_seen(participants)
         cols = ", ".join(COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
         # DISTINCT ON: a page that shifted under us may repeat a registration; keep its newest.
@@ -139,6 +127,15 @@ class ParticipantWriter:
         ).one()
         self.cancelled += removed  # cancellations carried in records (Haku's is_cancelled)
         return written
+
+    def note_seen(self, participants: Sequence[Participant]) -> None:
+        """Remember what a full read returned, for reconcile_missing. A fresh load needs none:
+        every stored row of its events came from the read itself."""
+        if self.track_seen and not self._fresh:
+            copy_rows(
+                self.conn, _SEEN, ("event_id", "participant_id"),
+                ((p.event_id, p.participant_id) for p in participants),
+            )  # fmt: skip
 
     def apply_removals(self, removals: Sequence[Removal]) -> int:
         """Soft-delete registrations the provider listed as removed (never a hard delete)."""

@@ -15,7 +15,7 @@ from p88_pipeline.providers.haku import HakuClient
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline.providers.registry import build_client
-from p88_pipeline_tests.helpers import FakeClock
+from p88_pipeline_tests.helpers import FakeClock, most_calls_in_window
 from p88_pipeline_tests.providers.test_haku_stub import (
     HakuStub,
     Logged,
@@ -274,14 +274,6 @@ def test_5xx_is_retried(stub) -> None:
     assert len(list(make_client(stub).list_events())) == 1
 
 
-def calls_in_any_window(times: list[float], window: float) -> int:
-    best, start = 0, 0
-    for end in range(len(times)):
-        while times[end] - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
 
 def test_the_limiter_paces_every_call_inside_500_an_hour(stub) -> None:
     """Simulated time: the bucket's clock only moves when it sleeps, so no wall-clock waits."""
@@ -299,7 +291,7 @@ def test_the_limiter_paces_every_call_inside_500_an_hour(stub) -> None:
     client = make_client(stub, page_size=1, limiter=bucket)
     assert len(list(client.list_events())) == 599
     assert len(times) == len(stub.log) == client.calls == 1 + 600  # token + 599 full + 1 empty
-    assert calls_in_any_window(times, 3600.0) <= 500
+    assert most_calls_in_window(times, 3600.0) <= 500
     assert sum(t < 3600.0 for t in times) >= 495  # paced at the budget, not far below it
     assert clock.now >= 3600.0  # 601 calls cannot fit in one hour
 

@@ -4,17 +4,7 @@ import pytest
 
 from p88_pipeline.providers.base import QuotaExhaustedError
 from p88_pipeline.providers.quota import TokenBucket
-from p88_pipeline_tests.helpers import FakeClock
-
-
-def calls_in_windows(times: list[float], window: float) -> int:
-    """The most calls inside any trailing window (what a provider's sliding quota sees)."""
-    best, start = 0, 0
-    for end in range(len(times)):
-        while times[end] - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
+from p88_pipeline_tests.helpers import FakeClock, most_calls_in_window
 
 
 @pytest.mark.parametrize("quota", [500, 1000])
@@ -25,7 +15,7 @@ def test_any_trailing_hour_stays_inside_the_quota(quota: int) -> None:
     for _ in range(3 * quota):
         bucket.acquire()
         times.append(clock.now)
-    assert calls_in_windows(times, 3600.0) <= quota
+    assert most_calls_in_window(times, 3600.0) <= quota
     # Paced, not starved: the whole budget is usable at once, then again each hour.
     assert clock.now <= 2 * 3600 + 1
 

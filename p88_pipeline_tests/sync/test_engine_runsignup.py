@@ -57,9 +57,16 @@ def test_rule2_first_run_full_then_incremental_reads_only_what_changed(engine, s
     assert set(second.sync_types.values()) == {plan.INCREMENTAL}
     assert_equals_truth(engine, sandbox)
     # modified_after_timestamp = the oldest watermark of the race's events minus the overlap.
-    sent = {int(p["modified_after_timestamp"]) for p in participant_calls(sandbox)}
-    expected = {to_unix(min(before[e][0] for e in before) - timedelta(minutes=10))}
-    assert sent <= {to_unix(w - timedelta(minutes=10)) for w, _ in before.values()} | expected
+    # Per race: the oldest watermark of its future events minus the 10-minute overlap.
+    truth_events = sandbox.world.events("runsignup", SLUG)
+    race_of = {str(e["event_id"]): str(e["race_id"]) for e in truth_events}
+    expected = {}
+    for event_id, (watermark, _) in before.items():
+        race = race_of[event_id]
+        expected[race] = min(expected.get(race, watermark), watermark)
+    sent = {p["event_id"]: int(p["modified_after_timestamp"]) for p in participant_calls(sandbox)}
+    assert {race_of[ids.split(",")[0]]: stamp for ids, stamp in sent.items()} == {
+        race: to_unix(w - timedelta(minutes=10)) for race, w in expected.items()}  # fmt: skip
     # One events page, then per race one participants and one removed-participants call.
     races = {e["race_id"] for e in sandbox.world.events("runsignup", SLUG)
              if str(e["event_id"]) in before}  # fmt: skip
@@ -74,7 +81,11 @@ def test_rule2_stale_watermark_forces_full(engine, sandbox) -> None:
         conn.execute(sa.text("UPDATE sync_watermarks SET watermark = watermark - interval '8d'"))
     figures = run_sync(engine, sandbox, SLUG)
     assert set(figures.sync_types.values()) == {plan.FULL}
-    assert run_sync(engine, sandbox, SLUG, plan.SyncPolicy(incremental_days=30)).sync_types
+    # The same 8-day-old watermarks are recent enough for a partner on a 30-day rule.
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE sync_watermarks SET watermark = watermark - interval '8d'"))
+    lenient = run_sync(engine, sandbox, SLUG, plan.SyncPolicy(incremental_days=30))
+    assert set(lenient.sync_types.values()) == {plan.INCREMENTAL}
 
 
 def test_rule4_watermark_is_sync_start_and_commits_with_the_data(engine, sandbox) -> None:
