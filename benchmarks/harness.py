@@ -48,13 +48,24 @@ def fresh_database(admin_url: str, name: str) -> str:
     return url
 
 
-def run_worker(strategy: str, db_url: str, partners_file: Path, as_of: datetime,
-               env: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+def run_worker(
+    strategy: str, db_url: str, partners_file: Path, as_of: datetime, env: dict[str, str]
+) -> dict[str, Any]:
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.worker", strategy, db_url, str(partners_file),
-         as_of.isoformat()],
-        env={**os.environ, **env}, capture_output=True, text=True, cwd=PROJECT_ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.worker",
+            strategy,
+            db_url,
+            str(partners_file),
+            as_of.isoformat(),
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     if completed.returncode != 0:
         raise RuntimeError(f"{strategy} worker failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -65,8 +76,9 @@ def mismatches(db_url: str, world: Any, partners_file: Path) -> int:
     total = 0
     for partner in load_partners(partners_file):
         for provider in partner.accounts:
-            total += compare_with_truth(engine, world, provider, partner.id, partner.slug,
-                                        world.clock.now()).mismatches  # fmt: skip
+            total += compare_with_truth(
+                engine, world, provider, partner.id, partner.slug, world.clock.now()
+            ).mismatches
     return total
 
 
@@ -86,8 +98,9 @@ def copy_floor(db_url: str) -> float:
     return rows / seconds if seconds else 0.0
 
 
-def one_repetition(name: str, rep: int, scale: str, seed: int, latency_ms: int,
-                   admin_url: str, workdir: Path) -> dict[str, Any]:  # fmt: skip
+def one_repetition(
+    name: str, rep: int, scale: str, seed: int, latency_ms: int, admin_url: str, workdir: Path
+) -> dict[str, Any]:
     from p88_pipeline.sandbox.config import SandboxConfig
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
     from p88_pipeline.sandbox.server import SandboxServer
@@ -145,9 +158,12 @@ def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
 
     full_load = [r["full"]["load_rows"] / r["full"]["load_s"] for r in reps if r["full"]["load_s"]]
     return {
-        "strategy": name, "repetitions": len(reps),
-        "full_wall_s": med("full", "wall_s"), "full_api_calls": med("full", "api_calls"),
-        "full_minimum_calls": med("full", "minimum"), "full_rows": med("full", "rows_written"),
+        "strategy": name,
+        "repetitions": len(reps),
+        "full_wall_s": med("full", "wall_s"),
+        "full_api_calls": med("full", "api_calls"),
+        "full_minimum_calls": med("full", "minimum"),
+        "full_rows": med("full", "rows_written"),
         "load_rows_per_s": median(full_load),
         "nightly_api_calls": med("nightly", "api_calls"),
         "nightly_max_calls_per_partner": med("nightly", "max_calls_per_partner"),
@@ -158,10 +174,11 @@ def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
         "nightly_latency_modelled": bool(reps[0]["nightly_latency"].get("modelled")),
         "peak_rss_mb": max(max(r[p]["peak_rss_mb"] for p in ("full", "nightly")) for r in reps),
         "mismatches": sum(r["mismatches"] for r in reps),
-        "copy_floor_rows_s": next((r["copy_floor_rows_s"] for r in reps
-                                   if "copy_floor_rows_s" in r), None),
+        "copy_floor_rows_s": next(
+            (r["copy_floor_rows_s"] for r in reps if "copy_floor_rows_s" in r), None
+        ),
         **_all_events(reps),
-    }  # fmt: skip
+    }
 
 
 def _all_events(reps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -170,14 +187,21 @@ def _all_events(reps: list[dict[str, Any]]) -> dict[str, Any]:
     if run is None:
         return {}
     return {
-        "all_events_wall_s": run["wall_s"], "all_events_rows": run["rows_written"],
+        "all_events_wall_s": run["wall_s"],
+        "all_events_rows": run["rows_written"],
         "all_events_load_rows_per_s": run["load_rows"] / run["load_s"] if run["load_s"] else 0.0,
-        "all_events_peak_rss_mb": run["peak_rss_mb"], "all_events_mismatches": run["mismatches"],
-    }  # fmt: skip
+        "all_events_peak_rss_mb": run["peak_rss_mb"],
+        "all_events_mismatches": run["mismatches"],
+    }
 
 
-def run_bench(scale: str = "seed", repeat: int = 3, latency_ms: int = 100, seed: int = 88,
-              strategies: Sequence[str] = DEFAULT_STRATEGIES) -> dict[str, Any]:  # fmt: skip
+def run_bench(
+    scale: str = "seed",
+    repeat: int = 3,
+    latency_ms: int = 100,
+    seed: int = 88,
+    strategies: Sequence[str] = DEFAULT_STRATEGIES,
+) -> dict[str, Any]:
     settings = load_settings()
     # The bench creates and drops its own databases: on P88_BENCH_ADMIN_URL's server, else on
     # the embedded one.
@@ -187,19 +211,28 @@ def run_bench(scale: str = "seed", repeat: int = 3, latency_ms: int = 100, seed:
     with tempfile.TemporaryDirectory(prefix="p88-bench-") as tmp:
         for name in strategies:
             reps = 1 if name == "before" else repeat
-            results = [one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp))
-                       for rep in range(reps)]  # fmt: skip
+            results = [
+                one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp))
+                for rep in range(reps)
+            ]
             summaries[name] = summarize(name, results)
     return {
-        "scale": scale, "seed": seed, "repeat": repeat, "latency_ms": latency_ms,
-        "machine": machine(), "seconds": round(time.perf_counter() - started, 1),
+        "scale": scale,
+        "seed": seed,
+        "repeat": repeat,
+        "latency_ms": latency_ms,
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - started, 1),
         "strategies": summaries,
-    }  # fmt: skip
+    }
 
 
 def machine() -> dict[str, Any]:
     import platform
 
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+    }

@@ -21,8 +21,9 @@ def _pages(count: int, size: int) -> int:
     return max(1, math.ceil(count / size))
 
 
-def minimum_calls(world: Any, now: datetime, since: datetime | None,
-                  grace: timedelta = timedelta(days=1)) -> dict[str, int]:  # fmt: skip
+def minimum_calls(
+    world: Any, now: datetime, since: datetime | None, grace: timedelta = timedelta(days=1)
+) -> dict[str, int]:
     """Per partner slug; `since=None` means a full first sync."""
     out: dict[str, int] = {}
     for partner in world.partners:
@@ -31,13 +32,15 @@ def minimum_calls(world: Any, now: datetime, since: datetime | None,
             events = world.events(provider, partner.slug)
             listed = {e["race_id"] for e in events} if provider == "runsignup" else events
             total += _pages(len(listed), EVENT_LIST_PAGE[provider])
-            future = {str(e["event_id"]): str(e["race_id"]) for e in events
-                      if e["start_time"] > now - grace}  # fmt: skip
+            future = {
+                str(e["event_id"]): str(e["race_id"])
+                for e in events
+                if e["start_time"] > now - grace
+            }
             changed: dict[str, int] = defaultdict(int)
             removed: dict[str, int] = defaultdict(int)
             if since is None:
-                for (event_id, _), row in world.truth(provider, partner.slug,
-                                                      list(future)).items():  # fmt: skip
+                for (event_id, _), row in world.truth(provider, partner.slug, list(future)).items():
                     if provider == "haku" or not row.removed:
                         changed[event_id] += 1
             else:

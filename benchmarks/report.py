@@ -28,9 +28,11 @@ ROWS = (
 def table(result: dict[str, Any]) -> str:
     names = list(result["strategies"])
     width = max(len(label) for label, _, _ in ROWS) + 2
-    lines = [f"p88 bench: scale {result['scale']}, seed {result['seed']}, medians of "
-             f"{result['repeat']} (before: 1), latency {result['latency_ms']} ms, "
-             f"{result['machine']['cpus']} cpus, {result['seconds']} s"]  # fmt: skip
+    lines = [
+        f"p88 bench: scale {result['scale']}, seed {result['seed']}, medians of "
+        f"{result['repeat']} (before: 1), latency {result['latency_ms']} ms, "
+        f"{result['machine']['cpus']} cpus, {result['seconds']} s"
+    ]
     lines.append("".ljust(width) + "".join(n.rjust(16) for n in names))
     for label, key, fmt in ROWS:
         cells = []
@@ -56,8 +58,9 @@ def targets(result: dict[str, Any]) -> list[tuple[str, bool, str]]:
         checks.append(("nightly calls <= 1.2 x minimum", ratio <= 1.2, f"{ratio:.2f} x"))
         full = p88.get("all_events_wall_s", p88["full_wall_s"])
         rows = p88.get("all_events_rows", p88["full_rows"])
-        checks.append((f"full sync of all {rows:,.0f} participants <= 90 s", full <= 90,
-                       f"{full:.1f} s"))  # fmt: skip
+        checks.append(
+            (f"full sync of all {rows:,.0f} participants <= 90 s", full <= 90, f"{full:.1f} s")
+        )
         rss = max(p88["peak_rss_mb"], p88.get("all_events_peak_rss_mb", 0))
         checks.append(("peak RSS <= 600 MB", rss <= 600, f"{rss:.0f} MB"))
         load = p88.get("all_events_load_rows_per_s", p88["load_rows_per_s"])
@@ -65,24 +68,34 @@ def targets(result: dict[str, Any]) -> list[tuple[str, bool, str]]:
         if floor:
             share = load / floor
             checks.append(("load >= 40% of raw COPY", share >= 0.4, f"{share:.0%}"))
-        checks.append(("0 mismatches", p88["mismatches"] + p88.get("all_events_mismatches", 0)
-                       == 0, str(p88["mismatches"])))  # fmt: skip
+        checks.append(
+            (
+                "0 mismatches",
+                p88["mismatches"] + p88.get("all_events_mismatches", 0) == 0,
+                str(p88["mismatches"]),
+            )
+        )
     if p88 and (before or opt):
         # Per-row reference on the same rows: `before` loads every participant, as does the
         # every-event p88 run; without it, seed-optimized's future events vs p88's.
         reference = before if before and "all_events_load_rows_per_s" in p88 else opt
-        load = (p88["all_events_load_rows_per_s"] if reference is before
-                else p88["load_rows_per_s"])  # fmt: skip
+        load = p88["all_events_load_rows_per_s"] if reference is before else p88["load_rows_per_s"]
         per_row = reference["load_rows_per_s"]
         speed = load / per_row if per_row else float("inf")
-        checks.append((f"load >= 10x per-row rows/s ({reference['strategy']}, same rows)",
-                       speed >= 10, f"{speed:.1f} x"))  # fmt: skip
+        checks.append(
+            (
+                f"load >= 10x per-row rows/s ({reference['strategy']}, same rows)",
+                speed >= 10,
+                f"{speed:.1f} x",
+            )
+        )
     if p88 and opt:
         ratio = p88["nightly_api_calls"] / opt["nightly_api_calls"]
         checks.append(("nightly calls <= 0.5 x seed-optimized", ratio <= 0.5, f"{ratio:.2f} x"))
         speed = opt["nightly_latency_wall_s"] / p88["nightly_latency_wall_s"]
-        checks.append(("nightly @latency >= 5x faster than seed-optimized", speed >= 5,
-                       f"{speed:.1f} x"))  # fmt: skip
+        checks.append(
+            ("nightly @latency >= 5x faster than seed-optimized", speed >= 5, f"{speed:.1f} x")
+        )
     if p88 and before:
         speed = before["full_wall_s"] / p88["full_wall_s"]
         checks.append(("(info) full sync vs before", True, f"{speed:.1f} x faster"))
@@ -99,9 +112,12 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
         return None
     s = result["strategies"]
     names = list(s)
-    panels = (("nightly API calls", "nightly_api_calls"),
-              (f"nightly wall s @{result['latency_ms']} ms", "nightly_latency_wall_s"),
-              ("full first sync wall s", "full_wall_s"), ("load rows/s", "load_rows_per_s"))
+    panels = (
+        ("nightly API calls", "nightly_api_calls"),
+        (f"nightly wall s @{result['latency_ms']} ms", "nightly_latency_wall_s"),
+        ("full first sync wall s", "full_wall_s"),
+        ("load rows/s", "load_rows_per_s"),
+    )
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
     for ax, (title, key) in zip(axes, panels, strict=True):
         values = [s[n][key] for n in names]
@@ -111,9 +127,13 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
             ax.set_yscale("log")  # the strategies differ by orders of magnitude
         ax.tick_params(axis="x", labelsize=8)
         for bar, value in zip(bars, values, strict=True):
-            ax.annotate(f"{value:,.0f}" if value >= 10 else f"{value:.1f}",
-                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=8)  # fmt: skip
+            ax.annotate(
+                f"{value:,.0f}" if value >= 10 else f"{value:.1f}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
     fig.suptitle(f"p88 bench, scale {result['scale']} (medians)", fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,8 +167,10 @@ def markdown(result: dict[str, Any], chart_name: str | None, command: str) -> st
         "| target | result | |",
         "|---|---|---|",
     ]
-    lines += [f"| {label} | {value} | {'PASS' if ok else 'FAIL'} |"
-              for label, ok, value in targets(result)]  # fmt: skip
+    lines += [
+        f"| {label} | {value} | {'PASS' if ok else 'FAIL'} |"
+        for label, ok, value in targets(result)
+    ]
     if chart_name:
         lines += ["", f"![three strategies]({chart_name})"]
     lines += ["", "## What the strategies are", ""]

@@ -36,25 +36,46 @@ class Strategy:
 
 STRATEGIES: dict[str, Strategy] = {
     "before": Strategy(
-        "before", "old system: every event, full reads, pages of 25, INSERT+COMMIT per row, "
-        "partners in series", all_events=True, always_full=True,
-        page_size={"runsignup": 25, "haku": 25}, group_by_race=False, haku_incremental=False,
-        row_by_row=True, parallel_partners=1, parallel_groups=1, paced=False,
+        "before",
+        "old system: every event, full reads, pages of 25, INSERT+COMMIT per row, "
+        "partners in series",
+        all_events=True,
+        always_full=True,
+        page_size={"runsignup": 25, "haku": 25},
+        group_by_race=False,
+        haku_incremental=False,
+        row_by_row=True,
+        parallel_partners=1,
+        parallel_groups=1,
+        paced=False,
     ),
     "seed-optimized": Strategy(
-        "seed-optimized", "the old fix: future events, per-event incremental (7-day rule), pages "
-        "of 100, per-row upserts, partners in series", page_size={"runsignup": 100, "haku": 100},
-        group_by_race=False, haku_incremental=False, row_by_row=True, parallel_partners=1,
-        parallel_groups=1, paced=False,
+        "seed-optimized",
+        "the old fix: future events, per-event incremental (7-day rule), pages "
+        "of 100, per-row upserts, partners in series",
+        page_size={"runsignup": 100, "haku": 100},
+        group_by_race=False,
+        haku_incremental=False,
+        row_by_row=True,
+        parallel_partners=1,
+        parallel_groups=1,
+        paced=False,
     ),
-    "p88": Strategy("p88", "this engine as shipped: per-race calls, largest pages, early-stop "
-                    "Haku paging, COPY upserts, 4 partners in parallel (the CLI's default)",
-                    parallel_partners=4),
+    "p88": Strategy(
+        "p88",
+        "this engine as shipped: per-race calls, largest pages, early-stop "
+        "Haku paging, COPY upserts, 4 partners in parallel (the CLI's default)",
+        parallel_partners=4,
+    ),
     # Not a strategy of its own: p88 loading every event's participants (all 407,053 at seed
     # scale), the measure of the load path at full size.
-    "p88-all-events": Strategy("p88-all-events", "p88 with every event counted as future",
-                               all_events=True, parallel_partners=4),
-}  # fmt: skip
+    "p88-all-events": Strategy(
+        "p88-all-events",
+        "p88 with every event counted as future",
+        all_events=True,
+        parallel_partners=4,
+    ),
+}
 
 
 class LoadMeter:
@@ -137,12 +158,30 @@ class RowByRowWriter(ParticipantWriter):
         written = 0
         with self._raw.cursor() as cursor:
             for p in participants:
-                cursor.execute(sql, (
-                    p.provider, self.partner_id, p.event_id, p.participant_id, p.first_name,
-                    p.last_name, p.email, p.dob, p.gender, p.bib, p.chip, p.age, p.registered_at,
-                    p.modified_at, p.team, p.amount_paid, p.removed_at, p.removed_reason,
-                    Json(p.raw, dumps=json_text),
-                ))  # fmt: skip
+                cursor.execute(
+                    sql,
+                    (
+                        p.provider,
+                        self.partner_id,
+                        p.event_id,
+                        p.participant_id,
+                        p.first_name,
+                        p.last_name,
+                        p.email,
+                        p.dob,
+                        p.gender,
+                        p.bib,
+                        p.chip,
+                        p.age,
+                        p.registered_at,
+                        p.modified_at,
+                        p.team,
+                        p.amount_paid,
+                        p.removed_at,
+                        p.removed_reason,
+                        Json(p.raw, dumps=json_text),
+                    ),
+                )
                 self._raw.commit()
                 written += cursor.rowcount
         self.note_seen(participants)  # a full read still reconciles deletes

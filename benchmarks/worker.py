@@ -37,8 +37,9 @@ def _account_for(strategy: Strategy, partner: Partner, provider: str) -> Partner
     return replace(partner, accounts=accounts)
 
 
-def run_partner(strategy: Strategy, engine, dsn: str, partner: Partner, as_of: datetime,
-                meter: LoadMeter) -> dict:  # fmt: skip
+def run_partner(
+    strategy: Strategy, engine, dsn: str, partner: Partner, as_of: datetime, meter: LoadMeter
+) -> dict:
     figures = {}
     for provider in sorted(partner.accounts):
         tuned = _account_for(strategy, partner, provider)
@@ -48,16 +49,20 @@ def run_partner(strategy: Strategy, engine, dsn: str, partner: Partner, as_of: d
         grace = timedelta(days=365 * 100) if strategy.all_events else timedelta(days=1)
         policy = SyncPolicy(force_full=full, grace=grace)
         _, future = select_future(engine, provider, tuned, as_of, policy)
-        options = LoadOptions(group_by_race=strategy.group_by_race,
-                              parallel_groups=strategy.parallel_groups,
-                              writer=timed_writer(meter, strategy.row_by_row, dsn))  # fmt: skip
+        options = LoadOptions(
+            group_by_race=strategy.group_by_race,
+            parallel_groups=strategy.parallel_groups,
+            writer=timed_writer(meter, strategy.row_by_row, dsn),
+        )
         result = sync_participants(engine, client, tuned, future, policy, lambda: as_of, options)
         figures[provider] = {
             "api_calls": events.api_calls + result.api_calls,
-            "events_total": events.events_total, "events_future": result.events_future,
-            "upserted": result.participants_upserted, "removed": result.participants_removed,
+            "events_total": events.events_total,
+            "events_future": result.events_future,
+            "upserted": result.participants_upserted,
+            "removed": result.participants_removed,
             "sync_types": result.type_counts,
-        }  # fmt: skip
+        }
     return figures
 
 
@@ -70,8 +75,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def partner_job(name: str, db_url: str, partners_file: str, slug: str,
-                as_of: datetime) -> dict[str, Any]:  # fmt: skip
+def partner_job(
+    name: str, db_url: str, partners_file: str, slug: str, as_of: datetime
+) -> dict[str, Any]:
     """One partner in its own process, as `p88 sync` runs partners (one Dagster run each)."""
     get_engine.cache_clear()  # never share a pooled connection across fork
     strategy = STRATEGIES[name]
@@ -80,8 +86,12 @@ def partner_job(name: str, db_url: str, partners_file: str, slug: str,
     partner = next(p for p in load_partners(partners_file) if p.slug == slug)
     meter = LoadMeter()
     figures = run_partner(strategy, engine, dsn, partner, as_of, meter)
-    return {"figures": figures, "intervals": meter.intervals, "rows": meter.rows,
-            "peak_rss_mb": peak_rss_mb()}  # fmt: skip
+    return {
+        "figures": figures,
+        "intervals": meter.intervals,
+        "rows": meter.rows,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -92,8 +102,9 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     context = multiprocessing.get_context("fork")  # nothing runs yet: forking is safe and fast
     with ProcessPoolExecutor(strategy.parallel_partners, mp_context=context) as pool:
-        jobs = [pool.submit(partner_job, name, db_url, partners_file, p.slug, as_of)
-                for p in partners]  # fmt: skip
+        jobs = [
+            pool.submit(partner_job, name, db_url, partners_file, p.slug, as_of) for p in partners
+        ]
         done = [job.result() for job in jobs]
     wall = time.perf_counter() - started
     meter = LoadMeter()
@@ -106,15 +117,22 @@ def main(argv: list[str]) -> int:
     calls = {slug: sum(v["api_calls"] for v in r.values()) for slug, r in per_partner.items()}
     # Processes run side by side: their peaks add up (an upper bound of the concurrent total).
     concurrent = sorted((j["peak_rss_mb"] for j in done), reverse=True)
-    print(json.dumps({
-        "strategy": name, "wall_s": wall, "api_calls": sum(calls.values()),
-        "max_calls_per_partner": max(calls.values(), default=0),
-        "rows_written": sum(v["upserted"] for r in results for v in r.values()),
-        "rows_removed": sum(v["removed"] for r in results for v in r.values()),
-        "load_s": meter.seconds, "load_rows": meter.rows,
-        "peak_rss_mb": peak_rss_mb() + sum(concurrent[: strategy.parallel_partners]),
-        "per_partner": per_partner,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "strategy": name,
+                "wall_s": wall,
+                "api_calls": sum(calls.values()),
+                "max_calls_per_partner": max(calls.values(), default=0),
+                "rows_written": sum(v["upserted"] for r in results for v in r.values()),
+                "rows_removed": sum(v["removed"] for r in results for v in r.values()),
+                "load_s": meter.seconds,
+                "load_rows": meter.rows,
+                "peak_rss_mb": peak_rss_mb() + sum(concurrent[: strategy.parallel_partners]),
+                "per_partner": per_partner,
+            }
+        )
+    )
     return 0
 
 

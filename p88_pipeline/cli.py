@@ -36,17 +36,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
     partners = [p for p in partners if p.active]
     engine = get_engine(resolve_database_url(settings))
     prepare_warehouse(engine)
-    config = run_config(force_full=args.force_full_sync, incremental_days=args.incremental_days,
-                        as_of=args.as_of)  # fmt: skip
+    config = run_config(
+        force_full=args.force_full_sync, incremental_days=args.incremental_days, as_of=args.as_of
+    )
     runs = run_partners(get_instance(settings), partners, args.provider, config, args.parallel)
     figures = run_figures(engine, [r.run_id for r in runs])
     for (run_id, provider, _), f in sorted(figures.items(), key=lambda kv: kv[0][1]):
         slug = next(r.partner.slug for r in runs if r.run_id == run_id)
-        print(f"{slug} {provider}: {f['status']}, events {f['events_total']} "
-              f"(future {f['events_future']}, synced {f['events_synced']}), "
-              f"upserted {f['participants_upserted']}, removed {f['participants_removed']}, "
-              f"API calls {f['api_calls']}, {f['duration_s']:.1f}s, "
-              f"{type_summary(f['sync_types'])}  [run {run_id}]")  # fmt: skip
+        print(
+            f"{slug} {provider}: {f['status']}, events {f['events_total']} "
+            f"(future {f['events_future']}, synced {f['events_synced']}), "
+            f"upserted {f['participants_upserted']}, removed {f['participants_removed']}, "
+            f"API calls {f['api_calls']}, {f['duration_s']:.1f}s, "
+            f"{type_summary(f['sync_types'])}  [run {run_id}]"
+        )
     failed = [r for r in runs if not r.success]
     for run in failed:
         print(f"FAILED {run.partner.slug}: {run.error}  [run {run.run_id}]", file=sys.stderr)
@@ -95,8 +98,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.from_json:  # re-render a report from a saved run, without running it again
         result = json.loads(Path(args.from_json).read_text())
     else:
-        result = run_bench(scale=args.scale, repeat=args.repeat, latency_ms=args.latency_ms,
-                           seed=args.seed, strategies=args.strategies)  # fmt: skip
+        result = run_bench(
+            scale=args.scale,
+            repeat=args.repeat,
+            latency_ms=args.latency_ms,
+            seed=args.seed,
+            strategies=args.strategies,
+        )
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -184,8 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8088)
     serve.add_argument("--scale", choices=["tiny", "small", "seed"], default="small")
     serve.add_argument("--seed", type=int, default=88)
-    serve.add_argument("--partners-out", default="partners.yaml",
-                       help="write a partners file for this sandbox here")  # fmt: skip
+    serve.add_argument(
+        "--partners-out",
+        default="partners.yaml",
+        help="write a partners file for this sandbox here",
+    )
     adv = sandbox_sub.add_parser("advance", help="move a running sandbox's clock forward")
     adv.add_argument("--url", default="http://127.0.0.1:8088")
     adv.add_argument("--days", type=float, default=1.0)

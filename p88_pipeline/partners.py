@@ -24,8 +24,16 @@ CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_QUOTA_PER_HOUR = {"runsignup": 1000, "haku": 500}
 # Keys that would put a secret itself in the file: refused, the file names variables only.
-SECRET_KEYS = {"api_key", "api_secret", "client_id", "client_secret", "secret", "password",
-               "token", "access_token"}  # fmt: skip
+SECRET_KEYS = {
+    "api_key",
+    "api_secret",
+    "client_id",
+    "client_secret",
+    "secret",
+    "password",
+    "token",
+    "access_token",
+}
 
 
 class PartnerConfigError(ValueError):

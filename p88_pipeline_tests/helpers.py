@@ -28,10 +28,15 @@ class Sandbox:
 
 
 def run_sync(
-    engine: sa.Engine, sandbox: Sandbox, slug: str, policy: SyncPolicy | None = None, *,
-    provider: str = "runsignup", partner: Partner | None = None,
+    engine: sa.Engine,
+    sandbox: Sandbox,
+    slug: str,
+    policy: SyncPolicy | None = None,
+    *,
+    provider: str = "runsignup",
+    partner: Partner | None = None,
     retry: RetryPolicy = FAST_RETRY,
-) -> SyncFigures:  # fmt: skip
+) -> SyncFigures:
     """Stages 1-3 exactly as the assets run them, on the sandbox's clock."""
     policy = policy or SyncPolicy()
     partner = partner or sandbox.partner(slug)
@@ -48,8 +53,12 @@ def run_sync(
 def watermarks(engine: sa.Engine, provider: str = "runsignup") -> dict[str, tuple]:
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.text("SELECT event_id, watermark, last_sync_type FROM sync_watermarks "
-                    "WHERE provider = :p"), {"p": provider})  # fmt: skip
+            sa.text(
+                "SELECT event_id, watermark, last_sync_type FROM sync_watermarks "
+                "WHERE provider = :p"
+            ),
+            {"p": provider},
+        )
         return {r.event_id: (r.watermark, r.last_sync_type) for r in rows}
 
 

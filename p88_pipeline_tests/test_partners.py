@@ -30,7 +30,9 @@ def test_a_good_file_resolves_credentials_from_the_environment_only() -> None:
     account = partner.accounts["runsignup"]
     assert account.base_url == "https://runsignup.com/Rest" and account.quota_per_hour == 1000
     assert account.credentials("acme", {"ACME_KEY": "k", "ACME_SECRET": "s"}) == {
-        "api_key": "k", "api_secret": "s"}  # fmt: skip
+        "api_key": "k",
+        "api_secret": "s",
+    }
     assert find_partner([partner], "101") is find_partner([partner], "acme") is partner
 
 

@@ -30,8 +30,10 @@ def reset_partner_data(engine: sa.Engine, partner_ids: list[str]) -> None:
     """The sandbox world is rebuilt on every demo; last demo's rows would not match it."""
     with engine.begin() as conn:
         for table in DEMO_TABLES:
-            conn.execute(sa.text(f"DELETE FROM {table} WHERE timing_partner_id = ANY(:ids)"),
-                         {"ids": partner_ids})  # fmt: skip
+            conn.execute(
+                sa.text(f"DELETE FROM {table} WHERE timing_partner_id = ANY(:ids)"),
+                {"ids": partner_ids},
+            )
 
 
 def say(message: str) -> None:
@@ -64,13 +66,15 @@ def run_demo(scale: str = "small", seed: int = 88, provider: str = "all") -> int
         instance = get_instance(settings)
 
         say("\n== run 1: first sync (no watermarks yet: full) ==")
-        first = run_partners(instance, partners, provider,
-                             run_config(as_of=world.clock.now().isoformat()))  # fmt: skip
+        first = run_partners(
+            instance, partners, provider, run_config(as_of=world.clock.now().isoformat())
+        )
         say("\n== one simulated day passes: new, modified and removed registrations ==")
         world.advance(timedelta(days=1))
         say("\n== run 2: incremental sync ==")
-        second = run_partners(instance, partners, provider,
-                              run_config(as_of=world.clock.now().isoformat()))  # fmt: skip
+        second = run_partners(
+            instance, partners, provider, run_config(as_of=world.clock.now().isoformat())
+        )
 
         figures = run_figures(engine, [r.run_id for r in first + second])
         print_side_by_side(partners, provider, first, second, figures)
@@ -81,22 +85,28 @@ def run_demo(scale: str = "small", seed: int = 88, provider: str = "all") -> int
             for prov in providers_of(provider):
                 if partner.account(prov) is None:
                     continue
-                result = compare_with_truth(engine, world, prov, partner.id, partner.slug,
-                                            world.clock.now())  # fmt: skip
+                result = compare_with_truth(
+                    engine, world, prov, partner.id, partner.slug, world.clock.now()
+                )
                 mismatches += result.mismatches
                 say(f"  {result}")
         failed = [r for r in first + second if not r.success]
         for run in failed:
             say(f"  run {run.run_id} for {run.partner.slug} FAILED: {run.error}")
         ok = mismatches == 0 and not failed
-        say("\nOK: the warehouse equals the sandbox's truth." if ok
-            else "\nFAILED: see the mismatches above.")  # fmt: skip
+        say(
+            "\nOK: the warehouse equals the sandbox's truth."
+            if ok
+            else "\nFAILED: see the mismatches above."
+        )
         return 0 if ok else 1
 
 
 def print_side_by_side(partners, provider, first, second, figures) -> None:
-    header = (f"{'partner':<10} {'provider':<10} {'run':<4} {'events':>7} {'future':>7} "
-              f"{'written':>8} {'removed':>8} {'calls':>6} {'secs':>6}  sync types")  # fmt: skip
+    header = (
+        f"{'partner':<10} {'provider':<10} {'run':<4} {'events':>7} {'future':>7} "
+        f"{'written':>8} {'removed':>8} {'calls':>6} {'secs':>6}  sync types"
+    )
     say("\n" + header)
     say("-" * len(header))
     for label, runs in (("1", first), ("2", second)):
@@ -105,8 +115,10 @@ def print_side_by_side(partners, provider, first, second, figures) -> None:
                 f = figures.get((run.run_id, prov, run.partner.id))
                 if f is None:
                     continue
-                say(f"{run.partner.slug:<10} {prov:<10} {label:<4} {f['events_total']:>7} "
+                say(
+                    f"{run.partner.slug:<10} {prov:<10} {label:<4} {f['events_total']:>7} "
                     f"{f['events_future']:>7} {f['participants_upserted']:>8} "
                     f"{f['participants_removed']:>8} {f['api_calls']:>6} "
-                    f"{f['duration_s']:>6.2f}  {type_summary(f['sync_types'])}")  # fmt: skip
+                    f"{f['duration_s']:>6.2f}  {type_summary(f['sync_types'])}"
+                )
     sys.stdout.flush()

@@ -35,8 +35,9 @@ def serve(host: str, port: int, scale: str, seed: int, partners_out: str) -> int
 
 
 def advance(url: str, days: float) -> int:
-    request = urllib.request.Request(f"{url.rstrip('/')}/_sandbox/advance?days={days}",
-                                     method="POST")  # fmt: skip
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/_sandbox/advance?days={days}", method="POST"
+    )
     with urllib.request.urlopen(request, timeout=120) as response:
         print(json.dumps(json.loads(response.read()), indent=2))
     return 0

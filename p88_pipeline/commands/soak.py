@@ -30,8 +30,19 @@ from p88_pipeline.sync.engine import select_future, sync_events, sync_participan
 from p88_pipeline.sync.figures import SyncFailedError
 from p88_pipeline.sync.plan import SyncPolicy
 
-FAULTS = ("throttle", "http_500", "http_503", "timeout", "drop", "truncated_json", "not_json",
-          "error_in_array", "odd_records", "invalid_records", "shift_pages")  # fmt: skip
+FAULTS = (
+    "throttle",
+    "http_500",
+    "http_503",
+    "timeout",
+    "drop",
+    "truncated_json",
+    "not_json",
+    "error_in_array",
+    "odd_records",
+    "invalid_records",
+    "shift_pages",
+)
 MODES = ("incremental", "full", "crash")
 MODE_WEIGHTS = (6, 2, 2)
 ATTEMPTS_PER_DAY = 4  # a day's faults are spent within a few runs, as an hourly schedule would
@@ -90,23 +101,29 @@ class SoakReport:
             f"p88 soak: {self.days} days, scale {self.scale}, seed {self.seed}: "
             f"{self.mismatches} mismatches ({'PASS' if self.ok else 'FAIL'}) in "
             f"{self.duration_s:.1f}s",
-            f"syncs {self.syncs} (days: " + ", ".join(f"{n} {m}" for m, n in
-                                                    sorted(self.modes.items())) + f"): "
+            f"syncs {self.syncs} (days: "
+            + ", ".join(f"{n} {m}" for m, n in sorted(self.modes.items()))
+            + f"): "
             f"{self.crashes} crashes and {self.failed_syncs} failed syncs repaired by the next "
             f"run, {self.unrecovered} never repaired",
             f"faults injected {sum(self.injected.values())}, served {sum(self.served.values())}, "
             f"survived {sum(self.survived.values())}:",
-        ]  # fmt: skip
+        ]
         for kind in sorted(set(self.injected) | set(self.served)):
-            lines.append(f"  {kind:<16} injected {self.injected[kind]:>3}  served "
-                         f"{self.served[kind]:>3}  survived {self.survived[kind]:>3}")  # fmt: skip
-        lines.append(f"days settled by one more run after pages shifted: {self.settled_days} "
-                     f"({self.transient_mismatches} transient mismatches)")  # fmt: skip
+            lines.append(
+                f"  {kind:<16} injected {self.injected[kind]:>3}  served "
+                f"{self.served[kind]:>3}  survived {self.survived[kind]:>3}"
+            )
+        lines.append(
+            f"days settled by one more run after pages shifted: {self.settled_days} "
+            f"({self.transient_mismatches} transient mismatches)"
+        )
         return "\n".join(lines)
 
 
-def soak_plan(days: int, seed: int, accounts: Sequence[tuple[str, str]],
-              faults_per_day: int = 3) -> list[DayPlan]:  # fmt: skip
+def soak_plan(
+    days: int, seed: int, accounts: Sequence[tuple[str, str]], faults_per_day: int = 3
+) -> list[DayPlan]:
     """Day 0 is the first (full) sync; days 1..N each follow a simulated night of changes."""
     rng = random.Random(seed)
     plans = [DayPlan(0, "full", ())]
@@ -134,8 +151,11 @@ class CrashingClient:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
-    def iter_participant_pages(self, events: Sequence[Event], modified_after: Any,
-                               ) -> Iterator[ParticipantPage]:  # fmt: skip
+    def iter_participant_pages(
+        self,
+        events: Sequence[Event],
+        modified_after: Any,
+    ) -> Iterator[ParticipantPage]:
         pages = self._client.iter_participant_pages(events, modified_after)
         for n, page in enumerate(pages):
             if n >= self._after_pages:
@@ -143,9 +163,15 @@ class CrashingClient:
             yield page
 
 
-def run_soak(engine: sa.Engine, *, days: int = 30, scale: str = "tiny", seed: int = 88,
-             faults_per_day: int = 3, progress: Callable[[str], None] | None = None,
-             ) -> SoakReport:  # fmt: skip
+def run_soak(
+    engine: sa.Engine,
+    *,
+    days: int = 30,
+    scale: str = "tiny",
+    seed: int = 88,
+    faults_per_day: int = 3,
+    progress: Callable[[str], None] | None = None,
+) -> SoakReport:
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
     from p88_pipeline.sandbox.server import SandboxServer
     from p88_pipeline.sandbox.world import World
@@ -163,8 +189,15 @@ def run_soak(engine: sa.Engine, *, days: int = 30, scale: str = "tiny", seed: in
             report.modes[plan.mode] += 1
             server.reset_log()
             for f in plan.faults:
-                server.inject(f.provider, f.partner, f.kind, f.count, f.path_contains,
-                              TIMEOUT_HANG_S, f.error_code)  # fmt: skip
+                server.inject(
+                    f.provider,
+                    f.partner,
+                    f.kind,
+                    f.count,
+                    f.path_contains,
+                    TIMEOUT_HANG_S,
+                    f.error_code,
+                )
                 report.injected[f.kind] += f.count
             for provider, slug in accounts:
                 _run_day(engine, world, partners[slug], provider, env, plan, report)
@@ -175,26 +208,48 @@ def run_soak(engine: sa.Engine, *, days: int = 30, scale: str = "tiny", seed: in
                 report.transient_mismatches += mismatches
                 server.reset_faults()
                 for provider, slug in accounts:
-                    _run_day(engine, world, partners[slug], provider, env, DayPlan(plan.day,
-                             "incremental", ()), report)  # fmt: skip
+                    _run_day(
+                        engine,
+                        world,
+                        partners[slug],
+                        provider,
+                        env,
+                        DayPlan(plan.day, "incremental", ()),
+                        report,
+                    )
                 mismatches = _compare(engine, world, partners, accounts)
             server.reset_faults()
             report.served.update(served)
             if not mismatches:
                 report.survived.update(served)
             report.mismatches += mismatches
-            report.daily.append({"day": plan.day, "mode": plan.mode, "served": dict(served),
-                                 "mismatches": mismatches})  # fmt: skip
+            report.daily.append(
+                {
+                    "day": plan.day,
+                    "mode": plan.mode,
+                    "served": dict(served),
+                    "mismatches": mismatches,
+                }
+            )
             if progress:
-                progress(f"day {plan.day:>3} {plan.mode:<11} page size "
-                         f"{plan.page_size or 'max':<4} faults served {sum(served.values()):>2}  "
-                         f"mismatches {mismatches}")  # fmt: skip
+                progress(
+                    f"day {plan.day:>3} {plan.mode:<11} page size "
+                    f"{plan.page_size or 'max':<4} faults served {sum(served.values()):>2}  "
+                    f"mismatches {mismatches}"
+                )
     report.duration_s = round(time.monotonic() - started, 1)
     return report
 
 
-def _run_day(engine: sa.Engine, world: Any, partner: Partner, provider: str, env: dict,
-             plan: DayPlan, report: SoakReport) -> None:  # fmt: skip
+def _run_day(
+    engine: sa.Engine,
+    world: Any,
+    partner: Partner,
+    provider: str,
+    env: dict,
+    plan: DayPlan,
+    report: SoakReport,
+) -> None:
     """One account's day: sync until a run succeeds (at most ATTEMPTS_PER_DAY runs)."""
     policy = SyncPolicy(force_full=plan.mode == "full")
     for attempt in range(ATTEMPTS_PER_DAY):
@@ -219,15 +274,19 @@ def _run_day(engine: sa.Engine, world: Any, partner: Partner, provider: str, env
     report.unrecovered += 1
 
 
-def _compare(engine: sa.Engine, world: Any, partners: dict[str, Partner],
-             accounts: Sequence[tuple[str, str]]) -> int:  # fmt: skip
+def _compare(
+    engine: sa.Engine, world: Any, partners: dict[str, Partner], accounts: Sequence[tuple[str, str]]
+) -> int:
     now = world.clock.now()
-    return sum(compare_with_truth(engine, world, provider, partners[slug].id, slug,
-                                  now).mismatches for provider, slug in accounts)  # fmt: skip
+    return sum(
+        compare_with_truth(engine, world, provider, partners[slug].id, slug, now).mismatches
+        for provider, slug in accounts
+    )
 
 
-def soak_command(days: int, scale: str, seed: int, faults_per_day: int,
-                 database_url: str | None) -> int:  # fmt: skip
+def soak_command(
+    days: int, scale: str, seed: int, faults_per_day: int, database_url: str | None
+) -> int:
     """The CLI entry: a throwaway embedded database unless one is given."""
     from p88_pipeline.warehouse.db import normalize_url
     from p88_pipeline.warehouse.migrations import prepare_warehouse
@@ -250,8 +309,9 @@ def soak_command(days: int, scale: str, seed: int, faults_per_day: int,
     engine = sa.create_engine(normalize_url(database_url))
     try:
         prepare_warehouse(engine)
-        report = run_soak(engine, days=days, scale=scale, seed=seed,
-                          faults_per_day=faults_per_day, progress=print)  # fmt: skip
+        report = run_soak(
+            engine, days=days, scale=scale, seed=seed, faults_per_day=faults_per_day, progress=print
+        )
     finally:
         engine.dispose()
         if server is not None:

@@ -47,9 +47,12 @@ def _execute(
     from p88_pipeline.definitions import defs
 
     result = defs.resolve_job_def(name).execute_in_process(
-        partition_key=slug, instance=instance, run_config=config, raise_on_error=False,
+        partition_key=slug,
+        instance=instance,
+        run_config=config,
+        raise_on_error=False,
         tags={"timing_partner": slug, "p88/source": "cli"},
-    )  # fmt: skip
+    )
     if result.success:
         return result.run_id, True, None
     errors = [
@@ -99,9 +102,14 @@ def run_partners(
 
 
 FIGURE_COLUMNS = (
-    "events_total", "events_future", "events_synced", "participants_upserted",
-    "participants_removed", "api_calls", "duration_s",
-)  # fmt: skip
+    "events_total",
+    "events_future",
+    "events_synced",
+    "participants_upserted",
+    "participants_removed",
+    "api_calls",
+    "duration_s",
+)
 
 
 def run_figures(engine: sa.Engine, run_ids: Sequence[str]) -> dict[tuple[str, str, str], dict]:

@@ -27,27 +27,42 @@ class Comparison:
         return len(self.missing) + len(self.extra) + len(self.stale)
 
     def __str__(self) -> str:
-        return (f"{self.provider}/{self.partner}: {self.events} future events, "
-                f"{self.active} active registrations, {self.mismatches} mismatches "
-                f"(missing {len(self.missing)}, "
-                f"extra {len(self.extra)}, stale {len(self.stale)})")  # fmt: skip
+        return (
+            f"{self.provider}/{self.partner}: {self.events} future events, "
+            f"{self.active} active registrations, {self.mismatches} mismatches "
+            f"(missing {len(self.missing)}, "
+            f"extra {len(self.extra)}, stale {len(self.stale)})"
+        )
 
 
-def future_truth_events(world: Any, provider: str, slug: str, now: datetime,
-                        grace: timedelta) -> list[str]:  # fmt: skip
+def future_truth_events(
+    world: Any, provider: str, slug: str, now: datetime, grace: timedelta
+) -> list[str]:
     ids = []
     for e in world.events(provider, slug):
-        event = Event(provider, str(e["event_id"]), str(e["race_id"]), e.get("name", ""),
-                      e["start_time"], None, e.get("timezone", "UTC"))  # fmt: skip
+        event = Event(
+            provider,
+            str(e["event_id"]),
+            str(e["race_id"]),
+            e.get("name", ""),
+            e["start_time"],
+            None,
+            e.get("timezone", "UTC"),
+        )
         if is_future(event, now, grace):
             ids.append(event.event_id)
     return ids
 
 
 def compare_with_truth(
-    engine: sa.Engine, world: Any, provider: str, partner_id: str, slug: str, now: datetime,
+    engine: sa.Engine,
+    world: Any,
+    provider: str,
+    partner_id: str,
+    slug: str,
+    now: datetime,
     grace: timedelta = timedelta(days=1),
-) -> Comparison:  # fmt: skip
+) -> Comparison:
     event_ids = future_truth_events(world, provider, slug, now, grace)
     truth = world.truth(provider, slug, event_ids)
     with engine.connect() as conn:
@@ -71,9 +86,13 @@ def compare_with_truth(
         result.active += 1
         if row is None or row.removed:
             result.missing.append(key)
-        elif (row.modified_at != t.modified_at or row.first_name != t.first_name
-              or row.last_name != t.last_name or row.email != t.email
-              or row.bib != t.bib):  # fmt: skip
+        elif (
+            row.modified_at != t.modified_at
+            or row.first_name != t.first_name
+            or row.last_name != t.last_name
+            or row.email != t.email
+            or row.bib != t.bib
+        ):
             result.stale.append(key)
     result.extra.extend(k for k, r in stored.items() if k not in truth and not r.removed)
     return result

@@ -53,10 +53,11 @@ def _error_line(error: Any) -> str:
 def describe_failure(context: dg.RunFailureSensorContext) -> FailedRun:
     run = context.dagster_run
     failed = FailedRun(
-        run_id=run.run_id, job_name=run.job_name,
+        run_id=run.run_id,
+        job_name=run.job_name,
         partner=run.tags.get("timing_partner") or run.tags.get("dagster/partition"),
         will_retry=run.tags.get("dagster/will_retry") == "true",
-    )  # fmt: skip
+    )
     for event in context.get_step_failure_events():
         failed.steps.append(event.step_key or "?")
         data = event.step_failure_data
@@ -109,8 +110,11 @@ def secrets_to_mask(
     except Exception:  # a broken partners file must not silence the alert; URLs still get masked
         pass
     secrets = env_values(names, os.environ)
-    for url in (warehouse.database_url, os.environ.get("P88_DATABASE_URL"),
-                os.environ.get("DAGSTER_PG_URL")):  # fmt: skip
+    for url in (
+        warehouse.database_url,
+        os.environ.get("P88_DATABASE_URL"),
+        os.environ.get("DAGSTER_PG_URL"),
+    ):
         if password := url_password(url):
             secrets.append(password)
     if webhook_url:  # Slack-style webhooks carry their token in the path
@@ -128,9 +132,14 @@ def record_alert(engine: sa.Engine, failed: FailedRun, message: str) -> int | No
                 "VALUES (:run_id, :partner, :job, :steps, :message) "
                 "ON CONFLICT (run_id) DO NOTHING RETURNING id"
             ),
-            {"run_id": failed.run_id, "partner": failed.partner, "job": failed.job_name,
-             "steps": failed.steps, "message": message},
-        ).scalar()  # fmt: skip
+            {
+                "run_id": failed.run_id,
+                "partner": failed.partner,
+                "job": failed.job_name,
+                "steps": failed.steps,
+                "message": message,
+            },
+        ).scalar()
 
 
 def mark_posted(engine: sa.Engine, alert_id: int, posted: bool, post_error: str | None) -> None:

@@ -1,7 +1,6 @@
 """The asset chain `<provider>/events -> future_events -> participants`, built by one factory so
 every provider gets the same shape, partitions and metadata without copy-paste."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -36,14 +35,16 @@ def _client(engine, partner: Partner, provider: str):
 
 def _metadata(figures: SyncFigures) -> dict:
     meta: dict = {
-        "events_total": figures.events_total, "events_future": figures.events_future,
+        "events_total": figures.events_total,
+        "events_future": figures.events_future,
         "events_synced": figures.events_synced,
         "participants_upserted": figures.participants_upserted,
         "participants_removed": figures.participants_removed,
         "participants_rejected": figures.participants_rejected,
-        "api_calls": figures.api_calls, "duration_s": figures.duration_s,
+        "api_calls": figures.api_calls,
+        "duration_s": figures.duration_s,
         "status": figures.status,
-    }  # fmt: skip
+    }
     for sync_type, count in figures.type_counts.items():
         meta[f"events_{sync_type}"] = count
     if figures.errors:
@@ -53,55 +54,89 @@ def _metadata(figures: SyncFigures) -> dict:
 
 def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
     common = dict(
-        key_prefix=[provider], group_name=provider, partitions_def=timing_partner_partitions,
+        key_prefix=[provider],
+        group_name=provider,
+        partitions_def=timing_partner_partitions,
         kinds={"postgres", "python"},
-    )  # fmt: skip
+    )
 
-    @dg.asset(name="events", pool=f"{provider}_api",
-              description=f"Every {provider} event of the partner, upserted into provider_events.",
-              **common)  # fmt: skip
+    @dg.asset(
+        name="events",
+        pool=f"{provider}_api",
+        description=f"Every {provider} event of the partner, upserted into provider_events.",
+        **common,
+    )
     def events(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
         partners: PartnersResource,
-    ) -> dg.MaterializeResult:  # fmt: skip
+    ) -> dg.MaterializeResult:
         partner = partners.get(context.partition_key)
         if reason := _skip_reason(partner, provider):
             return _skipped(context, reason)
         engine = warehouse.get_engine()
         figures = sync_events(engine, _client(engine, partner, provider), partner)
-        record_run(engine, context.run.run_id, provider, partner.id,
-                   events_total=figures.events_total, api_calls=figures.api_calls)  # fmt: skip
+        record_run(
+            engine,
+            context.run.run_id,
+            provider,
+            partner.id,
+            events_total=figures.events_total,
+            api_calls=figures.api_calls,
+        )
         return dg.MaterializeResult(
             metadata={"events_total": figures.events_total, "api_calls": figures.api_calls}
         )
 
-    @dg.asset(name="future_events", deps=[events.key],
-              description="Events still to come in their race's time zone (grace window). "
-                          "No API calls.", **common)  # fmt: skip
+    @dg.asset(
+        name="future_events",
+        deps=[events.key],
+        description="Events still to come in their race's time zone (grace window). No API calls.",
+        **common,
+    )
     def future_events(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-        partners: PartnersResource, sync_settings: SyncSettingsResource,
-    ) -> dg.MaterializeResult:  # fmt: skip
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        partners: PartnersResource,
+        sync_settings: SyncSettingsResource,
+    ) -> dg.MaterializeResult:
         partner = partners.get(context.partition_key)
         if reason := _skip_reason(partner, provider):
             return _skipped(context, reason)
         engine = warehouse.get_engine()
-        total, future = select_future(engine, provider, partner, sync_settings.clock()(),
-                                      sync_settings.policy())  # fmt: skip
-        record_run(engine, context.run.run_id, provider, partner.id,
-                   events_total=total, events_future=len(future))  # fmt: skip
-        return dg.MaterializeResult(metadata={
-            "events_total": total, "events_future": len(future),
-            "future_event_ids": ", ".join(e.event_id for e in future)[:2000],
-        })  # fmt: skip
+        total, future = select_future(
+            engine, provider, partner, sync_settings.clock()(), sync_settings.policy()
+        )
+        record_run(
+            engine,
+            context.run.run_id,
+            provider,
+            partner.id,
+            events_total=total,
+            events_future=len(future),
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "events_total": total,
+                "events_future": len(future),
+                "future_event_ids": ", ".join(e.event_id for e in future)[:2000],
+            }
+        )
 
-    @dg.asset(name="participants", deps=[future_events.key], pool=f"{provider}_api",
-              description="Registrations of future events: upserted, soft-deleted, watermarked "
-                          "in one transaction per race.", **common)  # fmt: skip
+    @dg.asset(
+        name="participants",
+        deps=[future_events.key],
+        pool=f"{provider}_api",
+        description="Registrations of future events: upserted, soft-deleted, watermarked "
+        "in one transaction per race.",
+        **common,
+    )
     def participants(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-        partners: PartnersResource, sync_settings: SyncSettingsResource,
-    ) -> dg.MaterializeResult:  # fmt: skip
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        partners: PartnersResource,
+        sync_settings: SyncSettingsResource,
+    ) -> dg.MaterializeResult:
         partner = partners.get(context.partition_key)
         if reason := _skip_reason(partner, provider):
             return _skipped(context, reason)
@@ -122,11 +157,19 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
 
 def _record(engine, run_id: str, partner: Partner, figures: SyncFigures) -> None:
     record_run(
-        engine, run_id, figures.provider, partner.id, finished_at=datetime.now(UTC),
-        status=figures.status, events_future=figures.events_future,
-        events_synced=figures.events_synced, sync_types=figures.sync_types,
+        engine,
+        run_id,
+        figures.provider,
+        partner.id,
+        finished_at=datetime.now(UTC),
+        status=figures.status,
+        events_future=figures.events_future,
+        events_synced=figures.events_synced,
+        sync_types=figures.sync_types,
         participants_upserted=figures.participants_upserted,
         participants_removed=figures.participants_removed,
-        participants_rejected=figures.participants_rejected, api_calls=figures.api_calls,
-        duration_s=figures.duration_s, errors=figures.errors,
-    )  # fmt: skip
+        participants_rejected=figures.participants_rejected,
+        api_calls=figures.api_calls,
+        duration_s=figures.duration_s,
+        errors=figures.errors,
+    )

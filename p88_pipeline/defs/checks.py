@@ -111,13 +111,16 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
     asset_key = dg.AssetKey([provider, "participants"])
 
     @dg.asset_check(
-        asset=asset_key, name="unique_participant_keys", blocking=True,
+        asset=asset_key,
+        name="unique_participant_keys",
+        blocking=True,
         description="No two rows share (provider, timing_partner_id, event_id, participant_id).",
-    )  # fmt: skip
+    )
     def unique_keys(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
         partners: PartnersResource,
-    ) -> dg.AssetCheckResult:  # fmt: skip
+    ) -> dg.AssetCheckResult:
         scope = _scope(context, partners)
         engine = _engine(warehouse)
         rows = _rows(engine, _DUPLICATES_SQL, provider=provider, partner=scope.partner_id)
@@ -135,13 +138,15 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
         )
 
     @dg.asset_check(
-        asset=asset_key, name="events_exist",
+        asset=asset_key,
+        name="events_exist",
         description="Every participant's event is in provider_events (referential integrity).",
-    )  # fmt: skip
+    )
     def events_exist(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
         partners: PartnersResource,
-    ) -> dg.AssetCheckResult:  # fmt: skip
+    ) -> dg.AssetCheckResult:
         scope = _scope(context, partners)
         rows = _rows(_engine(warehouse), _ORPHANS_SQL, provider=provider, partner=scope.partner_id)
         return dg.AssetCheckResult(
@@ -155,14 +160,17 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
         )
 
     @dg.asset_check(
-        asset=asset_key, name="future_events_fresh",
+        asset=asset_key,
+        name="future_events_fresh",
         description=f"No future event's watermark (or, never synced, its discovery) is older than "
         f"{FRESHNESS_FACTOR}x its partner's sync_interval_minutes.",
-    )  # fmt: skip
+    )
     def future_events_fresh(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-        partners: PartnersResource, sync_settings: SyncSettingsResource,
-    ) -> dg.AssetCheckResult:  # fmt: skip
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        partners: PartnersResource,
+        sync_settings: SyncSettingsResource,
+    ) -> dg.AssetCheckResult:
         scope = _scope(context, partners)
         covered = _freshness_partners(scope, partners)
         if not covered:
@@ -171,13 +179,17 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
             )
         now: datetime = sync_settings.clock()()
         rows = _rows(
-            _engine(warehouse), _LAGGING_SQL, provider=provider, now=now,
-            cutoff=now - sync_settings.policy().grace, ids=[p.id for p in covered],
+            _engine(warehouse),
+            _LAGGING_SQL,
+            provider=provider,
+            now=now,
+            cutoff=now - sync_settings.policy().grace,
+            ids=[p.id for p in covered],
             max_age_s=[
                 int(timedelta(minutes=FRESHNESS_FACTOR * p.sync_interval_minutes).total_seconds())
                 for p in covered
             ],
-        )  # fmt: skip
+        )
         return dg.AssetCheckResult(
             passed=not rows,
             severity=dg.AssetCheckSeverity.WARN,

@@ -12,21 +12,25 @@ ALL_ASSETS = dg.AssetSelection.groups(*PROVIDERS)
 EXECUTOR = dg.in_process_executor
 
 sync_job = dg.define_asset_job(
-    "sync", selection=ALL_ASSETS, description="Incremental sync of one timing partner.",
+    "sync",
+    selection=ALL_ASSETS,
+    description="Incremental sync of one timing partner.",
     executor_def=EXECUTOR,
 )
 full_refresh_job = dg.define_asset_job(
-    "full_refresh", selection=ALL_ASSETS,
+    "full_refresh",
+    selection=ALL_ASSETS,
     description="Forced full sync (reconciles deletes). Backfill it over partners from the UI.",
     config={"resources": {"sync_settings": {"config": {"force_full_sync": True}}}},
     executor_def=EXECUTOR,
-)  # fmt: skip
+)
 provider_sync_jobs = {
     provider: dg.define_asset_job(
-        f"{provider}_sync", selection=dg.AssetSelection.groups(provider),
+        f"{provider}_sync",
+        selection=dg.AssetSelection.groups(provider),
         description=f"Sync of one timing partner's {provider} account only.",
         executor_def=EXECUTOR,
-    )  # fmt: skip
+    )
     for provider in PROVIDERS
 }
 

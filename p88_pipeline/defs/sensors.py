@@ -99,9 +99,12 @@ def stale_watermarks_sensor(
         warehouse.get_engine(), [p.id for p in active], now - sync_settings.policy().grace
     )
     decisions = plan_incremental_runs(
-        configured, freshness, now,
-        registered=registered_partners(context.instance), busy=busy_partners(context.instance),
-    )  # fmt: skip
+        configured,
+        freshness,
+        now,
+        registered=registered_partners(context.instance),
+        busy=busy_partners(context.instance),
+    )
     due = [d for d in decisions if d.due]
     for d in due:
         context.log.info(f"{d.slug}: due ({d.reason}); run key {d.run_key}")

@@ -26,7 +26,7 @@ def int_or_none(value: Any) -> int | None:
 
 
 def parse_money(value: Any) -> Decimal | None:
-    """"$1,055.00", "55.5" or 55.5 -> Decimal; a non-amount is an error (the record is rejected)."""
+    """Money as "$1,055.00", "55.5" or 55.5 -> Decimal; a non-amount rejects the record."""
     text = text_or_none(value)
     if text is None:
         return None

@@ -112,11 +112,16 @@ class HakuClient:
                 )
             token_url = DEFAULT_TOKEN_URL
         return cls(
-            session, account.base_url, str(token_url), creds["client_id"], creds["client_secret"],
+            session,
+            account.base_url,
+            str(token_url),
+            creds["client_id"],
+            creds["client_secret"],
             page_size=account.page_size or DEFAULT_PAGE_SIZE,
             updated_since_param=options.get("updated_since_param"),
-            timezone=str(options.get("timezone") or "UTC"), **kwargs,
-        )  # fmt: skip
+            timezone=str(options.get("timezone") or "UTC"),
+            **kwargs,
+        )
 
     @property
     def calls(self) -> int:
@@ -155,18 +160,22 @@ class HakuClient:
         started = self._clock()
         try:
             body = self.session.request_json(
-                "POST", self.token_url, data={"grant_type": "client_credentials"},
-                auth=self._auth, headers={"Accept": "application/json"},
+                "POST",
+                self.token_url,
+                data={"grant_type": "client_credentials"},
+                auth=self._auth,
+                headers={"Accept": "application/json"},
                 check_body=_check_token,
-            )  # fmt: skip
+            )
         except AuthError:
             raise
         except ProviderError as exc:
             if exc.code is not None and 400 <= exc.code < 500:  # invalid_client / invalid_grant
                 raise AuthError(
                     f"haku partner {self.session.partner}: token request refused (HTTP {exc.code})",
-                    code=exc.code, partner=self.session.partner,
-                ) from None  # fmt: skip
+                    code=exc.code,
+                    partner=self.session.partner,
+                ) from None
             raise
         token = body["access_token"]
         try:
@@ -184,10 +193,13 @@ class HakuClient:
         token = self._access_token()
         try:
             return self.session.request_json(
-                "GET", f"{self.base_url}{path}", params=params,
+                "GET",
+                f"{self.base_url}{path}",
+                params=params,
                 headers={"Authorization": token, "Accept": "application/json"},
-                on_unauthorized=lambda: self._renew_after_401(token), check_body=_check_page,
-            )  # fmt: skip
+                on_unauthorized=lambda: self._renew_after_401(token),
+                check_body=_check_page,
+            )
         except (AuthError, FilterRejectedError):
             raise
         except ProviderError as exc:
@@ -198,10 +210,16 @@ class HakuClient:
     def list_events(self) -> Iterator[Event]:
         page = 1
         while True:
-            body = self._get("/events", {
-                "page": page, "per_page": self.page_size, "sort_column": "event_date",
-                "sort_direction": "desc", "show_inactive": "true",
-            })  # fmt: skip
+            body = self._get(
+                "/events",
+                {
+                    "page": page,
+                    "per_page": self.page_size,
+                    "sort_column": "event_date",
+                    "sort_direction": "desc",
+                    "show_inactive": "true",
+                },
+            )
             rows = unwrap_list(body, f"events page {page}")
             for raw in rows:
                 yield parse_event(raw, self.timezone)
@@ -225,15 +243,18 @@ class HakuClient:
         """
         cutoff = modified_after.astimezone(UTC).replace(microsecond=0) if modified_after else None
         params: dict[str, Any] = {
-            "per_page": self.page_size, "sort_column": "updated_at", "sort_direction": "desc",
-        }  # fmt: skip
+            "per_page": self.page_size,
+            "sort_column": "updated_at",
+            "sort_direction": "desc",
+        }
         filtered = cutoff is not None and self.updated_since_param is not None
         if filtered:
             params[self.updated_since_param] = iso_utc(cutoff)
         ordered, previous, page_no = True, None, 1
         while True:
-            body = self._get(f"/events/{event_id}/participants", {**params, "page": page_no},
-                             filtered=filtered)  # fmt: skip
+            body = self._get(
+                f"/events/{event_id}/participants", {**params, "page": page_no}, filtered=filtered
+            )
             rows = unwrap_list(body, f"event {event_id} participants page {page_no}")
             page, reached_older = ParticipantPage(), False
             good = []
@@ -250,8 +271,12 @@ class HakuClient:
             seen = [previous, *stamps] if previous else stamps
             if cutoff is not None and ordered and not newest_first(seen):
                 ordered = False
-                log.warning("haku partner %s event %s: participants not sorted newest first; "
-                            "reading every page", self.session.partner, event_id)  # fmt: skip
+                log.warning(
+                    "haku partner %s event %s: participants not sorted newest first; "
+                    "reading every page",
+                    self.session.partner,
+                    event_id,
+                )
             previous = stamps[-1] if stamps else previous
             for participant in good:
                 if cutoff is not None and participant.modified_at < cutoff:

@@ -48,9 +48,13 @@ def error_in_body(body: Any) -> Any:
     if isinstance(body, dict) and ("error" in body or "errors" in body):
         if not any(isinstance(body.get(k), list) for k in LIST_KEYS if k != "errors"):
             return body.get("error") or body.get("errors")
-    if isinstance(body, list) and body and all(
-        isinstance(item, dict) and "error" in item and "registration_number" not in item
-        for item in body
+    if (
+        isinstance(body, list)
+        and body
+        and all(
+            isinstance(item, dict) and "error" in item and "registration_number" not in item
+            for item in body
+        )
     ):
         return body[0]["error"]
     return None
@@ -65,16 +69,10 @@ def zone_named(name: Any) -> ZoneInfo | None:
         return None
 
 
-
-
-
-
 def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "t", "1", "yes", "y")
     return bool(value)
-
-
 
 
 def split_name(full: Any) -> tuple[str | None, str | None]:
@@ -109,9 +107,16 @@ def parse_event(raw: Any, default_zone: str) -> Event:
             times.append(None)
     name = str(raw.get("name") or "")
     return Event(
-        provider=PROVIDER, event_id=event_id, race_id=event_id, name=name,
-        start_time=times[0], end_time=times[1], timezone=tz_name, race_name=name, raw=raw,
-    )  # fmt: skip
+        provider=PROVIDER,
+        event_id=event_id,
+        race_id=event_id,
+        name=name,
+        start_time=times[0],
+        end_time=times[1],
+        timezone=tz_name,
+        race_name=name,
+        raw=raw,
+    )
 
 
 def parse_participant(raw: Any, event_id: str, tz: ZoneInfo) -> Participant:

@@ -146,9 +146,13 @@ class ApiSession:
             try:
                 with self._in_flight:
                     response = self.http.request(
-                        method, url, params=params, headers=headers,
-                        timeout=self.retry.timeout_s, **kwargs,
-                    )  # fmt: skip
+                        method,
+                        url,
+                        params=params,
+                        headers=headers,
+                        timeout=self.retry.timeout_s,
+                        **kwargs,
+                    )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_problem = f"{type(exc).__name__}: {self.redact(str(exc))}"
                 log.warning("%s attempt %d: %s", self._where(url), attempt + 1, last_problem)
@@ -163,8 +167,9 @@ class ApiSession:
             if status in (401, 403):
                 raise AuthError(
                     f"{self._where(url)}: credentials refused (HTTP {status}){self._auth_hint()}",
-                    code=status, partner=self.partner,
-                )  # fmt: skip
+                    code=status,
+                    partner=self.partner,
+                )
             if status == 429 or status >= 500:
                 throttled = status == 429
                 retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
@@ -175,8 +180,9 @@ class ApiSession:
             if status >= 400:
                 raise ProviderError(
                     f"{self._where(url)}: HTTP {status}: {self.redact(response.text[:200])}",
-                    code=status, partner=self.partner,
-                )  # fmt: skip
+                    code=status,
+                    partner=self.partner,
+                )
             try:
                 body = response.json()
             except ValueError:
@@ -197,9 +203,10 @@ class ApiSession:
                 exc.partner = self.partner
                 hint = self._auth_hint() if isinstance(exc, AuthError) else ""
                 raise type(exc)(
-                    f"{self._where(url)}: {self.redact(str(exc))}{hint}", code=exc.code,
+                    f"{self._where(url)}: {self.redact(str(exc))}{hint}",
+                    code=exc.code,
                     partner=self.partner,
-                ) from None  # fmt: skip
+                ) from None
             return body
         attempts = self.retry.attempts
         message = f"{self._where(url)}: gave up after {attempts} attempts: {last_problem}"

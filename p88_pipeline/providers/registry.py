@@ -32,17 +32,25 @@ def build_client(
     # TLS verification is never switched off from partners.yaml: a private CA goes in
     # REQUESTS_CA_BUNDLE instead, which keeps verification on.
     session = ApiSession(
-        provider, partner.slug, limiter=TokenBucket(account.quota_per_hour, spent=spent_last_hour),
-        secrets=creds.values(), retry=retry, verify_tls=True,
-        credential_envs=account.credential_envs.values(), **session_kwargs,
-    )  # fmt: skip
+        provider,
+        partner.slug,
+        limiter=TokenBucket(account.quota_per_hour, spent=spent_last_hour),
+        secrets=creds.values(),
+        retry=retry,
+        verify_tls=True,
+        credential_envs=account.credential_envs.values(),
+        **session_kwargs,
+    )
     if provider == "runsignup":
         from p88_pipeline.providers.runsignup import PARTICIPANTS_PAGE_MAX, RunSignUpClient
 
         return RunSignUpClient(
-            session, account.base_url, creds["api_key"], creds["api_secret"],
+            session,
+            account.base_url,
+            creds["api_key"],
+            creds["api_secret"],
             page_size=account.page_size or PARTICIPANTS_PAGE_MAX,
-        )  # fmt: skip
+        )
     if provider == "haku":
         from p88_pipeline.providers.haku import HakuClient
 

@@ -67,12 +67,6 @@ def check_body(body: Any, *, filtered: bool = False) -> None:
     raise ProviderError(message, code=code)
 
 
-
-
-
-
-
-
 def _record_id(raw: Any) -> str | None:
     """The registration id of an unreadable record, when it still has one."""
     return text_or_none(raw.get("registration_id")) if isinstance(raw, dict) else None
@@ -160,8 +154,9 @@ def next_keyset(
     counts = counts or {e: len(ids) for e, ids in per_event_ids.items()}
     everything = [i for ids in per_event_ids.values() for i in ids]
     full = [e for e in per_event_ids if counts[e] >= page_size]
-    if any(not per_event_ids[e] for e in full) or (sum(counts.values()) >= page_size
-                                                    and not everything):  # fmt: skip
+    if any(not per_event_ids[e] for e in full) or (
+        sum(counts.values()) >= page_size and not everything
+    ):
         raise MalformedResponseError("a full page without a readable registration_id")
     if full:
         return min(per_event_ids[e][-1] for e in full)
@@ -174,9 +169,13 @@ class RunSignUpClient:
     provider = PROVIDER
 
     def __init__(
-        self, session: ApiSession, base_url: str, api_key: str, api_secret: str,
+        self,
+        session: ApiSession,
+        base_url: str,
+        api_key: str,
+        api_secret: str,
         page_size: int = PARTICIPANTS_PAGE_MAX,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.page_size = min(page_size, PARTICIPANTS_PAGE_MAX)
@@ -193,17 +192,25 @@ class RunSignUpClient:
 
     def _get(self, path: str, params: dict[str, Any], *, filtered: bool = False) -> Any:
         return self.session.request_json(
-            "GET", f"{self.base_url}{path}", params={**self._auth, **params},
+            "GET",
+            f"{self.base_url}{path}",
+            params={**self._auth, **params},
             check_body=lambda body: check_body(body, filtered=filtered),
-        )  # fmt: skip
+        )
 
     def list_events(self) -> Iterator[Event]:
         page = 1
         while True:
-            body = self._get("/races", {
-                "events": "T", "page": page, "results_per_page": RACES_PAGE_MAX,
-                "only_partner_races": "T", "sort": "date ASC",
-            })  # fmt: skip
+            body = self._get(
+                "/races",
+                {
+                    "events": "T",
+                    "page": page,
+                    "results_per_page": RACES_PAGE_MAX,
+                    "only_partner_races": "T",
+                    "sort": "date ASC",
+                },
+            )
             races = body.get("races") if isinstance(body, dict) else None
             if not isinstance(races, list):
                 raise MalformedResponseError(f"races page {page}: no 'races' list in the answer")
@@ -223,8 +230,10 @@ class RunSignUpClient:
         """Keyset-paged (after_registration_id) reads of one race's events: (event_id, records)."""
         params: dict[str, Any] = {
             "event_id": ",".join(e.event_id for e in events),
-            "results_per_page": self.page_size, "sort": "registration_id ASC", "page": 1,
-        }  # fmt: skip
+            "results_per_page": self.page_size,
+            "sort": "registration_id ASC",
+            "page": 1,
+        }
         if modified_after is not None:
             params["modified_after_timestamp"] = to_unix(modified_after)
         after: int | None = None
@@ -243,9 +252,14 @@ class RunSignUpClient:
                 event_id = str(event.get("event_id", ""))
                 records = block.get("participants") or event.get("participants") or []
                 ids = sorted(
-                    n for n in (int_or_none(r.get("registration_id")) for r in records
-                                if isinstance(r, dict)) if n is not None
-                )  # fmt: skip
+                    n
+                    for n in (
+                        int_or_none(r.get("registration_id"))
+                        for r in records
+                        if isinstance(r, dict)
+                    )
+                    if n is not None
+                )
                 per_event[event_id] = ids
                 counts[event_id] = len(records)
                 yield event_id, records
@@ -265,8 +279,9 @@ class RunSignUpClient:
                 try:
                     page.participants.append(parse_participant(raw, event_id or None))
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    page.rejected.append(RejectedRecord(PROVIDER, event_id, str(exc), raw,
-                                                        _record_id(raw)))  # fmt: skip
+                    page.rejected.append(
+                        RejectedRecord(PROVIDER, event_id, str(exc), raw, _record_id(raw))
+                    )
             yield page
 
     def iter_removals(

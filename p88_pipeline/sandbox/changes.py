@@ -29,8 +29,9 @@ def stochastic_round(rng: random.Random, x: float) -> int:
 
 def field_change(rng: random.Random, fields: dict[str, Any]) -> dict[str, Any]:
     """One plausible edit: new email, bib, team, corrected name or chip."""
-    kind = rng.choices(("email", "bib", "team", "last_name", "first_name", "chip"),
-                       weights=(30, 25, 15, 12, 8, 10))[0]  # fmt: skip
+    kind = rng.choices(
+        ("email", "bib", "team", "last_name", "first_name", "chip"), weights=(30, 25, 15, 12, 8, 10)
+    )[0]
     if kind == "email":
         first = ascii_slug(fields["first_name"])
         return {"email": f"{first}.{rng.randint(10000, 99999)}@example.org"}
@@ -46,8 +47,14 @@ def field_change(rng: random.Random, fields: dict[str, Any]) -> dict[str, Any]:
     return {"chip": f"{rng.randint(0, 0xFFFFFF):06X}"}
 
 
-def event_changes(world: World, event: EventState, start: datetime, delta: timedelta,
-                  change_rate: float, counts: dict[str, int]) -> None:  # fmt: skip
+def event_changes(
+    world: World,
+    event: EventState,
+    start: datetime,
+    delta: timedelta,
+    change_rate: float,
+    counts: dict[str, int],
+) -> None:
     rng = random.Random(mix(world.seed, 11, world.advances, event.event_id))
     window = max(1, int(delta.total_seconds()))
     stamp = lambda: start + timedelta(seconds=rng.randint(1, window))  # noqa: E731
@@ -64,12 +71,16 @@ def event_changes(world: World, event: EventState, start: datetime, delta: timed
     removed, modified = victims[:n_rem], victims[n_rem:]
     for pid in sorted(modified):
         fields = world.registration(event, pid).fields
-        world.modify_participant(event.provider, event.event_id, pid, at=stamp(),
-                                 **field_change(rng, fields))  # fmt: skip
+        world.modify_participant(
+            event.provider, event.event_id, pid, at=stamp(), **field_change(rng, fields)
+        )
         counts["modified"] += 1
     for pid in sorted(removed):
-        reason = (rng.choices(REASONS, weights=REASON_WEIGHTS)[0]
-                  if event.provider == "runsignup" else "cancelled")  # fmt: skip
+        reason = (
+            rng.choices(REASONS, weights=REASON_WEIGHTS)[0]
+            if event.provider == "runsignup"
+            else "cancelled"
+        )
         if world.remove_participant(event.provider, event.event_id, pid, reason, at=stamp()):
             counts["added"] += 1
         counts["removed"] += 1
@@ -78,8 +89,9 @@ def event_changes(world: World, event: EventState, start: datetime, delta: timed
         counts["added"] += 1
 
 
-def apply_changes(world: World, start: datetime, delta: timedelta,
-                  change_rate: float) -> dict[str, int]:  # fmt: skip
+def apply_changes(
+    world: World, start: datetime, delta: timedelta, change_rate: float
+) -> dict[str, int]:
     """Apply one window of changes to every event that had not started at `start`."""
     counts = {"events": 0, "modified": 0, "added": 0, "removed": 0}
     for provider in ("runsignup", "haku"):

@@ -5,8 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 RECORD_FAULTS = ("odd_records", "invalid_records", "shift_pages")  # see oddities.py
-FAULT_KINDS = ("throttle", "http_500", "http_503", "timeout", "drop", "truncated_json",
-               "not_json", "error_in_array", *RECORD_FAULTS)  # fmt: skip
+FAULT_KINDS = (
+    "throttle",
+    "http_500",
+    "http_503",
+    "timeout",
+    "drop",
+    "truncated_json",
+    "not_json",
+    "error_in_array",
+    *RECORD_FAULTS,
+)
 BODY_FAULTS = ("truncated_json", *RECORD_FAULTS)  # the real answer, altered
 
 
@@ -41,10 +50,13 @@ class Fault:
             raise ValueError(f"unknown fault kind {self.kind!r} (known: {', '.join(FAULT_KINDS)})")
 
     def matches(self, provider: str, partner_slug: str | None, path: str) -> bool:
-        return (self.count > 0 and self.provider == provider
-                and (self.partner_slug is None or self.partner_slug == partner_slug)
-                and (self.path_contains is None or self.path_contains in path)
-                and (self.kind not in RECORD_FAULTS or is_participants_path(path)))  # fmt: skip
+        return (
+            self.count > 0
+            and self.provider == provider
+            and (self.partner_slug is None or self.partner_slug == partner_slug)
+            and (self.path_contains is None or self.path_contains in path)
+            and (self.kind not in RECORD_FAULTS or is_participants_path(path))
+        )
 
 
 @dataclass

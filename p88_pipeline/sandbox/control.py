@@ -28,11 +28,18 @@ def control(server: SandboxServer, request: Request) -> Response:
             return json_response({"error": str(exc)}, 400)
         return json_response({"now": server.world.clock.now().isoformat(), "changes": changes})
     if name == "clock":
-        return json_response({"now": server.world.clock.now().isoformat(),
-                              "offset_seconds": server.world.clock.offset.total_seconds()})
+        return json_response(
+            {
+                "now": server.world.clock.now().isoformat(),
+                "offset_seconds": server.world.clock.offset.total_seconds(),
+            }
+        )
     if name == "partners":
-        partners = [{"id": p.id, "slug": p.slug, "name": p.name, "providers": p.providers}
-                    for p in server.world.partners]  # fmt: skip
-        return json_response({"partners": partners,
-                              "partners_yaml": render_partners_yaml(server.world, server)})
+        partners = [
+            {"id": p.id, "slug": p.slug, "name": p.name, "providers": p.providers}
+            for p in server.world.partners
+        ]
+        return json_response(
+            {"partners": partners, "partners_yaml": render_partners_yaml(server.world, server)}
+        )
     return json_response({"error": f"unknown control endpoint {request.path}"}, 404)

@@ -17,29 +17,140 @@ UTC = timezone.utc
 MASK = (1 << 64) - 1
 
 TIMEZONES = (
-    "America/Chicago", "America/Denver", "America/Los_Angeles", "America/New_York",
-    "Europe/London", "Pacific/Honolulu", "America/Phoenix", "America/Anchorage",
-)  # fmt: skip
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/London",
+    "Pacific/Honolulu",
+    "America/Phoenix",
+    "America/Anchorage",
+)
 CITIES = (
-    ("Springfield", "IL"), ("Boulder", "CO"), ("Eugene", "OR"), ("Burlington", "VT"),
-    ("Asheville", "NC"), ("Madison", "WI"), ("Duluth", "MN"), ("Santa Fe", "NM"),
-    ("Hilo", "HI"), ("Bend", "OR"), ("Savannah", "GA"), ("Missoula", "MT"),
-)  # fmt: skip
-THEMES = ("Turkey Trot", "Spring Classic", "River Run", "Harbor Half", "Moonlight Dash",
-          "Trail Challenge", "Marathon", "Resolution Run", "Firecracker 5K", "Summit Series")
-DISTANCES = (("5K", 1.0), ("10K", 1.5), ("Half Marathon", 3.0), ("Marathon", 6.0),
-             ("1 Mile Kids Fun Run", 0.5))  # fmt: skip
-FIRST = ("James", "María", "Zoë", "José", "Chloé", "Siobhán", "Łukasz", "Anaïs", "Björn", "Mei",
-         "Aarav", "Olivia", "Liam", "Noah", "Emma", "Ava", "Mateo", "Amélie", "Søren", "Fatima",
-         "Kwame", "Yuki", "Sean", "Ngozi", "Chen", "Dmitri", "Émile", "Ingrid", "Raúl", "Priya")
-LAST = ("Smith", "O'Brien", "García", "Müller", "D'Angelo", "Nguyễn", "Johnson", "Kowalski",
-        "Østergaard", "Brown", "O'Neill", "López", "Williams", "Martínez", "Dubois",
-        "Fernández-Ruiz", "McDonald", "Şahin", "Yamamoto", "Jones", "Okafor", "Van-Dyke",
-        "Nakamura", "Schröder", "Ó'Súilleabháin", "Lee", "Patel", "Kim", "Rossi", "Ivanova")
-TEAMS = ("Road Runners", "Trail Dogs", "Sole Sisters", "Pacers Club", "Team Hoyt Fans",
-         "Mile High Milers", "Couch to 5K Crew", "Über Läufer")
-NATO = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-        "juliett", "kilo", "lima", "mike", "november", "oscar", "papa")
+    ("Springfield", "IL"),
+    ("Boulder", "CO"),
+    ("Eugene", "OR"),
+    ("Burlington", "VT"),
+    ("Asheville", "NC"),
+    ("Madison", "WI"),
+    ("Duluth", "MN"),
+    ("Santa Fe", "NM"),
+    ("Hilo", "HI"),
+    ("Bend", "OR"),
+    ("Savannah", "GA"),
+    ("Missoula", "MT"),
+)
+THEMES = (
+    "Turkey Trot",
+    "Spring Classic",
+    "River Run",
+    "Harbor Half",
+    "Moonlight Dash",
+    "Trail Challenge",
+    "Marathon",
+    "Resolution Run",
+    "Firecracker 5K",
+    "Summit Series",
+)
+DISTANCES = (
+    ("5K", 1.0),
+    ("10K", 1.5),
+    ("Half Marathon", 3.0),
+    ("Marathon", 6.0),
+    ("1 Mile Kids Fun Run", 0.5),
+)
+FIRST = (
+    "James",
+    "María",
+    "Zoë",
+    "José",
+    "Chloé",
+    "Siobhán",
+    "Łukasz",
+    "Anaïs",
+    "Björn",
+    "Mei",
+    "Aarav",
+    "Olivia",
+    "Liam",
+    "Noah",
+    "Emma",
+    "Ava",
+    "Mateo",
+    "Amélie",
+    "Søren",
+    "Fatima",
+    "Kwame",
+    "Yuki",
+    "Sean",
+    "Ngozi",
+    "Chen",
+    "Dmitri",
+    "Émile",
+    "Ingrid",
+    "Raúl",
+    "Priya",
+)
+LAST = (
+    "Smith",
+    "O'Brien",
+    "García",
+    "Müller",
+    "D'Angelo",
+    "Nguyễn",
+    "Johnson",
+    "Kowalski",
+    "Østergaard",
+    "Brown",
+    "O'Neill",
+    "López",
+    "Williams",
+    "Martínez",
+    "Dubois",
+    "Fernández-Ruiz",
+    "McDonald",
+    "Şahin",
+    "Yamamoto",
+    "Jones",
+    "Okafor",
+    "Van-Dyke",
+    "Nakamura",
+    "Schröder",
+    "Ó'Súilleabháin",
+    "Lee",
+    "Patel",
+    "Kim",
+    "Rossi",
+    "Ivanova",
+)
+TEAMS = (
+    "Road Runners",
+    "Trail Dogs",
+    "Sole Sisters",
+    "Pacers Club",
+    "Team Hoyt Fans",
+    "Mile High Milers",
+    "Couch to 5K Crew",
+    "Über Läufer",
+)
+NATO = (
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliett",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+)
 PARTNER_KINDS = ("Timing", "Racing Co.", "Race Services", "Sports Timing")
 
 
@@ -72,8 +183,7 @@ class Scale:
 SCALES = {
     "tiny": Scale(partners=2, events=12, participants=360, future_ratio=0.5, big_events=0),
     "small": Scale(partners=4, events=100, participants=20_000, future_ratio=0.3, big_events=2),
-    "seed": Scale(partners=13, events=1616, participants=407_053, future_ratio=0.155,
-                  big_events=4),
+    "seed": Scale(partners=13, events=1616, participants=407_053, future_ratio=0.155, big_events=4),
 }
 
 
@@ -134,8 +244,12 @@ class EventState:
 def partner_credentials(seed: int, slug: str) -> dict[str, str]:
     rng = random.Random(mix(seed, 7, *slug.encode()))
     token = lambda n: "".join(rng.choice("0123456789abcdef") for _ in range(n))  # noqa: E731
-    return {"api_key": f"rsu{token(29)}", "api_secret": f"{token(32)}",
-            "client_id": f"haku-{slug}-{token(12)}", "client_secret": token(40)}
+    return {
+        "api_key": f"rsu{token(29)}",
+        "api_secret": f"{token(32)}",
+        "client_id": f"haku-{slug}-{token(12)}",
+        "client_secret": token(40),
+    }
 
 
 def make_partners(seed: int, scale: Scale) -> list[Partner]:
@@ -153,14 +267,18 @@ def make_partners(seed: int, scale: Scale) -> list[Partner]:
         else:
             providers = ("runsignup",)
         creds = partner_credentials(seed, slug)
-        partners.append(Partner(
-            id=101 + i, slug=slug, name=f"{slug.capitalize()} {PARTNER_KINDS[i % 4]}",
-            providers=providers,
-            api_key=creds["api_key"] if "runsignup" in providers else None,
-            api_secret=creds["api_secret"] if "runsignup" in providers else None,
-            client_id=creds["client_id"] if "haku" in providers else None,
-            client_secret=creds["client_secret"] if "haku" in providers else None,
-        ))  # fmt: skip
+        partners.append(
+            Partner(
+                id=101 + i,
+                slug=slug,
+                name=f"{slug.capitalize()} {PARTNER_KINDS[i % 4]}",
+                providers=providers,
+                api_key=creds["api_key"] if "runsignup" in providers else None,
+                api_secret=creds["api_secret"] if "runsignup" in providers else None,
+                client_id=creds["client_id"] if "haku" in providers else None,
+                client_secret=creds["client_secret"] if "haku" in providers else None,
+            )
+        )
     return partners
 
 
@@ -196,11 +314,15 @@ def local_start(rng: random.Random, now: datetime, tz: ZoneInfo, future: bool) -
             start = now + timedelta(hours=rng.uniform(2, 22))
             return start.replace(second=0, microsecond=0).astimezone(tz)
         day = now.astimezone(tz).date() + timedelta(days=rng.randint(1, 200))
-        at = time(23, rng.choice((0, 15, 30, 45))) if kind < 0.25 else time(
-            rng.randint(6, 9), rng.choice((0, 15, 30, 45)))
+        at = (
+            time(23, rng.choice((0, 15, 30, 45)))
+            if kind < 0.25
+            else time(rng.randint(6, 9), rng.choice((0, 15, 30, 45)))
+        )
     else:
-        day = now.astimezone(tz).date() - timedelta(days=rng.choice((1, 2, 3)) if
-                                                    rng.random() < 0.05 else rng.randint(4, 700))
+        day = now.astimezone(tz).date() - timedelta(
+            days=rng.choice((1, 2, 3)) if rng.random() < 0.05 else rng.randint(4, 700)
+        )
         at = time(rng.randint(6, 9), rng.choice((0, 30)))
     return datetime.combine(day, at, tzinfo=tz)
 
@@ -223,8 +345,9 @@ def person(seed: int, event: EventState, index: int) -> dict[str, Any]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     dob, age = dob_for(rng, event.start.date())
     r = rng.random()
-    bib: int | str | None = None if r < 0.08 else (f"A{rng.randint(1, 999)}" if r < 0.15
-                                                   else 1000 + index)
+    bib: int | str | None = (
+        None if r < 0.08 else (f"A{rng.randint(1, 999)}" if r < 0.15 else 1000 + index)
+    )
     team = rng.choice(TEAMS) if rng.random() < 0.3 else None
     city, state = rng.choice(CITIES)
     return {
@@ -251,13 +374,15 @@ def person(seed: int, event: EventState, index: int) -> dict[str, Any]:
     }
 
 
-def base_times(seed: int, event: EventState, index: int, cutoff: datetime) -> tuple[datetime,
-                                                                                     datetime]:
+def base_times(
+    seed: int, event: EventState, index: int, cutoff: datetime
+) -> tuple[datetime, datetime]:
     """(registered_at, modified_at) of a base record: both before `cutoff` (world creation)."""
     close = min(event.start, cutoff)
     span = max(1, int((close - event.registration_opens).total_seconds()) - 2)
-    registered = event.registration_opens + timedelta(seconds=int(span * unit(seed, event.event_id,
-                                                                              index, 1)))
+    registered = event.registration_opens + timedelta(
+        seconds=int(span * unit(seed, event.event_id, index, 1))
+    )
     rest = max(0, int((close - registered).total_seconds()) - 1)
     modified = registered + timedelta(seconds=int(rest * unit(seed, event.event_id, index, 2) ** 3))
     return registered, modified

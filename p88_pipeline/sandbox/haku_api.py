@@ -48,16 +48,22 @@ class HakuApi:
         if client_id is None:  # some clients post the credentials in the form
             client_id, secret = form.get("client_id"), form.get("client_secret")
         for partner in self.world.partners:
-            if partner.client_id and partner.client_id == client_id \
-                    and partner.client_secret == secret:
+            if (
+                partner.client_id
+                and partner.client_id == client_id
+                and partner.client_secret == secret
+            ):
                 self._issued += 1
                 raw = f"{self.world.seed}:{partner.slug}:{self._issued}".encode()
                 token = hashlib.sha256(raw).hexdigest()
                 expires = self.config.haku_token_expires_in
-                self._tokens[token] = (partner.slug,
-                                       self.world.clock.now() + timedelta(seconds=expires))
-                return partner.slug, json_response({"access_token": token, "expires_in": expires,
-                                                    "token_type": "access_token"})  # fmt: skip
+                self._tokens[token] = (
+                    partner.slug,
+                    self.world.clock.now() + timedelta(seconds=expires),
+                )
+                return partner.slug, json_response(
+                    {"access_token": token, "expires_in": expires, "token_type": "access_token"}
+                )
         return None, json_response({"error": "invalid_client"}, 401)
 
     def authenticate(self, request: Request) -> tuple[str | None, Response | None]:
@@ -113,24 +119,31 @@ class HakuApi:
         if column not in ("event_date", "id", "name"):
             column = "event_date"
         descending = params.get("sort_direction", "asc").lower() == "desc"
-        keyed = sorted(rows, key=lambda r: (r["_sort"] if column == "event_date" else r[column],
-                                            r["id"]), reverse=descending)  # fmt: skip
+        keyed = sorted(
+            rows,
+            key=lambda r: (r["_sort"] if column == "event_date" else r[column], r["id"]),
+            reverse=descending,
+        )
         for r in keyed:
             r.pop("_sort")
-        return keyed[(page - 1) * per_page: page * per_page]
+        return keyed[(page - 1) * per_page : page * per_page]
 
     def event(self, e: EventState, now: datetime) -> dict[str, Any]:
         zone = ZoneInfo(e.timezone)
         style = self.config.haku_timestamp_style
         return {
-            "id": e.event_id, "name": e.name, "_sort": e.start,
+            "id": e.event_id,
+            "name": e.name,
+            "_sort": e.start,
             "event_date": e.start.astimezone(zone).isoformat(),
             "event_end_date": None if e.end is None else e.end.astimezone(zone).isoformat(),
             "status": "active" if e.start > now - timedelta(days=30) else "inactive",
-            "location_city": e.city, "location_state": e.state, "timezone": e.timezone,
+            "location_city": e.city,
+            "location_state": e.state,
+            "timezone": e.timezone,
             "registration_open": e.registration_opens <= now < e.start,
             "created_at": haku_time(e.created, style),
-        }  # fmt: skip
+        }
 
     def _by_update(self, event: EventState, ids: list[int], descending: bool) -> list[int]:
         """Sorted by updated_at, cached until the world changes: a client pages through one
@@ -140,8 +153,9 @@ class HakuApi:
         if key not in cache:
             if len(cache) > 64:
                 cache.clear()
-            cache[key] = sorted(ids, key=lambda i: (self.world.modified_at(event, i), i),
-                                reverse=descending)  # fmt: skip
+            cache[key] = sorted(
+                ids, key=lambda i: (self.world.modified_at(event, i), i), reverse=descending
+            )
         return list(cache[key])
 
     def participants(self, event: EventState, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -160,7 +174,7 @@ class HakuApi:
             ids.sort(key=lambda i: (regs[i], i), reverse=descending)
         else:
             ids.sort(reverse=descending)
-        chunk = ids[(page - 1) * per_page: page * per_page]
+        chunk = ids[(page - 1) * per_page : page * per_page]
         style = self.config.haku_timestamp_style
         return [record(self.world.registration(event, i), style) for i in chunk]
 
@@ -173,9 +187,13 @@ def record(reg: Registration, style: str) -> dict[str, Any]:
     f = reg.fields
     cancelled_at = None if reg.removal is None else reg.removal["removed_at"]
     return {
-        "registration_number": str(reg.pid), "event_id": reg.event.event_id,
-        "person_full_name": f"{f['first_name']} {f['last_name']}", "email": f["email"],
-        "age": f["age"], "gender": f["gender"], "date_of_birth": f["dob"],
+        "registration_number": str(reg.pid),
+        "event_id": reg.event.event_id,
+        "person_full_name": f"{f['first_name']} {f['last_name']}",
+        "email": f["email"],
+        "age": f["age"],
+        "gender": f["gender"],
+        "date_of_birth": f["dob"],
         "bib_number": None if f["bib"] is None else str(f["bib"]),
         "is_cancelled": reg.removal is not None,
         "cancelled_at": haku_time(cancelled_at, style),
@@ -183,7 +201,7 @@ def record(reg: Registration, style: str) -> dict[str, Any]:
         "updated_at": haku_time(reg.modified_at, style),
         "team": None if f["team_name"] is None else {"name": f["team_name"]},
         "transaction_amount": round((f["fee_cents"] + f["processing_cents"]) / 100, 2),
-    }  # fmt: skip
+    }
 
 
 def parse_time(raw: str) -> datetime:

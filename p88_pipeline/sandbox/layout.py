@@ -24,7 +24,7 @@ from p88_pipeline.sandbox.generate import (
     local_start,
     make_partners,
     mix,
-)  # fmt: skip
+)
 
 FIRST_ID = {"runsignup": 40_000_000, "haku": 7_000_000}
 
@@ -87,15 +87,18 @@ def build_layout(seed: int, scale_name: str, now: datetime) -> Layout:
     events: list[EventState] = []
     for (partner, provider), n_events in zip(accounts, per_account, strict=True):
         shapes = race_shapes(rng, provider, n_events)
-        for shape, future in zip(shapes, future_flags(rng, shapes, scale.future_ratio),
-                                 strict=True):  # fmt: skip
+        for shape, future in zip(
+            shapes, future_flags(rng, shapes, scale.future_ratio), strict=True
+        ):
             tz_name = rng.choice(TIMEZONES)
             tz = ZoneInfo(tz_name)
             city, state = rng.choice(CITIES)
             race_name = f"{city} {rng.choice(THEMES)}"
             first_start = local_start(rng, now, tz, future)
-            created = min(first_start.astimezone(UTC) - timedelta(days=rng.randint(60, 300)),
-                          now - timedelta(days=rng.randint(2, 30)))  # fmt: skip
+            created = min(
+                first_start.astimezone(UTC) - timedelta(days=rng.randint(60, 300)),
+                now - timedelta(days=rng.randint(2, 30)),
+            )
             created = created.replace(second=0, microsecond=0)
             race_id = next_race[provider]
             next_race[provider] += 1
@@ -107,15 +110,26 @@ def build_layout(seed: int, scale_name: str, now: datetime) -> Layout:
                 if provider == "haku":
                     race_id = event_id
                 size = sizes[len(events)]
-                events.append(EventState(
-                    provider=provider, partner_slug=partner.slug, event_id=event_id,
-                    race_id=race_id, race_name=race_name,
-                    name=race_name if provider == "haku" else distance,
-                    distance=distance, start=start, end=end, timezone=tz_name, city=city,
-                    state=state, created=created,
-                    registration_opens=created + timedelta(hours=rng.randint(1, 48)),
-                    base_count=size, id_base=next_id[provider],
-                    fee_cents=rng.choice((2500, 3500, 4500, 5500, 8500, 12000)),
-                ))  # fmt: skip
+                events.append(
+                    EventState(
+                        provider=provider,
+                        partner_slug=partner.slug,
+                        event_id=event_id,
+                        race_id=race_id,
+                        race_name=race_name,
+                        name=race_name if provider == "haku" else distance,
+                        distance=distance,
+                        start=start,
+                        end=end,
+                        timezone=tz_name,
+                        city=city,
+                        state=state,
+                        created=created,
+                        registration_opens=created + timedelta(hours=rng.randint(1, 48)),
+                        base_count=size,
+                        id_base=next_id[provider],
+                        fee_cents=rng.choice((2500, 3500, 4500, 5500, 8500, 12000)),
+                    )
+                )
                 next_id[provider] += size
     return Layout(partners, events, next_id)

@@ -138,8 +138,9 @@ class RecordFaults:
         self._served = 0
         self._lock = threading.Lock()
 
-    def serve(self, kind: str, provider: str, request: Request,
-              answer: Callable[[], Response]) -> Response:  # fmt: skip
+    def serve(
+        self, kind: str, provider: str, request: Request, answer: Callable[[], Response]
+    ) -> Response:
         """Compute the page with the fault applied (called instead of `answer()`)."""
         with self._lock:
             self._served += 1
@@ -163,8 +164,7 @@ class RecordFaults:
         return json_response(body, escape_slashes=provider == "runsignup")
 
     # ---------------------------------------------------------------- odd but valid
-    def _make_odd(self, provider: str, request: Request, body: Any,
-                  rng: random.Random) -> set[str]:  # fmt: skip
+    def _make_odd(self, provider: str, request: Request, body: Any, rng: random.Random) -> set[str]:
         served = [
             (event_id or _path_event(request), str(r[_id_key(provider)]))
             for event_id, rows in _records(provider, body)
@@ -187,15 +187,19 @@ class RecordFaults:
                 if profile.registered_local is not None:
                     registered = profile.registered_local.replace(tzinfo=EASTERN)
                     event.overlay[int(pid)]["registered_at"] = registered
-                self.oddities.append(Oddity(provider, event_id, pid, dict(profile.fields),
-                                            registered))  # fmt: skip
+                self.oddities.append(
+                    Oddity(provider, event_id, pid, dict(profile.fields), registered)
+                )
         return {pid for _, pid in chosen}
 
     # ---------------------------------------------------------------- invalid
-    def _add_invalid(self, provider: str, request: Request, body: Any,
-                     rng: random.Random) -> None:  # fmt: skip
-        per_page = int_param(request.params, "results_per_page" if provider == "runsignup"
-                             else "per_page", 0) or 0  # fmt: skip
+    def _add_invalid(self, provider: str, request: Request, body: Any, rng: random.Random) -> None:
+        per_page = (
+            int_param(
+                request.params, "results_per_page" if provider == "runsignup" else "per_page", 0
+            )
+            or 0
+        )
         for event_id, rows in _records(provider, body):
             event_id = event_id or _path_event(request)
             template = next((r for r in rows if isinstance(r, dict)), None)
@@ -204,9 +208,14 @@ class RecordFaults:
             was_full = provider == "runsignup" and per_page > 0 and len(rows) >= per_page
             bad = [_invalid(provider, template, p, None) for p in ("missing id", "not an object")]
             if not was_full:  # an id must stay in keyset order: only after the last page's ids
-                bad += [_invalid(provider, template, p, self._fresh_id(provider))
-                        for p in ("impossible date of birth", "impossible registration date",
-                                  "missing modification time")]  # fmt: skip
+                bad += [
+                    _invalid(provider, template, p, self._fresh_id(provider))
+                    for p in (
+                        "impossible date of birth",
+                        "impossible registration date",
+                        "missing modification time",
+                    )
+                ]
             for _, record in bad[:2]:
                 rows.insert(rng.randint(0, len(rows)), record)
             rows.extend(record for _, record in bad[2:])
@@ -242,8 +251,9 @@ class RecordFaults:
                     continue
                 gone, changed = rng.sample(active, 2)
                 self.world.remove_participant(provider, event.event_id, gone, reason)
-                self.world.modify_participant(provider, event.event_id, changed,
-                                              first_name=rng.choice(FIRST))  # fmt: skip
+                self.world.modify_participant(
+                    provider, event.event_id, changed, first_name=rng.choice(FIRST)
+                )
                 self.world.add_participant(provider, event.event_id)
                 self.shifts += 1
 

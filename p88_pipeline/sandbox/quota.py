@@ -16,8 +16,12 @@ from collections.abc import Callable
 class SlidingWindowQuota:
     """`acquire` spends one call or says how many seconds until one frees up."""
 
-    def __init__(self, limit_for: Callable[[str], int], window_for: Callable[[], float],
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        limit_for: Callable[[str], int],
+        window_for: Callable[[], float],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._limit_for = limit_for
         self._window_for = window_for
         self._clock = clock

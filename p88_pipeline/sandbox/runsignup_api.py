@@ -28,14 +28,21 @@ from p88_pipeline.sandbox.wire import (
     text_response,
     tf,
     unix,
-)  # fmt: skip
+)
 from p88_pipeline.sandbox.world import Registration, World
 
 PROVIDER = "runsignup"
 RACE_PATH = re.compile(r"^/[Rr]est/race/([^/]+)/(participants|removed-participants)/?$")
-MESSAGES = {3: "Invalid parameters", 6: "Key authentication failed.", 7: "Permission denied.",
-            9: "Invalid date", 14: "Request throttled.", 201: "Race not found.",
-            223: "Event id not valid.", 301: "Event not found."}  # fmt: skip
+MESSAGES = {
+    3: "Invalid parameters",
+    6: "Key authentication failed.",
+    7: "Permission denied.",
+    9: "Invalid date",
+    14: "Request throttled.",
+    201: "Race not found.",
+    223: "Event id not valid.",
+    301: "Event not found.",
+}
 
 
 class ApiError(Exception):
@@ -74,14 +81,17 @@ class RunSignUpApi:
 
     def handle(self, request: Request, partner_slug: str) -> Response:
         if request.params.get("format", "xml").lower() != "json":
-            return text_response(200, '<?xml version="1.0" encoding="UTF-8"?>\n<response>'
-                                 "<note>XML output is not simulated: send format=json</note>"
-                                 "</response>", "application/xml")  # fmt: skip
+            return text_response(
+                200,
+                '<?xml version="1.0" encoding="UTF-8"?>\n<response>'
+                "<note>XML output is not simulated: send format=json</note>"
+                "</response>",
+                "application/xml",
+            )
         try:
             path = request.path
             if re.match(r"^/[Rr]est/races/?$", path):
-                return json_response(self.races(request.params, partner_slug),
-                                     escape_slashes=True)  # fmt: skip
+                return json_response(self.races(request.params, partner_slug), escape_slashes=True)
             found = RACE_PATH.match(path)
             if found is None:
                 return text_response(404, "<html><body>Not Found</body></html>", "text/html")
@@ -89,8 +99,9 @@ class RunSignUpApi:
             selected = self.selected_events(events, request.params)
             removed = found.group(2) == "removed-participants"
             with self.world.lock:
-                return json_response(self.participants(selected, request.params, removed),
-                                     escape_slashes=True)  # fmt: skip
+                return json_response(
+                    self.participants(selected, request.params, removed), escape_slashes=True
+                )
         except ApiError as exc:
             return self.error(exc.code, str(exc))
 
@@ -117,7 +128,7 @@ class RunSignUpApi:
             races.append((day, race_id, events))
         descending = params.get("sort", "date ASC").strip().upper().endswith("DESC")
         races.sort(key=lambda r: (r[0], r[1]), reverse=descending)
-        chunk = races[(page - 1) * per_page: page * per_page]
+        chunk = races[(page - 1) * per_page : page * per_page]
         with_events = params.get("events", "F").upper() == "T"
         return {"races": [{"race": self.race(events, with_events)} for _, _, events in chunk]}
 
@@ -129,20 +140,30 @@ class RunSignUpApi:
         now = self.world.clock.now()
         past = first.start <= now
         race: dict[str, Any] = {
-            "race_id": first.race_id, "name": first.race_name,
+            "race_id": first.race_id,
+            "name": first.race_name,
             "last_date": rsu_date(day if past else day - timedelta(days=364)),
             "last_end_date": rsu_date(end_day if past else end_day - timedelta(days=364)),
-            "next_date": rsu_date(day), "next_end_date": rsu_date(end_day),
-            "is_draft_race": "F", "is_private_race": "F",
+            "next_date": rsu_date(day),
+            "next_end_date": rsu_date(end_day),
+            "is_draft_race": "F",
+            "is_private_race": "F",
             "is_registration_open": tf(not past and first.registration_opens <= now),
             "created": rsu_datetime(first.created),
             "last_modified": rsu_datetime(first.created + timedelta(hours=3)),
             "description": f"<p>The {first.race_name}: fast/flat course.</p>",
             "url": f"https://runsignup.com/Race/{first.state}/{first.city}/Race{first.race_id}",
-            "external_race_url": None, "timezone": first.timezone,
-            "address": {"street": "1 Start Line Way", "street2": None, "city": first.city,
-                        "state": first.state, "zipcode": "00000", "country_code": "US"},
-        }  # fmt: skip
+            "external_race_url": None,
+            "timezone": first.timezone,
+            "address": {
+                "street": "1 Start Line Way",
+                "street2": None,
+                "city": first.city,
+                "state": first.state,
+                "zipcode": "00000",
+                "country_code": "US",
+            },
+        }
         if with_events:
             race["events"] = [self.event(e, n) for n, e in enumerate(events)]
         return race
@@ -150,19 +171,29 @@ class RunSignUpApi:
     def event(self, e: EventState, day_index: int) -> dict[str, Any]:
         zone = ZoneInfo(e.timezone)
         return {
-            "event_id": e.event_id, "race_event_days_id": e.race_id * 10 + 1, "name": e.name,
-            "details": None, "start_time": rsu_datetime(e.start, zone),
+            "event_id": e.event_id,
+            "race_event_days_id": e.race_id * 10 + 1,
+            "name": e.name,
+            "details": None,
+            "start_time": rsu_datetime(e.start, zone),
             "end_time": None if e.end is None else rsu_datetime(e.end, zone),
             "age_calc_base_date": None,
             "registration_opens": rsu_datetime(e.registration_opens, zone),
-            "event_type": "running_race", "distance": e.distance, "volunteer": "F",
-            "require_dob": "T", "require_phone": "F", "participant_cap": None,
-            "registration_periods": [{
-                "registration_opens": rsu_datetime(e.registration_opens, zone),
-                "registration_closes": rsu_datetime(e.start - timedelta(hours=12), zone),
-                "race_fee": money(e.fee_cents), "processing_fee": money(e.fee_cents * 6 // 100),
-            }],
-        }  # fmt: skip
+            "event_type": "running_race",
+            "distance": e.distance,
+            "volunteer": "F",
+            "require_dob": "T",
+            "require_phone": "F",
+            "participant_cap": None,
+            "registration_periods": [
+                {
+                    "registration_opens": rsu_datetime(e.registration_opens, zone),
+                    "registration_closes": rsu_datetime(e.start - timedelta(hours=12), zone),
+                    "race_fee": money(e.fee_cents),
+                    "processing_fee": money(e.fee_cents * 6 // 100),
+                }
+            ],
+        }
 
     # ---------------------------------------------------------------- participants
     def race_events(self, raw_race_id: str, partner_slug: str) -> list[EventState]:
@@ -177,8 +208,11 @@ class RunSignUpApi:
             raise ApiError(7, "Permission denied: not your race.")
         return events
 
-    def selected_events(self, events: list[EventState], params: dict[str, str],
-                        ) -> list[EventState]:  # fmt: skip
+    def selected_events(
+        self,
+        events: list[EventState],
+        params: dict[str, str],
+    ) -> list[EventState]:
         raw = params.get("event_id", "").strip()
         if not raw:
             raise ApiError(3, "Invalid parameters: event_id is required.")
@@ -205,8 +239,16 @@ class RunSignUpApi:
             cache[key] = sorted(event.removed) if removed else sorted(self.world.active_ids(event))
         return cache[key]
 
-    def _page_ids(self, event: EventState, removed: bool, descending: bool, after: int | None,
-                  since: datetime | None, skip: int, size: int) -> list[int]:  # fmt: skip
+    def _page_ids(
+        self,
+        event: EventState,
+        removed: bool,
+        descending: bool,
+        after: int | None,
+        since: datetime | None,
+        skip: int,
+        size: int,
+    ) -> list[int]:
         """One page: keyset start found by bisection, the filter applied only as far as needed."""
         ids = self._sorted_ids(event, removed)
         if descending:
@@ -219,8 +261,9 @@ class RunSignUpApi:
             return _select(candidates, lambda _: True, skip, size)
         return _select(candidates, lambda i: self.world.modified_at(event, i) >= since, skip, size)
 
-    def participants(self, events: list[EventState], params: dict[str, str],
-                     removed: bool) -> list[dict[str, Any]]:  # fmt: skip
+    def participants(
+        self, events: list[EventState], params: dict[str, str], removed: bool
+    ) -> list[dict[str, Any]]:
         try:
             page = int_param(params, "page", 1) or 1
             per_page = int_param(params, "results_per_page", 50) or 50
@@ -238,15 +281,26 @@ class RunSignUpApi:
         descending = params.get("sort", "registration_id ASC").strip().upper().endswith("DESC")
         blocks = []
         for event in events:
-            chunk = self._page_ids(event, removed, descending, after, since,
-                                   (page - 1) * per_page, per_page)  # fmt: skip
+            chunk = self._page_ids(
+                event, removed, descending, after, since, (page - 1) * per_page, per_page
+            )
             regs = [self.world.registration(event, pid) for pid in chunk]
             if removed:
-                blocks.append({"event": {"event_id": event.event_id,
-                                         "participants": [removed_record(r) for r in regs]}})
+                blocks.append(
+                    {
+                        "event": {
+                            "event_id": event.event_id,
+                            "participants": [removed_record(r) for r in regs],
+                        }
+                    }
+                )
             else:
-                blocks.append({"event": {"event_id": event.event_id, "participants": []},
-                               "participants": [participant_record(r) for r in regs]})
+                blocks.append(
+                    {
+                        "event": {"event_id": event.event_id, "participants": []},
+                        "participants": [participant_record(r) for r in regs],
+                    }
+                )
         return blocks
 
 
@@ -278,26 +332,47 @@ def participant_record(reg: Registration) -> dict[str, Any]:
     f = reg.fields
     fee, processing = f["fee_cents"], f["processing_cents"]
     record: dict[str, Any] = {
-        "registration_id": reg.pid, "event_id": reg.event.event_id,
+        "registration_id": reg.pid,
+        "event_id": reg.event.event_id,
         "user": {
-            "user_id": f["user_id"], "first_name": f["first_name"],
-            "middle_name": f["middle_name"] or None, "last_name": f["last_name"],
+            "user_id": f["user_id"],
+            "first_name": f["first_name"],
+            "middle_name": f["middle_name"] or None,
+            "last_name": f["last_name"],
             "email": f["email"],
-            "address": {"street": f["street"], "city": f["city"], "state": f["state"],
-                        "zipcode": f["zipcode"], "country_code": "US"},
-            "dob": f["dob"], "gender": f["gender"], "phone": f["phone"],
+            "address": {
+                "street": f["street"],
+                "city": f["city"],
+                "state": f["state"],
+                "zipcode": f["zipcode"],
+                "country_code": "US",
+            },
+            "dob": f["dob"],
+            "gender": f["gender"],
+            "phone": f["phone"],
             "profile_image_url": None,
         },
-        "bib_num": f["bib"], "chip_num": f["chip"], "age": f["age"],
+        "bib_num": f["bib"],
+        "chip_num": f["chip"],
+        "age": f["age"],
         "registration_date": rsu_datetime(reg.registered_at),
         "last_modified": unix(reg.modified_at),
-        "team_id": f["team_id"], "team_name": f["team_name"], "team_type_id": None,
-        "race_fee": money(fee), "processing_fee": money(processing),
-        "amount_paid": money(fee + processing), "imported": tf(f["imported"]),
-    }  # fmt: skip
+        "team_id": f["team_id"],
+        "team_name": f["team_name"],
+        "team_type_id": None,
+        "race_fee": money(fee),
+        "processing_fee": money(processing),
+        "amount_paid": money(fee + processing),
+        "imported": tf(f["imported"]),
+    }
     if reg.pid % 3 == 0:
-        record["question_responses"] = [{"question_id": 9001, "question_text": "T-shirt size",
-                                         "response": ("S", "M", "L", "XL")[reg.pid % 4]}]
+        record["question_responses"] = [
+            {
+                "question_id": 9001,
+                "question_text": "T-shirt size",
+                "response": ("S", "M", "L", "XL")[reg.pid % 4],
+            }
+        ]
     return record
 
 
@@ -306,13 +381,19 @@ def removed_record(reg: Registration) -> dict[str, Any]:
     removal = reg.removal or {}
     removed_at = removal.get("removed_at", reg.modified_at)
     record: dict[str, Any] = {
-        "registration_id": reg.pid, "event_id": reg.event.event_id,
-        "user": {"user_id": f["user_id"], "first_name": f["first_name"],
-                 "last_name": f["last_name"], "email": f["email"]},
+        "registration_id": reg.pid,
+        "event_id": reg.event.event_id,
+        "user": {
+            "user_id": f["user_id"],
+            "first_name": f["first_name"],
+            "last_name": f["last_name"],
+            "email": f["email"],
+        },
         "registration_date": eastern_full(reg.registered_at),
         "removed_reason": removal.get("reason", "removed"),
-        "last_modified": eastern_full(removed_at), "last_modified_ts": unix(removed_at),
-    }  # fmt: skip
+        "last_modified": eastern_full(removed_at),
+        "last_modified_ts": unix(removed_at),
+    }
     if removal.get("new_registration_id") is not None:
         record["new_registration_id"] = removal["new_registration_id"]
     return record

@@ -31,9 +31,11 @@ from p88_pipeline.sandbox.wire import Request, Response, json_response, text_res
 from p88_pipeline.sandbox.world import World
 
 HAKU_TOKEN_PATH = "/haku/auth/oauth2/token"
-NOT_JSON_PAGE = ("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
-                 "<body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body>"
-                 "</html>")  # fmt: skip
+NOT_JSON_PAGE = (
+    "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    "<body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body>"
+    "</html>"
+)
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,19 @@ class _Drop(Exception):
 class SandboxServer:
     """`with SandboxServer(world) as server:` serves RunSignUp and Haku at `server.url`."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0,
-                 config: SandboxConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        world: World,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: SandboxConfig | None = None,
+    ) -> None:
         self.world = world
         self.config = config or SandboxConfig()
-        self.apis: dict[str, Any] = {"runsignup": RunSignUpApi(world, self.config),
-                                     "haku": HakuApi(world, self.config)}
+        self.apis: dict[str, Any] = {
+            "runsignup": RunSignUpApi(world, self.config),
+            "haku": HakuApi(world, self.config),
+        }
         self.quota = SlidingWindowQuota(
             lambda p: getattr(self.config, f"{p}_quota_per_hour"),
             lambda: self.config.quota_window_seconds,
@@ -98,8 +107,12 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                            name=f"sandbox-{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                args=(0.05,),
+                name=f"sandbox-{self.port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -123,8 +136,12 @@ class SandboxServer:
             return list(self._log)
 
     def calls(self, provider: str | None = None, partner: str | None = None) -> int:
-        return sum(1 for r in self.log if (provider is None or r.provider == provider)
-                   and (partner is None or r.partner_slug == partner))  # fmt: skip
+        return sum(
+            1
+            for r in self.log
+            if (provider is None or r.provider == provider)
+            and (partner is None or r.partner_slug == partner)
+        )
 
     def reset_log(self) -> None:
         with self._lock:
@@ -139,12 +156,21 @@ class SandboxServer:
         with self._lock:
             self._hooks.clear()
 
-    def inject(self, provider: str, partner_slug: str | None, kind: str, count: int = 1,
-               path_contains: str | None = None, seconds: float | None = None,
-               error_code: int | None = None, after: int = 0,
-               rate: float = 1.0) -> Fault:  # fmt: skip
-        fault = Fault(provider, partner_slug, kind, count, path_contains, seconds, error_code,
-                      after, rate)  # fmt: skip
+    def inject(
+        self,
+        provider: str,
+        partner_slug: str | None,
+        kind: str,
+        count: int = 1,
+        path_contains: str | None = None,
+        seconds: float | None = None,
+        error_code: int | None = None,
+        after: int = 0,
+        rate: float = 1.0,
+    ) -> Fault:
+        fault = Fault(
+            provider, partner_slug, kind, count, path_contains, seconds, error_code, after, rate
+        )
         with self._lock:
             self.config.faults.append(fault)
         return fault
@@ -169,11 +195,27 @@ class SandboxServer:
                     return fault
         return None
 
-    def _record(self, request: Request, provider: str, slug: str | None, status: int,
-                error_code: int | None = None, fault: str | None = None,
-                pending: bool = False) -> RequestRecord:  # fmt: skip
-        record = RequestRecord(provider, slug, request.method, request.path, dict(request.params),
-                               status, self.world.clock.now(), error_code, fault)  # fmt: skip
+    def _record(
+        self,
+        request: Request,
+        provider: str,
+        slug: str | None,
+        status: int,
+        error_code: int | None = None,
+        fault: str | None = None,
+        pending: bool = False,
+    ) -> RequestRecord:
+        record = RequestRecord(
+            provider,
+            slug,
+            request.method,
+            request.path,
+            dict(request.params),
+            status,
+            self.world.clock.now(),
+            error_code,
+            fault,
+        )
         if not pending:
             with self._lock:
                 self._log.append(record)
@@ -205,13 +247,25 @@ class SandboxServer:
             return refusal
         return self._finish(request, provider, slug, lambda: api.handle(request, slug))
 
-    def _finish(self, request: Request, provider: str, slug: str | None,
-                answer: Callable[[], Response], quota: bool = True) -> Response:  # fmt: skip
+    def _finish(
+        self,
+        request: Request,
+        provider: str,
+        slug: str | None,
+        answer: Callable[[], Response],
+        quota: bool = True,
+    ) -> Response:
         fault = self._take_fault(provider, slug, request.path)
         if fault is not None and fault.kind not in BODY_FAULTS:
             response = self._fault_response(fault, provider)
-            self._record(request, provider, slug, response.status if response else 0,
-                         response.error_code if response else None, fault.kind)  # fmt: skip
+            self._record(
+                request,
+                provider,
+                slug,
+                response.status if response else 0,
+                response.error_code if response else None,
+                fault.kind,
+            )
             if response is None:
                 if fault.kind == "timeout":
                     time.sleep(fault.seconds or self.config.timeout_seconds)
@@ -221,8 +275,7 @@ class SandboxServer:
             wait = self.quota.acquire(provider, slug)
             if wait is not None:
                 response = self.apis[provider].throttled(wait)
-                self._record(request, provider, slug, response.status, response.error_code,
-                             "quota")  # fmt: skip
+                self._record(request, provider, slug, response.status, response.error_code, "quota")
                 return response
         with self._lock:
             hooks = list(self._hooks)
@@ -235,8 +288,14 @@ class SandboxServer:
             response = answer()
         if fault is not None and fault.kind == "truncated_json":  # the real answer, cut in half
             response.body = response.body[: max(1, len(response.body) // 2)]
-        self._record(request, provider, slug, response.status, response.error_code,
-                     fault.kind if fault else None)  # fmt: skip
+        self._record(
+            request,
+            provider,
+            slug,
+            response.status,
+            response.error_code,
+            fault.kind if fault else None,
+        )
         return response
 
     def _fault_response(self, fault: Fault, provider: str) -> Response | None:
@@ -244,11 +303,16 @@ class SandboxServer:
         if kind == "throttle":
             return self.apis[provider].throttled(1)
         if kind == "http_500":
-            return text_response(500, "<html><body>500 Internal Server Error</body></html>",
-                                 "text/html")  # fmt: skip
+            return text_response(
+                500, "<html><body>500 Internal Server Error</body></html>", "text/html"
+            )
         if kind == "http_503":
-            return text_response(503, "<html><body>503 Service Unavailable</body></html>",
-                                 "text/html", {"Retry-After": "1"})  # fmt: skip
+            return text_response(
+                503,
+                "<html><body>503 Service Unavailable</body></html>",
+                "text/html",
+                {"Retry-After": "1"},
+            )
         if kind == "not_json":
             return text_response(200, NOT_JSON_PAGE, "text/html")
         if kind == "error_in_array":
@@ -283,11 +347,12 @@ def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             request = Request(
-                method=self.command, path=url.path,
+                method=self.command,
+                path=url.path,
                 params={k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()},
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=self.rfile.read(length) if length else b"",
-            )  # fmt: skip
+            )
             try:
                 response = sandbox.dispatch(request)
             except _Drop:

@@ -34,17 +34,23 @@ class Response:
     error_code: int | None = None
 
 
-def json_response(payload: Any, status: int = 200, *, escape_slashes: bool = False,
-                  error_code: int | None = None, headers: dict[str, str] | None = None,
-                  ) -> Response:  # fmt: skip
+def json_response(
+    payload: Any,
+    status: int = 200,
+    *,
+    escape_slashes: bool = False,
+    error_code: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     text = json.dumps(payload, separators=(",", ":"))
     if escape_slashes:  # PHP's json_encode does this; '/' only ever occurs inside strings
         text = text.replace("/", "\\/")
     return Response(status, text.encode(), "application/json", dict(headers or {}), error_code)
 
 
-def text_response(status: int, text: str, content_type: str = "text/plain",
-                  headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+def text_response(
+    status: int, text: str, content_type: str = "text/plain", headers: dict[str, str] | None = None
+) -> Response:
     return Response(status, text.encode(), content_type, dict(headers or {}))
 
 

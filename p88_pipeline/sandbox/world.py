@@ -92,22 +92,35 @@ class World:
             raise KeyError(f"no {provider} event {event_id!r}") from None
 
     def event_states(self, provider: str, partner_slug: str | None = None) -> list[EventState]:
-        chosen = [e for e in self._events.values() if e.provider == provider
-                  and (partner_slug is None or e.partner_slug == partner_slug)]  # fmt: skip
+        chosen = [
+            e
+            for e in self._events.values()
+            if e.provider == provider and (partner_slug is None or e.partner_slug == partner_slug)
+        ]
         return sorted(chosen, key=lambda e: (e.start, e.event_id))
 
     def race_events(self, provider: str, race_id: int) -> list[EventState]:
-        return sorted((e for e in self._events.values()
-                       if e.provider == provider and e.race_id == race_id),
-                      key=lambda e: e.event_id)  # fmt: skip
+        return sorted(
+            (e for e in self._events.values() if e.provider == provider and e.race_id == race_id),
+            key=lambda e: e.event_id,
+        )
 
     def events(self, provider: str, partner_slug: str) -> list[dict[str, Any]]:
         """Ground-truth event list, oldest start first."""
-        return [{
-            "provider": e.provider, "partner_slug": e.partner_slug, "event_id": str(e.event_id),
-            "race_id": str(e.race_id), "name": e.name, "race_name": e.race_name,
-            "start_time": e.start, "end_time": e.end, "timezone": e.timezone,
-        } for e in self.event_states(provider, partner_slug)]  # fmt: skip
+        return [
+            {
+                "provider": e.provider,
+                "partner_slug": e.partner_slug,
+                "event_id": str(e.event_id),
+                "race_id": str(e.race_id),
+                "name": e.name,
+                "race_name": e.race_name,
+                "start_time": e.start,
+                "end_time": e.end,
+                "timezone": e.timezone,
+            }
+            for e in self.event_states(provider, partner_slug)
+        ]
 
     def counts(self) -> dict[str, int]:
         """Partners, events, future events (now) and base+added registrations."""
@@ -131,8 +144,9 @@ class World:
         key = (event.provider, event.event_id)
         times = self._base_modified.get(key)
         if times is None:  # computed once per event: paging and sorting ask for every record
-            times = [base_times(self.seed, event, i, self.created_at)[1]
-                     for i in range(event.base_count)]  # fmt: skip
+            times = [
+                base_times(self.seed, event, i, self.created_at)[1] for i in range(event.base_count)
+            ]
             self._base_modified[key] = times
         return times[pid - event.id_base]
 
@@ -147,8 +161,9 @@ class World:
             registered = entry["registered_at"]
         else:
             registered = base_times(self.seed, event, index, self.created_at)[0]
-        return Registration(pid, event, fields, registered, self.modified_at(event, pid),
-                            event.removed.get(pid))  # fmt: skip
+        return Registration(
+            pid, event, fields, registered, self.modified_at(event, pid), event.removed.get(pid)
+        )
 
     def registrations(self, event: EventState) -> Iterator[Registration]:
         for pid in event.all_ids():
@@ -158,9 +173,12 @@ class World:
         return [pid for pid in event.all_ids() if pid not in event.removed]
 
     # ---------------------------------------------------------------- ground truth
-    def truth(self, provider: str, partner_slug: str,
-              event_ids: Iterable[str] | None = None,
-              ) -> dict[tuple[str, str], TruthRow]:  # fmt: skip
+    def truth(
+        self,
+        provider: str,
+        partner_slug: str,
+        event_ids: Iterable[str] | None = None,
+    ) -> dict[tuple[str, str], TruthRow]:
         wanted = None if event_ids is None else {str(e) for e in event_ids}
         rows: dict[tuple[str, str], TruthRow] = {}
         with self.lock:
@@ -170,14 +188,18 @@ class World:
                 for reg in self.registrations(event):
                     f = reg.fields
                     rows[(str(event.event_id), str(reg.pid))] = TruthRow(
-                        modified_at=reg.modified_at, removed=reg.removal is not None,
-                        first_name=f["first_name"], last_name=f["last_name"], email=f["email"],
+                        modified_at=reg.modified_at,
+                        removed=reg.removal is not None,
+                        first_name=f["first_name"],
+                        last_name=f["last_name"],
+                        email=f["email"],
                         bib=None if f["bib"] is None else str(f["bib"]),
-                    )  # fmt: skip
+                    )
         return rows
 
-    def changed_since(self, provider: str, partner_slug: str,
-                      since: datetime) -> dict[str, ChangeCount]:  # fmt: skip
+    def changed_since(
+        self, provider: str, partner_slug: str, since: datetime
+    ) -> dict[str, ChangeCount]:
         """Per event: active records modified at/after `since`, and removals at/after it."""
         out: dict[str, ChangeCount] = {}
         with self.lock:
@@ -193,8 +215,9 @@ class World:
                             removed += 1
                         else:
                             changed += 1
-                out[str(event.event_id)] = ChangeCount(str(event.race_id), str(event.event_id),
-                                                       changed, removed)  # fmt: skip
+                out[str(event.event_id)] = ChangeCount(
+                    str(event.race_id), str(event.event_id), changed, removed
+                )
         return out
 
     # ---------------------------------------------------------------- mutations
@@ -202,8 +225,14 @@ class World:
         self.version += 1
         return _seconds(at or self.clock.now())
 
-    def modify_participant(self, provider: str, event_id: int | str, participant_id: int | str,
-                           at: datetime | None = None, **fields: Any) -> None:  # fmt: skip
+    def modify_participant(
+        self,
+        provider: str,
+        event_id: int | str,
+        participant_id: int | str,
+        at: datetime | None = None,
+        **fields: Any,
+    ) -> None:
         """Change fields of a registration, stamped at clock now (or `at`)."""
         with self.lock:
             event = self.event_state(provider, event_id)
@@ -220,22 +249,32 @@ class World:
             entry["fields"].update(fields)
             entry["modified_at"] = self._stamp(at)
 
-    def add_participant(self, provider: str, event_id: int | str,
-                        at: datetime | None = None, **fields: Any) -> str:  # fmt: skip
+    def add_participant(
+        self, provider: str, event_id: int | str, at: datetime | None = None, **fields: Any
+    ) -> str:
         """A new registration with a new, higher id; returns its id as a string."""
         with self.lock:
             event = self.event_state(provider, event_id)
             pid = self.next_id[provider]
             self.next_id[provider] += 1
             stamp = self._stamp(at)
-            event.overlay[pid] = {"index": event.base_count + len(event.added), "fields": fields,
-                                  "registered_at": stamp, "modified_at": stamp}  # fmt: skip
+            event.overlay[pid] = {
+                "index": event.base_count + len(event.added),
+                "fields": fields,
+                "registered_at": stamp,
+                "modified_at": stamp,
+            }
             event.added.append(pid)
             return str(pid)
 
-    def remove_participant(self, provider: str, event_id: int | str, participant_id: int | str,
-                           reason: str = "cleared", at: datetime | None = None,
-                           ) -> str | None:  # fmt: skip
+    def remove_participant(
+        self,
+        provider: str,
+        event_id: int | str,
+        participant_id: int | str,
+        reason: str = "cleared",
+        at: datetime | None = None,
+    ) -> str | None:
         """Remove (RunSignUp) or cancel (Haku); a RunSignUp transfer returns the new id."""
         with self.lock:
             event = self.event_state(provider, event_id)
@@ -246,14 +285,18 @@ class World:
             new_id = None
             if provider == "runsignup" and reason == "transferred":
                 new_id = self.add_participant(provider, event_id, at=stamp)
-            event.removed[pid] = {"removed_at": stamp, "reason": reason,
-                                  "new_registration_id": None if new_id is None else int(new_id)}
+            event.removed[pid] = {
+                "removed_at": stamp,
+                "reason": reason,
+                "new_registration_id": None if new_id is None else int(new_id),
+            }
             entry = event.overlay.setdefault(pid, {"fields": {}})
             entry["modified_at"] = stamp
             return new_id
 
-    def advance(self, delta: timedelta = timedelta(days=1),
-                change_rate: float = 0.02) -> dict[str, int]:  # fmt: skip
+    def advance(
+        self, delta: timedelta = timedelta(days=1), change_rate: float = 0.02
+    ) -> dict[str, int]:
         """Move the clock and apply the nightly change model; returns counts of what changed."""
         from p88_pipeline.sandbox.changes import apply_changes
 

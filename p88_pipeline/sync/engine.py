@@ -77,29 +77,46 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
     calls_before = client.calls
     events = list(client.list_events())
     with engine.begin() as conn:
-        upsert_partner(conn, partner.id, partner.slug, partner.name, partner.active,
-                       sorted(partner.accounts))  # fmt: skip
+        upsert_partner(
+            conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
+        )
         upsert_events(conn, partner.id, events)
     figures.events_total = len(events)
     figures.api_calls = client.calls - calls_before
-    log.info("%s partner %s: %d events found (%d API calls)", client.provider, partner.slug,
-             len(events), figures.api_calls)  # fmt: skip
+    log.info(
+        "%s partner %s: %d events found (%d API calls)",
+        client.provider,
+        partner.slug,
+        len(events),
+        figures.api_calls,
+    )
     return figures
 
 
 def select_future(
-    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy,
-    *, announce: bool = True,
-) -> tuple[int, list[Event]]:  # fmt: skip
+    engine: sa.Engine,
+    provider: str,
+    partner: Partner,
+    now: datetime,
+    policy: plan.SyncPolicy,
+    *,
+    announce: bool = True,
+) -> tuple[int, list[Event]]:
     """Stage 2: the stored events still to come. No API calls. Stage 3 asks again (one query:
     the warehouse is the hand-off between assets) with `announce=False`, so it logs once."""
     with engine.connect() as conn:
         events = load_events(conn, provider, partner.id)
     future = plan.future_events(events, now, policy.grace)
     if announce:
-        log.info("%s partner %s: %d events found, %d future (grace %.0f h, now %s)", provider,
-                 partner.slug, len(events), len(future), policy.grace.total_seconds() / 3600,
-                 _fmt(now))  # fmt: skip
+        log.info(
+            "%s partner %s: %d events found, %d future (grace %.0f h, now %s)",
+            provider,
+            partner.slug,
+            len(events),
+            len(future),
+            policy.grace.total_seconds() / 3600,
+            _fmt(now),
+        )
     return len(events), future
 
 
@@ -144,8 +161,9 @@ def sync_participants(
             if stop.is_set():
                 return
             try:
-                _sync_group_with_fallback(engine, client, partner, group, figures, clock,
-                                          options, lock)  # fmt: skip
+                _sync_group_with_fallback(
+                    engine, client, partner, group, figures, clock, options, lock
+                )
             except AuthError:
                 stop.set()
                 raise
@@ -154,14 +172,24 @@ def sync_participants(
                 with lock:
                     figures.status = "quota_exhausted"
                     figures.errors.append(_error(group, exc))
-                log.warning("%s partner %s: budget spent, stopping cleanly; finished events keep "
-                            "their watermarks: %s", client.provider, partner.slug, exc)  # fmt: skip
+                log.warning(
+                    "%s partner %s: budget spent, stopping cleanly; finished events keep "
+                    "their watermarks: %s",
+                    client.provider,
+                    partner.slug,
+                    exc,
+                )
             except (ProviderError, sa.exc.DBAPIError, ValueError) as exc:
                 with lock:
                     figures.errors.append(_error(group, exc))
-                log.error("%s partner %s race %s events %s: sync failed, watermark kept: %s",
-                          client.provider, partner.slug, group.race_id,
-                          ",".join(group.event_ids), exc)  # fmt: skip
+                log.error(
+                    "%s partner %s race %s events %s: sync failed, watermark kept: %s",
+                    client.provider,
+                    partner.slug,
+                    group.race_id,
+                    ",".join(group.event_ids),
+                    exc,
+                )
 
         with ThreadPoolExecutor(max(1, options.parallel_groups)) as pool:
             for future_result in [pool.submit(run, g) for g in groups]:
@@ -169,12 +197,20 @@ def sync_participants(
     figures.api_calls = client.calls - calls_before
     figures.duration_s = round(time.monotonic() - started, 3)
     types = figures.type_counts
-    log.info("%s partner %s: done in %.1fs: %d of %d future events synced (%s), %d upserted, "
-             "%d removed, %d rejected, %d API calls", client.provider, partner.slug,
-             figures.duration_s, figures.events_synced, figures.events_future,
-             ", ".join(f"{n} {t}" for t, n in sorted(types.items())) or "none",
-             figures.participants_upserted, figures.participants_removed,
-             figures.participants_rejected, figures.api_calls)  # fmt: skip
+    log.info(
+        "%s partner %s: done in %.1fs: %d of %d future events synced (%s), %d upserted, "
+        "%d removed, %d rejected, %d API calls",
+        client.provider,
+        partner.slug,
+        figures.duration_s,
+        figures.events_synced,
+        figures.events_future,
+        ", ".join(f"{n} {t}" for t, n in sorted(types.items())) or "none",
+        figures.participants_upserted,
+        figures.participants_removed,
+        figures.participants_rejected,
+        figures.api_calls,
+    )
     if figures.errors and figures.status != "quota_exhausted":
         figures.status = "failed"
         raise SyncFailedError(figures)
@@ -182,35 +218,67 @@ def sync_participants(
 
 
 def _error(group: plan.SyncGroup, exc: BaseException) -> dict:
-    return {"race_id": group.race_id, "event_ids": group.event_ids,
-            "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+    return {
+        "race_id": group.race_id,
+        "event_ids": group.event_ids,
+        "error": f"{type(exc).__name__}: {exc}",
+    }
 
 
 def _sync_group_with_fallback(
-    engine: sa.Engine, client: ProviderClient, partner: Partner, group: plan.SyncGroup,
-    figures: SyncFigures, clock: Clock, options: LoadOptions, lock: threading.Lock,
-) -> None:  # fmt: skip
+    engine: sa.Engine,
+    client: ProviderClient,
+    partner: Partner,
+    group: plan.SyncGroup,
+    figures: SyncFigures,
+    clock: Clock,
+    options: LoadOptions,
+    lock: threading.Lock,
+) -> None:
     """Rule 3: a refused incremental filter falls back to a full read of the same events."""
     try:
         _sync_group(engine, client, partner, group, figures, clock, options, lock)
     except FilterRejectedError as exc:
-        log.warning("%s partner %s race %s: incremental filter refused (%s); full_fallback",
-                    client.provider, partner.slug, group.race_id, exc)  # fmt: skip
-        fallback = plan.SyncGroup(group.race_id, group.events, plan.FULL_FALLBACK, None,
-                                  {e: "incremental filter refused" for e in group.event_ids})
+        log.warning(
+            "%s partner %s race %s: incremental filter refused (%s); full_fallback",
+            client.provider,
+            partner.slug,
+            group.race_id,
+            exc,
+        )
+        fallback = plan.SyncGroup(
+            group.race_id,
+            group.events,
+            plan.FULL_FALLBACK,
+            None,
+            {e: "incremental filter refused" for e in group.event_ids},
+        )
         _sync_group(engine, client, partner, fallback, figures, clock, options, lock)
 
 
 def _sync_group(
-    engine: sa.Engine, client: ProviderClient, partner: Partner, group: plan.SyncGroup,
-    figures: SyncFigures, clock: Clock, options: LoadOptions, lock: threading.Lock,
-) -> None:  # fmt: skip
+    engine: sa.Engine,
+    client: ProviderClient,
+    partner: Partner,
+    group: plan.SyncGroup,
+    figures: SyncFigures,
+    clock: Clock,
+    options: LoadOptions,
+    lock: threading.Lock,
+) -> None:
     started_at = clock()
     provider_started_at = client.server_time()
     for event in group.events:
-        log.info("%s partner %s event %s (race %s): %s sync (%s), modified after %s",
-                 client.provider, partner.slug, event.event_id, group.race_id, group.sync_type,
-                 group.reasons.get(event.event_id, ""), _fmt(group.modified_after))  # fmt: skip
+        log.info(
+            "%s partner %s event %s (race %s): %s sync (%s), modified after %s",
+            client.provider,
+            partner.slug,
+            event.event_id,
+            group.race_id,
+            group.sync_type,
+            group.reasons.get(event.event_id, ""),
+            _fmt(group.modified_after),
+        )
     upserted = removed = rejected = 0
     with engine.begin() as conn:
         writer = options.writer(conn, client.provider, partner.id)
@@ -232,15 +300,25 @@ def _sync_group(
         else:
             removed += writer.reconcile_missing(group.event_ids, started_at)
         watermark = plan.next_watermark(started_at, provider_started_at, clock())
-        save_watermarks(conn, client.provider, partner.id, group.event_ids, watermark,
-                        group.sync_type)  # fmt: skip
+        save_watermarks(
+            conn, client.provider, partner.id, group.event_ids, watermark, group.sync_type
+        )
     with lock:
         figures.events_synced += len(group.events)
         figures.participants_upserted += upserted
         figures.participants_removed += removed
         figures.participants_rejected += rejected
         figures.sync_types.update({e: group.sync_type for e in group.event_ids})
-    log.info("%s partner %s race %s: %d events %s, %d participants upserted, %d removed, "
-             "%d rejected, watermark %s", client.provider, partner.slug, group.race_id,
-             len(group.events), group.sync_type, upserted, removed, rejected,
-             _fmt(watermark))  # fmt: skip
+    log.info(
+        "%s partner %s race %s: %d events %s, %d participants upserted, %d removed, "
+        "%d rejected, watermark %s",
+        client.provider,
+        partner.slug,
+        group.race_id,
+        len(group.events),
+        group.sync_type,
+        upserted,
+        removed,
+        rejected,
+        _fmt(watermark),
+    )

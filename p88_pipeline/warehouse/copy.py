@@ -116,15 +116,17 @@ def copy_rows(
     return copy_lines(conn, table, columns, lines)
 
 
-def copy_lines(conn: sa.Connection, table: str, columns: Sequence[str],
-               lines: Iterable[str]) -> int:  # fmt: skip
+def copy_lines(
+    conn: sa.Connection, table: str, columns: Sequence[str], lines: Iterable[str]
+) -> int:
     """COPY already-encoded CSV lines (see csv_field for the encoding)."""
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.copy_expert(
             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
-            CsvStream(lines), COPY_CHUNK,
-        )  # fmt: skip
+            CsvStream(lines),
+            COPY_CHUNK,
+        )
         return cursor.rowcount
     finally:
         cursor.close()

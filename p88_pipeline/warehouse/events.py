@@ -10,9 +10,17 @@ from p88_pipeline.providers.base import Event
 from p88_pipeline.warehouse.copy import copy_rows
 
 EVENT_COLUMNS = (
-    "provider", "timing_partner_id", "event_id", "race_id", "name", "race_name", "start_time",
-    "end_time", "timezone", "raw",
-)  # fmt: skip
+    "provider",
+    "timing_partner_id",
+    "event_id",
+    "race_id",
+    "name",
+    "race_name",
+    "start_time",
+    "end_time",
+    "timezone",
+    "raw",
+)
 
 
 def upsert_partner(
@@ -39,10 +47,20 @@ def upsert_events(conn: sa.Connection, partner_id: str, events: Sequence[Event])
     )
     conn.exec_driver_sql("TRUNCATE p88_events_stage")
     rows = (
-        (e.provider, partner_id, e.event_id, e.race_id, e.name, e.race_name, e.start_time,
-         e.end_time, e.timezone, e.raw)
+        (
+            e.provider,
+            partner_id,
+            e.event_id,
+            e.race_id,
+            e.name,
+            e.race_name,
+            e.start_time,
+            e.end_time,
+            e.timezone,
+            e.raw,
+        )
         for e in events
-    )  # fmt: skip
+    )
     copy_rows(conn, "p88_events_stage", EVENT_COLUMNS, rows)
     cols = ", ".join(EVENT_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[3:])
@@ -66,9 +84,14 @@ def load_events(conn: sa.Connection, provider: str, partner_id: str) -> list[Eve
     )
     return [
         Event(
-            provider=provider, event_id=r.event_id, race_id=r.race_id, name=r.name,
-            start_time=r.start_time, end_time=r.end_time, timezone=r.timezone,
+            provider=provider,
+            event_id=r.event_id,
+            race_id=r.race_id,
+            name=r.name,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            timezone=r.timezone,
             race_name=r.race_name,
         )
         for r in rows
-    ]  # fmt: skip
+    ]

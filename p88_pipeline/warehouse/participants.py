@@ -14,10 +14,26 @@ from p88_pipeline.providers.base import Participant, RejectedRecord, Removal
 from p88_pipeline.warehouse.copy import copy_lines, copy_rows, json_text, without_nul
 
 COLUMNS = (
-    "provider", "timing_partner_id", "event_id", "participant_id", "first_name", "last_name",
-    "email", "dob", "gender", "bib", "chip", "age", "registered_at", "modified_at", "team",
-    "amount_paid", "removed_at", "removed_reason", "raw",
-)  # fmt: skip
+    "provider",
+    "timing_partner_id",
+    "event_id",
+    "participant_id",
+    "first_name",
+    "last_name",
+    "email",
+    "dob",
+    "gender",
+    "bib",
+    "chip",
+    "age",
+    "registered_at",
+    "modified_at",
+    "team",
+    "amount_paid",
+    "removed_at",
+    "removed_reason",
+    "raw",
+)
 UPDATABLE = [c for c in COLUMNS[4:]] + ["synced_at"]
 
 _STAGE = "p88_participants_stage"
@@ -38,14 +54,32 @@ def _moment(value: datetime | None) -> str:
 def _csv_line(partner_id: str, p: Participant) -> str:
     """One participant as a CSV line, field by field: the hot loop of every load, written out
     rather than dispatched per value (same encoding as copy.csv_field)."""
-    return ",".join((
-        _text(p.provider), _text(partner_id), _text(p.event_id), _text(p.participant_id),
-        _text(p.first_name), _text(p.last_name), _text(p.email), _text(p.dob), _text(p.gender),
-        _text(p.bib), _text(p.chip), "" if p.age is None else str(int(p.age)),
-        _moment(p.registered_at), _moment(p.modified_at), _text(p.team),
-        "" if p.amount_paid is None else str(p.amount_paid), _moment(p.removed_at),
-        _text(p.removed_reason), _text(json_text(p.raw)),
-    )) + "\n"  # fmt: skip
+    return (
+        ",".join(
+            (
+                _text(p.provider),
+                _text(partner_id),
+                _text(p.event_id),
+                _text(p.participant_id),
+                _text(p.first_name),
+                _text(p.last_name),
+                _text(p.email),
+                _text(p.dob),
+                _text(p.gender),
+                _text(p.bib),
+                _text(p.chip),
+                "" if p.age is None else str(int(p.age)),
+                _moment(p.registered_at),
+                _moment(p.modified_at),
+                _text(p.team),
+                "" if p.amount_paid is None else str(p.amount_paid),
+                _moment(p.removed_at),
+                _text(p.removed_reason),
+                _text(json_text(p.raw)),
+            )
+        )
+        + "\n"
+    )
 
 
 class ParticipantWriter:
@@ -77,13 +111,20 @@ class ParticipantWriter:
         reconcile. The partner lock guarantees nobody else writes these events meanwhile."""
         self.track_seen = full
         self._event_ids = list(event_ids)
-        self._fresh = full and not self.conn.execute(
-            sa.text(
-                "SELECT EXISTS (SELECT 1 FROM participants WHERE provider = :provider "
-                "AND timing_partner_id = :partner AND event_id = ANY(:event_ids))"
-            ),
-            {"provider": self.provider, "partner": self.partner_id, "event_ids": list(event_ids)},
-        ).scalar()
+        self._fresh = (
+            full
+            and not self.conn.execute(
+                sa.text(
+                    "SELECT EXISTS (SELECT 1 FROM participants WHERE provider = :provider "
+                    "AND timing_partner_id = :partner AND event_id = ANY(:event_ids))"
+                ),
+                {
+                    "provider": self.provider,
+                    "partner": self.partner_id,
+                    "event_ids": list(event_ids),
+                },
+            ).scalar()
+        )
         self._loaded.clear()
 
     def upsert(self, participants: Sequence[Participant]) -> int:
@@ -97,8 +138,12 @@ class ParticipantWriter:
                 if key not in newest or p.modified_at >= newest[key].modified_at:
                     newest[key] = p
             if self._loaded.isdisjoint(newest):
-                copy_lines(self.conn, "participants", COLUMNS,
-                           (_csv_line(self.partner_id, p) for p in newest.values()))
+                copy_lines(
+                    self.conn,
+                    "participants",
+                    COLUMNS,
+                    (_csv_line(self.partner_id, p) for p in newest.values()),
+                )
                 self._loaded.update(newest)
                 self.cancelled += sum(p.removed_at is not None for p in newest.values())
                 return len(newest)
@@ -133,9 +178,11 @@ class ParticipantWriter:
         every stored row of its events came from the read itself."""
         if self.track_seen and not self._fresh:
             copy_rows(
-                self.conn, _SEEN, ("event_id", "participant_id"),
+                self.conn,
+                _SEEN,
+                ("event_id", "participant_id"),
                 ((p.event_id, p.participant_id) for p in participants),
-            )  # fmt: skip
+            )
 
     def apply_removals(self, removals: Sequence[Removal]) -> int:
         """Soft-delete registrations the provider listed as removed (never a hard delete)."""
@@ -151,14 +198,16 @@ class ParticipantWriter:
             ),
             [
                 {
-                    "removed_at": r.removed_at, "reason": without_nul(r.reason),
-                    "provider": self.provider, "partner": self.partner_id,
+                    "removed_at": r.removed_at,
+                    "reason": without_nul(r.reason),
+                    "provider": self.provider,
+                    "partner": self.partner_id,
                     "event_id": without_nul(r.event_id),
                     "participant_id": without_nul(r.participant_id),
                 }  # provider text: NUL dropped, as COPY drops it from the rows it matches
                 for r in removals
             ],
-        )  # fmt: skip
+        )
         return result.rowcount
 
     def reconcile_missing(self, event_ids: Sequence[str], removed_at: datetime) -> int:
@@ -175,10 +224,12 @@ class ParticipantWriter:
                 "WHERE s.event_id = p.event_id AND s.participant_id = p.participant_id)"
             ),
             {
-                "removed_at": removed_at, "provider": self.provider, "partner": self.partner_id,
+                "removed_at": removed_at,
+                "provider": self.provider,
+                "partner": self.partner_id,
                 "event_ids": list(event_ids),
             },
-        )  # fmt: skip
+        )
         return result.rowcount
 
     def reject(self, rejected: Sequence[RejectedRecord]) -> int:
@@ -186,14 +237,19 @@ class ParticipantWriter:
         if not rejected:
             return 0
         copy_rows(
-            self.conn, "rejected_records",
+            self.conn,
+            "rejected_records",
             ("provider", "timing_partner_id", "event_id", "reason", "raw"),
-            ((r.provider, self.partner_id, r.event_id, r.reason, json_text(r.raw))
-             for r in rejected),
-        )  # fmt: skip
+            (
+                (r.provider, self.partner_id, r.event_id, r.reason, json_text(r.raw))
+                for r in rejected
+            ),
+        )
         # A registration served unreadable still exists: a full sync must not soft-delete it.
         copy_rows(
-            self.conn, _SEEN, ("event_id", "participant_id"),
+            self.conn,
+            _SEEN,
+            ("event_id", "participant_id"),
             ((r.event_id, r.participant_id) for r in rejected if r.participant_id is not None),
-        )  # fmt: skip
+        )
         return len(rejected)

@@ -38,10 +38,12 @@ def record_run(
 def calls_in_last_hour(engine: sa.Engine, provider: str, partner_id: str) -> int:
     """API calls this partner's runs recorded on this provider in the past hour (quota sharing)."""
     with engine.connect() as conn:
-        return int(conn.execute(
-            sa.text(
-                "SELECT coalesce(sum(api_calls), 0) FROM sync_runs WHERE provider = :provider "
-                "AND timing_partner_id = :partner AND started_at > now() - interval '1 hour'"
-            ),
-            {"provider": provider, "partner": partner_id},
-        ).scalar())  # fmt: skip
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT coalesce(sum(api_calls), 0) FROM sync_runs WHERE provider = :provider "
+                    "AND timing_partner_id = :partner AND started_at > now() - interval '1 hour'"
+                ),
+                {"provider": provider, "partner": partner_id},
+            ).scalar()
+        )

@@ -38,7 +38,10 @@ def save_watermarks(
             "updated_at = now()"
         ),
         {
-            "provider": provider, "partner": partner_id, "event_ids": list(event_ids),
-            "watermark": watermark, "type": sync_type,
+            "provider": provider,
+            "partner": partner_id,
+            "event_ids": list(event_ids),
+            "watermark": watermark,
+            "type": sync_type,
         },
-    )  # fmt: skip
+    )

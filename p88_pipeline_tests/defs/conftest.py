@@ -94,10 +94,15 @@ def add_partner(engine: sa.Engine, partner_id: str, slug: str) -> None:
 
 
 def add_event(
-    engine: sa.Engine, partner_id: str, event_id: str, start: datetime | None, *,
-    watermark: datetime | None = None, provider: str = "runsignup",
+    engine: sa.Engine,
+    partner_id: str,
+    event_id: str,
+    start: datetime | None,
+    *,
+    watermark: datetime | None = None,
+    provider: str = "runsignup",
     first_seen: datetime | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """A stored event (and its watermark when given), as a finished sync leaves them."""
     add_partner(engine, partner_id, f"p{partner_id}")
     with engine.begin() as conn:
@@ -107,17 +112,25 @@ def add_event(
                 "name, start_time, timezone, raw, first_seen_at) VALUES (:provider, :partner, "
                 ":event, 'r1', 'Race', :start, 'UTC', '{}', coalesce(:first_seen, now()))"
             ),
-            {"provider": provider, "partner": partner_id, "event": event_id, "start": start,
-             "first_seen": first_seen},
-        )  # fmt: skip
+            {
+                "provider": provider,
+                "partner": partner_id,
+                "event": event_id,
+                "start": start,
+                "first_seen": first_seen,
+            },
+        )
         if watermark is not None:
             set_watermark(conn, partner_id, event_id, watermark, provider)
 
 
 def set_watermark(
-    conn: sa.Connection, partner_id: str, event_id: str, watermark: datetime,
+    conn: sa.Connection,
+    partner_id: str,
+    event_id: str,
+    watermark: datetime,
     provider: str = "runsignup",
-) -> None:  # fmt: skip
+) -> None:
     conn.execute(
         sa.text(
             "INSERT INTO sync_watermarks (provider, timing_partner_id, event_id, watermark, "

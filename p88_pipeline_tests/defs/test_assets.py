@@ -21,8 +21,10 @@ def bound_job(name: str, db_url: str, partners_file: Path) -> dg.JobDefinition:
         "sync_settings": SyncSettingsResource(),
     }
     return dg.Definitions(
-        assets=defs.assets, jobs=defs.jobs, resources=resources,
-    ).resolve_job_def(name)  # fmt: skip
+        assets=defs.assets,
+        jobs=defs.jobs,
+        resources=resources,
+    ).resolve_job_def(name)
 
 
 def partners_file(tmp_path: Path, sandbox) -> Path:
@@ -35,9 +37,11 @@ def partners_file(tmp_path: Path, sandbox) -> Path:
 
 def run(job, instance, slug: str, sandbox, **config):
     result = job.execute_in_process(
-        partition_key=slug, instance=instance, raise_on_error=False,
+        partition_key=slug,
+        instance=instance,
+        raise_on_error=False,
         run_config=run_config(as_of=sandbox.world.clock.now().isoformat(), **config),
-    )  # fmt: skip
+    )
     return result
 
 
@@ -46,8 +50,9 @@ def materialization(result, key: list[str]) -> dict:
     return {k: v.value for k, v in events[-1].metadata.items()}
 
 
-def test_sync_job_records_figures_in_metadata_and_sync_runs(db_url, engine, sandbox,
-                                                             tmp_path) -> None:  # fmt: skip
+def test_sync_job_records_figures_in_metadata_and_sync_runs(
+    db_url, engine, sandbox, tmp_path
+) -> None:
     job = bound_job("runsignup_sync", db_url, partners_file(tmp_path, sandbox))
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("timing_partner", ["bravo"])
@@ -61,21 +66,26 @@ def test_sync_job_records_figures_in_metadata_and_sync_runs(db_url, engine, sand
         assert second.success
         assert materialization(second, ["runsignup", "participants"])["events_incremental"] > 0
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT run_id, status, events_total, events_future, events_synced, api_calls, "
-            "participants_upserted FROM sync_runs ORDER BY started_at")).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT run_id, status, events_total, events_future, events_synced, api_calls, "
+                "participants_upserted FROM sync_runs ORDER BY started_at"
+            )
+        ).all()
     assert [r.run_id for r in rows] == [first.run_id, second.run_id]
     assert all(r.status == "success" and r.events_total >= r.events_future > 0 for r in rows)
     # API calls summed over the run's assets: 1 events page + participants (+ removed) calls.
     assert rows[0].api_calls == 2 and rows[1].api_calls == 3
     partner = sandbox.partner("bravo")
-    result = compare_with_truth(engine, sandbox.world, "runsignup", partner.id, "bravo",
-                                sandbox.world.clock.now())  # fmt: skip
+    result = compare_with_truth(
+        engine, sandbox.world, "runsignup", partner.id, "bravo", sandbox.world.clock.now()
+    )
     assert result.mismatches == 0
 
 
-def test_a_partner_without_the_provider_is_a_recorded_skip(db_url, engine, sandbox,
-                                                           tmp_path) -> None:  # fmt: skip
+def test_a_partner_without_the_provider_is_a_recorded_skip(
+    db_url, engine, sandbox, tmp_path
+) -> None:
     job = bound_job("haku_sync", db_url, partners_file(tmp_path, sandbox))
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("timing_partner", ["bravo"])
@@ -93,8 +103,9 @@ def test_full_refresh_forces_full_syncs(db_url, engine, sandbox, tmp_path) -> No
         instance.add_dynamic_partitions("timing_partner", ["bravo"])
         assert run(bound_job("runsignup_sync", db_url, path), instance, "bravo", sandbox).success
         refresh = bound_job("full_refresh", db_url, path)
-        result = refresh.execute_in_process(partition_key="bravo", instance=instance,
-                                            raise_on_error=False)  # fmt: skip
+        result = refresh.execute_in_process(
+            partition_key="bravo", instance=instance, raise_on_error=False
+        )
     assert result.success
     meta = materialization(result, ["runsignup", "participants"])
     assert meta["events_full"] == meta["events_synced"] > 0

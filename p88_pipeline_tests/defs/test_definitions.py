@@ -31,8 +31,10 @@ def test_jobs_run_the_participant_checks() -> None:
     for job in ("sync", "full_refresh"):
         checks = defs.resolve_job_def(job).asset_layer.asset_graph.asset_check_keys
         assert {c.name for c in checks} == {
-            "unique_participant_keys", "events_exist", "future_events_fresh",
-        }  # fmt: skip
+            "unique_participant_keys",
+            "events_exist",
+            "future_events_fresh",
+        }
 
 
 def test_p88_dev_binds_localhost_on_port_3000_by_default(tmp_path: Path) -> None:
@@ -58,8 +60,11 @@ def test_repo_dagster_yaml_starts_an_instance_on_postgres(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         queue = instance.get_concurrency_config().run_queue_config
-        assert {"key": "timing_partner", "value": {"applyLimitPerUniqueValue": True},
-                "limit": 1} in queue.tag_concurrency_limits  # fmt: skip
+        assert {
+            "key": "timing_partner",
+            "value": {"applyLimitPerUniqueValue": True},
+            "limit": 1,
+        } in queue.tag_concurrency_limits
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
         assert instance.run_monitoring_enabled and instance.run_retries_enabled
         instance.add_dynamic_partitions("timing_partner", ["acme"])

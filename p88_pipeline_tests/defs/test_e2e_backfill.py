@@ -50,10 +50,13 @@ class Dagster:
         self.processes.append(
             subprocess.Popen(
                 [str(BIN / name), *args, "-w", str(PROJECT_ROOT / "workspace.yaml")],
-                env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=PROJECT_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group: its code servers stop with it
             )
-        )  # fmt: skip
+        )
 
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
         response = requests.post(
@@ -104,10 +107,14 @@ def dagster(
     home.mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {
-        **os.environ, **credentials, "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": dagster_pg_url,
-        "P88_DATABASE_URL": db_url, "P88_PARTNERS_FILE": str(partners_file),
+        **os.environ,
+        **credentials,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_URL": dagster_pg_url,
+        "P88_DATABASE_URL": db_url,
+        "P88_PARTNERS_FILE": str(partners_file),
         "P88_DATA_DIR": str(tmp_path / "p88"),
-    }  # fmt: skip
+    }
     env.pop("P88_ALERT_WEBHOOK_URL", None)
     port = free_port()
     (tmp_path / "logs").mkdir()
@@ -174,9 +181,10 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
     )
     states = {s["name"]: s["sensorState"] for s in sensors}
     assert {n: s["status"] for n, s in states.items()} == {
-        "timing_partner_partitions": "RUNNING", "stale_watermarks": "RUNNING",
+        "timing_partner_partitions": "RUNNING",
+        "stale_watermarks": "RUNNING",
         "run_failure_alerts": "RUNNING",
-    }  # fmt: skip
+    }
     # This test is about the backfill: keep the two partner sensors from adding runs of their own.
     for name in ("timing_partner_partitions", "stale_watermarks"):
         dagster.graphql(STOP_SENSOR, id=states[name]["id"])
@@ -188,11 +196,13 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
     launched = dagster.graphql(
         LAUNCH,
         params={
-            "selector": {"partitionSetName": "full_refresh_partition_set",
-                         "repositorySelector": REPO},
+            "selector": {
+                "partitionSetName": "full_refresh_partition_set",
+                "repositorySelector": REPO,
+            },
             "partitionNames": slugs,
         },
-    )["launchPartitionBackfill"]  # fmt: skip
+    )["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
 
     def finished_runs() -> list[dict[str, Any]] | None:

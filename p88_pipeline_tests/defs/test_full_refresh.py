@@ -57,8 +57,15 @@ def test_full_refresh_of_one_partner_matches_the_sandbox_truth(
         assert comparison.active > 0
         assert comparison.mismatches == 0, str(comparison)
     with engine.connect() as conn:
-        types = conn.execute(
-            sa.text("SELECT DISTINCT last_sync_type FROM sync_watermarks WHERE timing_partner_id "
-                    "= :id"), {"id": partner.id},
-        ).scalars().all()  # fmt: skip
+        types = (
+            conn.execute(
+                sa.text(
+                    "SELECT DISTINCT last_sync_type FROM sync_watermarks WHERE timing_partner_id "
+                    "= :id"
+                ),
+                {"id": partner.id},
+            )
+            .scalars()
+            .all()
+        )
     assert types == ["full"]

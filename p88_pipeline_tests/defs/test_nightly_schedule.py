@@ -14,9 +14,10 @@ TICK = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 
 def requests(instance: dg.DagsterInstance, resources: dict[str, Any], when: datetime) -> list:
     context = dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when,
+        instance=instance,
+        scheduled_execution_time=when,
         resources={"partners": resources["partners"]},
-    )  # fmt: skip
+    )
     return list(nightly_sync_schedule(context))
 
 
@@ -31,8 +32,9 @@ def test_one_run_per_active_partner_keyed_on_the_date(instance, resources) -> No
     runs = requests(instance, resources, TICK)
 
     assert [(r.partition_key, r.run_key) for r in runs] == [
-        ("acme", "acme:2026-05-01"), ("bolt", "bolt:2026-05-01"),
-    ]  # fmt: skip
+        ("acme", "acme:2026-05-01"),
+        ("bolt", "bolt:2026-05-01"),
+    ]
     assert [r.tags["timing_partner"] for r in runs] == ["acme", "bolt"]
 
 

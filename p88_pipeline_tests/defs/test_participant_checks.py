@@ -30,9 +30,13 @@ def run_checks(
     instance.add_dynamic_partitions("timing_partner", ["acme", "bolt"])
     selection = None if partner else dg.AssetSelection.checks(*CHECKS)
     result = dg.materialize(
-        [participants_stub, *CHECKS], partition_key=partner, instance=instance,
-        resources=resources, selection=selection, raise_on_error=False,
-    )  # fmt: skip
+        [participants_stub, *CHECKS],
+        partition_key=partner,
+        instance=instance,
+        resources=resources,
+        selection=selection,
+        raise_on_error=False,
+    )
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
@@ -61,8 +65,10 @@ def test_all_checks_pass_on_clean_data(instance, resources, clean) -> None:
     results = run_checks(instance, resources)
 
     assert {name: e.passed for name, e in results.items()} == {
-        "unique_participant_keys": True, "events_exist": True, "future_events_fresh": True,
-    }  # fmt: skip
+        "unique_participant_keys": True,
+        "events_exist": True,
+        "future_events_fresh": True,
+    }
     assert results["events_exist"].metadata["scope"].value == "acme"
 
 

@@ -30,8 +30,9 @@ def test_new_partners_are_registered_and_run_in_the_same_tick(instance, resource
     assert add.partitions_def_name == "timing_partner"
     assert sorted(add.partition_keys) == ["acme", "bolt", "dormant"]
     assert [(r.partition_key, r.run_key) for r in result.run_requests] == [
-        ("acme", "acme:first-sync"), ("bolt", "bolt:first-sync"),
-    ]  # fmt: skip
+        ("acme", "acme:first-sync"),
+        ("bolt", "bolt:first-sync"),
+    ]
     assert all(r.tags["timing_partner"] == r.partition_key for r in result.run_requests)
 
 

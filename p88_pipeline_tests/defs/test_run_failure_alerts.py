@@ -83,10 +83,12 @@ def failure_context(instance: dg.DagsterInstance, resources: dict[str, Any]) -> 
     run = instance.get_run_by_id(result.run_id)
     failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
     return dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alerts", dagster_event=failure.dagster_event,
-        dagster_instance=instance, dagster_run=run,
+        sensor_name="run_failure_alerts",
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=run,
         resources={"warehouse": resources["warehouse"], "partners": resources["partners"]},
-    ).for_run_failure()  # fmt: skip
+    ).for_run_failure()
 
 
 def alerts(engine: sa.Engine) -> list[sa.Row]:
@@ -116,8 +118,10 @@ def test_failure_is_posted_with_partner_job_step_error_and_link(
     assert f"http://dagster.example:3000/runs/{context.dagster_run.run_id}" in blocks
     (row,) = alerts(engine)
     assert (row.run_id, row.timing_partner, row.job_name) == (
-        context.dagster_run.run_id, "acme", "failing_sync",
-    )  # fmt: skip
+        context.dagster_run.run_id,
+        "acme",
+        "failing_sync",
+    )
     assert row.steps == ["participants_step"]
     assert row.posted and row.post_error is None
 

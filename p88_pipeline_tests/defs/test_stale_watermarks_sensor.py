@@ -103,10 +103,12 @@ def test_unregistered_and_busy_partners_wait(instance, resources, engine: sa.Eng
     register(instance, "bolt")  # acme not yet a partition
     instance.add_run(
         dg.DagsterRun(
-            job_name="sync", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED,
+            job_name="sync",
+            run_id=str(uuid.uuid4()),
+            status=dg.DagsterRunStatus.STARTED,
             tags={"timing_partner": "bolt", "dagster/partition": "bolt"},
         )
-    )  # fmt: skip
+    )
 
     result = tick(instance, resources)
 

@@ -28,13 +28,17 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EVENT = "70001"
 
 
-
-
 @pytest.fixture
 def stub() -> Iterator[HakuStub]:
     with HakuStub() as stub:
-        stub.events = [{"id": EVENT, "name": "Spring 10K", "event_date": "2026-04-01 08:00:00",
-                        "timezone": "America/Chicago"}]  # fmt: skip
+        stub.events = [
+            {
+                "id": EVENT,
+                "name": "Spring 10K",
+                "event_date": "2026-04-01 08:00:00",
+                "timezone": "America/Chicago",
+            }
+        ]
         # 250 registrations, one a minute back from NOW: registration i was updated at NOW - i min.
         stub.participants[EVENT] = [registration(i, NOW - timedelta(minutes=i)) for i in range(250)]
         yield stub
@@ -95,7 +99,11 @@ def test_a_token_revoked_mid_run_is_renewed_once_and_paging_continues(stub) -> N
     assert ids(read(client)) == set(range(250))
     assert len(stub.token_requests) == 2
     assert [(r.params["page"], r.status) for r in participant_pages(stub)] == [
-        ("1", 200), ("2", 401), ("2", 200), ("3", 200)]  # fmt: skip
+        ("1", 200),
+        ("2", 401),
+        ("2", 200),
+        ("3", 200),
+    ]
     assert client.calls == 2 + 1 + 4  # tokens, events, participant attempts
 
 
@@ -143,8 +151,13 @@ def test_an_exactly_full_last_page_costs_one_empty_page(stub) -> None:
 def test_events_are_requested_newest_first_with_inactive_ones(stub) -> None:
     list(make_client(stub).list_events())
     [call] = stub.requests_to("/events")
-    assert call.params == {"page": "1", "per_page": "100", "sort_column": "event_date",
-                           "sort_direction": "desc", "show_inactive": "true"}  # fmt: skip
+    assert call.params == {
+        "page": "1",
+        "per_page": "100",
+        "sort_column": "event_date",
+        "sort_direction": "desc",
+        "show_inactive": "true",
+    }
 
 
 @pytest.mark.parametrize("wrap", [None, "data", "events", "results", "items"])
@@ -233,7 +246,11 @@ def test_records_map_to_participants(stub) -> None:
     [page] = read(make_client(stub))
     [p] = page.participants
     assert (p.participant_id, p.event_id, p.first_name, p.last_name) == (
-        "7", EVENT, "Ana", "María de la Cruz")  # fmt: skip
+        "7",
+        EVENT,
+        "Ana",
+        "María de la Cruz",
+    )
     assert p.amount_paid == Decimal("1055.25") and p.age == 41 and p.team == "Team 1"
     assert p.modified_at == NOW and p.registered_at == datetime(2026, 1, 15, tzinfo=UTC)
     assert p.raw["registration_number"] == "7"
@@ -272,7 +289,6 @@ def test_429_is_retried_after_retry_after(stub) -> None:
 def test_5xx_is_retried(stub) -> None:
     stub.script("/events", 503, times=2)
     assert len(list(make_client(stub).list_events())) == 1
-
 
 
 def test_the_limiter_paces_every_call_inside_500_an_hour(stub) -> None:
@@ -322,7 +338,10 @@ def test_the_registry_builds_the_client_from_partners_yaml(stub) -> None:
     client = build_client(partner, "haku", environ=env)
     assert isinstance(client, HakuClient)
     assert (client.page_size, client.updated_since_param, client.timezone) == (
-        40, "updated_since", "America/Denver")  # fmt: skip
+        40,
+        "updated_since",
+        "America/Denver",
+    )
     limiter = client.session.limiter  # quota_per_hour defaults to 500 for haku
     assert limiter.quota == 500
     [event] = client.list_events()

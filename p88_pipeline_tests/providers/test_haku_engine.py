@@ -38,11 +38,19 @@ def stub() -> Iterator[HakuStub]:
     now = datetime.now(UTC).replace(microsecond=0)
     with HakuStub() as stub:
         stub.events = [
-            {"id": FUTURE, "name": "Summer Half", "event_date": (now + timedelta(days=30))
-             .isoformat(), "status": "active"},
-            {"id": PAST, "name": "Winter 5K", "event_date": stamp(now - timedelta(days=60)),
-             "status": "inactive"},
-        ]  # fmt: skip
+            {
+                "id": FUTURE,
+                "name": "Summer Half",
+                "event_date": (now + timedelta(days=30)).isoformat(),
+                "status": "active",
+            },
+            {
+                "id": PAST,
+                "name": "Winter 5K",
+                "event_date": stamp(now - timedelta(days=60)),
+                "status": "inactive",
+            },
+        ]
         # Nine registrations, updated 1..9 hours ago; number 3 was cancelled.
         rows = [registration(i, now - timedelta(hours=i + 1)) for i in range(9)]
         rows[3].update(is_cancelled=True, cancelled_at=stamp(now - timedelta(hours=4, minutes=5)))
@@ -76,14 +84,16 @@ def rows(engine: sa.Engine) -> dict[str, sa.Row]:
                 "SELECT * FROM participants WHERE provider = 'haku' AND timing_partner_id = '501'"
             )
         )
-        return {r.participant_id: r for r in result}  # fmt: skip
+        return {r.participant_id: r for r in result}
 
 
 def test_full_then_incremental_sync_of_a_haku_partner(engine, stub) -> None:
     first = run(engine, stub)
     assert first.sync_types == {FUTURE: plan.FULL}
+    # the past event costs no call
     assert {r.path for r in stub.requests_to("/participants")} == {
-        f"/api/events/{FUTURE}/participants"}  # fmt: skip  # the past event costs no call
+        f"/api/events/{FUTURE}/participants"
+    }
     assert len(stub.requests_to("/participants")) == 5  # 9 rows, 2 a page
     # token, 2 events pages (2 events fill a page of 2), 5 participants pages
     assert first.api_calls == len(stub.log) == 1 + 2 + 5
@@ -105,8 +115,9 @@ def test_full_then_incremental_sync_of_a_haku_partner(engine, stub) -> None:
     stub.participants[FUTURE][5].update(
         person_full_name="Renamed Runner", updated_at=stamp(changed)
     )
-    stub.participants[FUTURE][6].update(is_cancelled=True, cancelled_at=stamp(changed),
-                                        updated_at=stamp(changed))  # fmt: skip
+    stub.participants[FUTURE][6].update(
+        is_cancelled=True, cancelled_at=stamp(changed), updated_at=stamp(changed)
+    )
     stub.log.clear()
     second = run(engine, stub)
     assert second.sync_types == {FUTURE: plan.INCREMENTAL}
@@ -127,15 +138,24 @@ def test_full_then_incremental_sync_of_a_haku_partner(engine, stub) -> None:
 def test_the_old_table_name_is_a_view_over_participants(engine, stub) -> None:
     run(engine, stub)
     with engine.connect() as conn:
-        view = conn.execute(sa.text(
-            "SELECT * FROM haku_participants WHERE registration_number IN ('0', '3') "
-            "ORDER BY registration_number")).all()  # fmt: skip
+        view = conn.execute(
+            sa.text(
+                "SELECT * FROM haku_participants WHERE registration_number IN ('0', '3') "
+                "ORDER BY registration_number"
+            )
+        ).all()
     zero, three = view
     assert (zero.person_full_name, zero.is_cancelled, zero.team_name) == (
-        "First0 Last0", False, "Team 0")  # fmt: skip
+        "First0 Last0",
+        False,
+        "Team 0",
+    )
     assert three.is_cancelled and three.cancelled_at is not None
     assert (three.timing_partner_id, three.event_id, three.transaction_amount) == (
-        "501", FUTURE, Decimal("55.50"))  # fmt: skip
+        "501",
+        FUTURE,
+        Decimal("55.50"),
+    )
 
 
 def test_a_refused_updated_since_filter_falls_back_to_a_full_read(engine, stub) -> None:

@@ -22,19 +22,39 @@ UTC_ZONE = ZoneInfo("UTC")
 @pytest.mark.parametrize(
     ("raw", "default", "start", "zone"),
     [
-        ({"event_date": "2026-05-01 08:00:00", "timezone": "America/Chicago"}, "UTC",
-         datetime(2026, 5, 1, 13, 0, tzinfo=UTC), "America/Chicago"),
-        ({"event_date": "2026-05-01T08:00:00-06:00"}, "UTC",
-         datetime(2026, 5, 1, 14, 0, tzinfo=UTC), "UTC"),
-        ({"event_date": "2026-05-01T08:00:00Z"}, "America/Denver",
-         datetime(2026, 5, 1, 8, 0, tzinfo=UTC), "America/Denver"),
-        ({"event_date": "2026-05-01 08:00:00"}, "America/Denver",
-         datetime(2026, 5, 1, 14, 0, tzinfo=UTC), "America/Denver"),
-        ({"event_date": "2026-05-01", "timezone": "Not/AZone"}, "UTC",
-         datetime(2026, 5, 1, 0, 0, tzinfo=UTC), "UTC"),
+        (
+            {"event_date": "2026-05-01 08:00:00", "timezone": "America/Chicago"},
+            "UTC",
+            datetime(2026, 5, 1, 13, 0, tzinfo=UTC),
+            "America/Chicago",
+        ),
+        (
+            {"event_date": "2026-05-01T08:00:00-06:00"},
+            "UTC",
+            datetime(2026, 5, 1, 14, 0, tzinfo=UTC),
+            "UTC",
+        ),
+        (
+            {"event_date": "2026-05-01T08:00:00Z"},
+            "America/Denver",
+            datetime(2026, 5, 1, 8, 0, tzinfo=UTC),
+            "America/Denver",
+        ),
+        (
+            {"event_date": "2026-05-01 08:00:00"},
+            "America/Denver",
+            datetime(2026, 5, 1, 14, 0, tzinfo=UTC),
+            "America/Denver",
+        ),
+        (
+            {"event_date": "2026-05-01", "timezone": "Not/AZone"},
+            "UTC",
+            datetime(2026, 5, 1, 0, 0, tzinfo=UTC),
+            "UTC",
+        ),
         ({"event_date": "2026-02-30"}, "UTC", None, "UTC"),
     ],
-)  # fmt: skip
+)
 def test_event_start_is_read_in_the_event_zone_then_the_partner_zone(raw, default, start, zone):
     event = parse_event({"id": 70001, "name": "Trail 25K", **raw}, default)
     assert (event.event_id, event.race_id, event.race_name) == ("70001", "70001", "Trail 25K")
@@ -71,8 +91,11 @@ def test_impossible_dates_are_rejected_not_guessed() -> None:
     with pytest.raises(ValueError):
         parse_participant({"registration_number": 1, "updated_at": "2026-02-30"}, "9", UTC_ZONE)
     with pytest.raises(ValueError):
-        parse_participant({"registration_number": 1, "updated_at": "2026-02-01",
-                           "date_of_birth": "1990-13-01"}, "9", UTC_ZONE)  # fmt: skip
+        parse_participant(
+            {"registration_number": 1, "updated_at": "2026-02-01", "date_of_birth": "1990-13-01"},
+            "9",
+            UTC_ZONE,
+        )
 
 
 def test_newest_first_allows_ties() -> None:

@@ -16,8 +16,9 @@ SLUG = "alpha"  # RunSignUp and Haku
 
 def assert_equals_truth(engine: sa.Engine, sandbox: Sandbox) -> None:
     partner = sandbox.partner(SLUG)
-    result = compare_with_truth(engine, sandbox.world, "haku", partner.id, SLUG,
-                                sandbox.world.clock.now())  # fmt: skip
+    result = compare_with_truth(
+        engine, sandbox.world, "haku", partner.id, SLUG, sandbox.world.clock.now()
+    )
     assert result.mismatches == 0, str(result)
     assert result.active > 0
 

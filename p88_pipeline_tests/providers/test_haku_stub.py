@@ -63,12 +63,18 @@ def as_time(text: str) -> datetime:
 
 def registration(n: int, updated_at: datetime, **extra: Any) -> dict[str, Any]:
     record = {
-        "registration_number": str(n), "person_full_name": f"First{n} Last{n}",
-        "email": f"runner{n}@example.org", "age": 30 + n % 40, "gender": "F" if n % 2 else "M",
-        "is_cancelled": False, "cancelled_at": None, "registered_at": stamp(updated_at),
-        "updated_at": stamp(updated_at), "team": {"name": f"Team {n % 3}"},
+        "registration_number": str(n),
+        "person_full_name": f"First{n} Last{n}",
+        "email": f"runner{n}@example.org",
+        "age": 30 + n % 40,
+        "gender": "F" if n % 2 else "M",
+        "is_cancelled": False,
+        "cancelled_at": None,
+        "registered_at": stamp(updated_at),
+        "updated_at": stamp(updated_at),
+        "team": {"name": f"Team {n % 3}"},
         "transaction_amount": 55.5,
-    }  # fmt: skip
+    }
     record.update(extra)
     return record
 
@@ -124,8 +130,15 @@ class HakuStub:
         with self.lock:
             self.tokens.clear()
 
-    def script(self, path_contains: str, status: int, *, body: Any = None,
-               headers: dict[str, str] | None = None, times: int = 1) -> None:  # fmt: skip
+    def script(
+        self,
+        path_contains: str,
+        status: int,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
         self.scripted.append(Scripted(path_contains, status, body, dict(headers or {}), times))
 
     def requests_to(self, suffix: str, method: str = "GET") -> list[Logged]:
@@ -166,8 +179,11 @@ class HakuStub:
         token = uuid.uuid4().hex
         with self.lock:
             self.tokens.add(token)
-        return 200, {"access_token": token, "expires_in": self.expires_in,
-                     "token_type": "access_token"}, {}  # fmt: skip
+        return (
+            200,
+            {"access_token": token, "expires_in": self.expires_in, "token_type": "access_token"},
+            {},
+        )
 
     def wrapped(self, rows: list) -> Any:
         return {self.wrap: rows, "total": len(rows)} if self.wrap else rows
@@ -188,8 +204,10 @@ class HakuStub:
         if since is not None and self.honour_updated_since:
             rows = [r for r in rows if as_time(r["updated_at"]) >= as_time(since)]
         if self.sort_participants and params.get("sort_column") == "updated_at":
-            rows.sort(key=lambda r: (as_time(r["updated_at"]), r["registration_number"]),
-                      reverse=params.get("sort_direction") == "desc")  # fmt: skip
+            rows.sort(
+                key=lambda r: (as_time(r["updated_at"]), r["registration_number"]),
+                reverse=params.get("sort_direction") == "desc",
+            )
         return 200, self.wrapped(self.page(rows, params)), {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -207,10 +225,12 @@ class HakuStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
                 request = Logged(
-                    self.command, parts.path,
+                    self.command,
+                    parts.path,
                     {k: v[-1] for k, v in parse_qs(parts.query).items()},
-                    {k.lower(): v for k, v in self.headers.items()}, body,
-                )  # fmt: skip
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 with stub.lock:
                     stub.log.append(request)
                 status, payload, headers = stub.answer(request)
@@ -231,20 +251,35 @@ class HakuStub:
 
 
 def make_client(
-    stub: HakuStub, *, partner: str = "acme", page_size: int = 100,
-    updated_since_param: str | None = None, limiter: TokenBucket | None = None,
+    stub: HakuStub,
+    *,
+    partner: str = "acme",
+    page_size: int = 100,
+    updated_since_param: str | None = None,
+    limiter: TokenBucket | None = None,
     retry: RetryPolicy = FAST_RETRY,
-    sleep: Callable[[float], None] = lambda s: None, clock: Callable[[], float] = time.monotonic,
-) -> HakuClient:  # fmt: skip
+    sleep: Callable[[float], None] = lambda s: None,
+    clock: Callable[[], float] = time.monotonic,
+) -> HakuClient:
     """A client on the stub: session built as the registry builds it, sleeps injectable."""
     session = ApiSession(
-        "haku", partner, limiter=limiter or TokenBucket(1_000_000),
-        secrets=[stub.client_id, stub.client_secret], retry=retry, sleep=sleep,
-    )  # fmt: skip
+        "haku",
+        partner,
+        limiter=limiter or TokenBucket(1_000_000),
+        secrets=[stub.client_id, stub.client_secret],
+        retry=retry,
+        sleep=sleep,
+    )
     return HakuClient(
-        session, stub.base_url, stub.token_url, stub.client_id, stub.client_secret,
-        page_size=page_size, updated_since_param=updated_since_param, clock=clock,
-    )  # fmt: skip
+        session,
+        stub.base_url,
+        stub.token_url,
+        stub.client_id,
+        stub.client_secret,
+        page_size=page_size,
+        updated_since_param=updated_since_param,
+        clock=clock,
+    )
 
 
 # ---------------------------------------------------------------------- the stub itself
@@ -271,8 +306,13 @@ def test_stub_sorts_participants_newest_first_and_pages() -> None:
         ]
         stub.tokens.add("t")
         got = requests.get(
-            f"{stub.base_url}/events/9/participants", headers={"Authorization": "t"},
-            params={"page": 2, "per_page": 2, "sort_column": "updated_at",
-                    "sort_direction": "desc"},
-        ).json()  # fmt: skip
+            f"{stub.base_url}/events/9/participants",
+            headers={"Authorization": "t"},
+            params={
+                "page": 2,
+                "per_page": 2,
+                "sort_column": "updated_at",
+                "sort_direction": "desc",
+            },
+        ).json()
         assert [r["registration_number"] for r in got] == ["2", "1"]

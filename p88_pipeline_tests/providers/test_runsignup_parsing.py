@@ -22,10 +22,17 @@ def test_errors_are_found_bare_or_wrapped_in_an_array() -> None:
 
 @pytest.mark.parametrize(
     ("code", "filtered", "raised"),
-    [(14, False, RetryableBody), (5, False, RetryableBody), (6, False, AuthError),
-     (7, True, AuthError), (3, True, FilterRejectedError), (9, True, FilterRejectedError),
-     (3, False, ProviderError), (301, True, ProviderError)],
-)  # fmt: skip
+    [
+        (14, False, RetryableBody),
+        (5, False, RetryableBody),
+        (6, False, AuthError),
+        (7, True, AuthError),
+        (3, True, FilterRejectedError),
+        (9, True, FilterRejectedError),
+        (3, False, ProviderError),
+        (301, True, ProviderError),
+    ],
+)
 def test_error_codes_map_to_what_the_engine_does_with_them(code, filtered, raised) -> None:
     with pytest.raises(raised):
         runsignup.check_body([error(code)], filtered=filtered)
@@ -49,16 +56,22 @@ def test_keyset_continues_only_while_a_page_is_full() -> None:
 
 def test_event_times_are_read_in_the_race_zone_and_other_times_in_eastern() -> None:
     race = {"race_id": 7, "name": "Turkey Trot", "timezone": "America/Denver"}
-    event = runsignup.parse_event(race, {"event_id": 70, "name": "5K",
-                                         "start_time": "11/26/2026 08:00", "end_time": None})
+    event = runsignup.parse_event(
+        race, {"event_id": 70, "name": "5K", "start_time": "11/26/2026 08:00", "end_time": None}
+    )
     assert event.start_time == datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
     assert event.end_time is None
     participant = runsignup.parse_participant(
-        {"registration_id": 1, "last_modified": "1764400000", "registration_date":
-         "7/4/2026 09:30", "amount_paid": "$1,055.00", "bib_num": 0,
-         "user": {"first_name": "Zoë", "dob": "1990-02-28"}},
+        {
+            "registration_id": 1,
+            "last_modified": "1764400000",
+            "registration_date": "7/4/2026 09:30",
+            "amount_paid": "$1,055.00",
+            "bib_num": 0,
+            "user": {"first_name": "Zoë", "dob": "1990-02-28"},
+        },
         "70",
-    )  # fmt: skip
+    )
     assert participant.registered_at == datetime(2026, 7, 4, 13, 30, tzinfo=UTC)  # EDT
     assert participant.modified_at == datetime.fromtimestamp(1764400000, UTC)
     assert participant.amount_paid == Decimal("1055.00")
@@ -67,7 +80,8 @@ def test_event_times_are_read_in_the_race_zone_and_other_times_in_eastern() -> N
 
 def test_impossible_dates_and_missing_ids_are_rejected_not_guessed() -> None:
     with pytest.raises(ValueError):
-        runsignup.parse_participant({"registration_id": 1, "last_modified": 1,
-                                     "user": {"dob": "1990-02-30"}}, "1")  # fmt: skip
+        runsignup.parse_participant(
+            {"registration_id": 1, "last_modified": 1, "user": {"dob": "1990-02-30"}}, "1"
+        )
     with pytest.raises(ValueError):
         runsignup.parse_participant({"last_modified": 1}, "1")

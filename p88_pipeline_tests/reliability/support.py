@@ -19,14 +19,19 @@ ACCOUNTS = [("runsignup", "bravo"), ("haku", "alpha")]
 
 
 def sync(
-    engine: sa.Engine, sandbox: Sandbox, slug: str, provider: str = "runsignup", *,
-    policy: SyncPolicy | None = None, retry: RetryPolicy = FAST_RETRY,
-    page_size: int | None = None, partner: Partner | None = None,
-) -> SyncFigures:  # fmt: skip
+    engine: sa.Engine,
+    sandbox: Sandbox,
+    slug: str,
+    provider: str = "runsignup",
+    *,
+    policy: SyncPolicy | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+    page_size: int | None = None,
+    partner: Partner | None = None,
+) -> SyncFigures:
     """One sync with a chosen retry policy and page size (see helpers.run_sync)."""
     partner = partner or with_page_size(sandbox.partner(slug), provider, page_size)
-    return run_sync(engine, sandbox, slug, policy, provider=provider, partner=partner,
-                    retry=retry)  # fmt: skip
+    return run_sync(engine, sandbox, slug, policy, provider=provider, partner=partner, retry=retry)
 
 
 def with_page_size(partner: Partner, provider: str, page_size: int | None) -> Partner:
@@ -36,32 +41,39 @@ def with_page_size(partner: Partner, provider: str, page_size: int | None) -> Pa
     return dataclasses.replace(partner, accounts={**partner.accounts, provider: account})
 
 
-def assert_equals_truth(engine: sa.Engine, sandbox: Sandbox, slug: str,
-                        provider: str = "runsignup") -> None:  # fmt: skip
+def assert_equals_truth(
+    engine: sa.Engine, sandbox: Sandbox, slug: str, provider: str = "runsignup"
+) -> None:
     partner = sandbox.partner(slug)
-    result = compare_with_truth(engine, sandbox.world, provider, partner.id, slug,
-                                sandbox.world.clock.now())  # fmt: skip
+    result = compare_with_truth(
+        engine, sandbox.world, provider, partner.id, slug, sandbox.world.clock.now()
+    )
     assert result.mismatches == 0, str(result)
     assert result.active > 0
     assert duplicates(engine) == 0
 
 
 def future_event_ids(sandbox: Sandbox, slug: str, provider: str = "runsignup") -> list[str]:
-    return future_truth_events(sandbox.world, provider, slug, sandbox.world.clock.now(),
-                               timedelta(days=1))  # fmt: skip
+    return future_truth_events(
+        sandbox.world, provider, slug, sandbox.world.clock.now(), timedelta(days=1)
+    )
 
 
-def event_mismatches(engine: sa.Engine, sandbox: Sandbox, slug: str, provider: str,
-                     event_id: str) -> int:  # fmt: skip
+def event_mismatches(
+    engine: sa.Engine, sandbox: Sandbox, slug: str, provider: str, event_id: str
+) -> int:
     """Records of one event that differ from the truth (missing, extra or stale)."""
     partner = sandbox.partner(slug)
     truth = sandbox.world.truth(provider, slug, [event_id])
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT participant_id, modified_at, removed_at IS NOT NULL AS removed, first_name, "
-            "last_name, email, bib FROM participants WHERE provider = :p "
-            "AND timing_partner_id = :t AND event_id = :e"),
-            {"p": provider, "t": partner.id, "e": event_id}).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT participant_id, modified_at, removed_at IS NOT NULL AS removed, "
+                "first_name, last_name, email, bib FROM participants WHERE provider = :p "
+                "AND timing_partner_id = :t AND event_id = :e"
+            ),
+            {"p": provider, "t": partner.id, "e": event_id},
+        ).all()
     stored = {r.participant_id: r for r in rows}
     bad = 0
     for (_, pid), t in truth.items():
@@ -80,16 +92,23 @@ def event_mismatches(engine: sa.Engine, sandbox: Sandbox, slug: str, provider: s
 
 def duplicates(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT count(*) - count(DISTINCT (provider, timing_partner_id, event_id, "
-            "participant_id)) FROM participants")).scalar()  # fmt: skip
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) - count(DISTINCT (provider, timing_partner_id, event_id, "
+                "participant_id)) FROM participants"
+            )
+        ).scalar()
 
 
 def watermarks(engine: sa.Engine, provider: str = "runsignup") -> dict[str, tuple]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT event_id, watermark, last_sync_type FROM sync_watermarks "
-            "WHERE provider = :p"), {"p": provider})  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT event_id, watermark, last_sync_type FROM sync_watermarks "
+                "WHERE provider = :p"
+            ),
+            {"p": provider},
+        )
         return {r.event_id: (r.watermark, r.last_sync_type) for r in rows}
 
 

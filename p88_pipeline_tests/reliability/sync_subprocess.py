@@ -46,13 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int)
     parser.add_argument("--force-full", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     control = args.sandbox_url.rstrip("/") + "/_sandbox"
-    partners = parse_partners(requests.get(f"{control}/partners", timeout=10).json()
-                              ["partners_yaml"])  # fmt: skip
-    offset = timedelta(seconds=requests.get(f"{control}/clock", timeout=10).json()
-                       ["offset_seconds"])  # fmt: skip
+    partners = parse_partners(
+        requests.get(f"{control}/partners", timeout=10).json()["partners_yaml"]
+    )
+    offset = timedelta(
+        seconds=requests.get(f"{control}/clock", timeout=10).json()["offset_seconds"]
+    )
     partner = with_page_size(find_partner(partners, args.slug), args.provider, args.page_size)
     policy = SyncPolicy(force_full=args.force_full)
     engine = sa.create_engine(args.db_url, connect_args={"application_name": APPLICATION_NAME})

@@ -45,24 +45,35 @@ def start_sync(sandbox, db_url: str, *extra: str) -> subprocess.Popen:
         str(PAGE_SIZE),
         *extra,
     ]
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **sandbox.env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **sandbox.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_until_unlocked(engine: sa.Engine, timeout_s: float = 10.0) -> None:
     """A killed client's backend ends when Postgres notices the socket closed; wait for that."""
     deadline = time.monotonic() + timeout_s
     with engine.connect() as conn:
-        while conn.execute(sa.text(
+        while conn.execute(
+            sa.text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND application_name = :app"), {"app": APPLICATION_NAME}).scalar():  # fmt: skip
+                "AND application_name = :app"
+            ),
+            {"app": APPLICATION_NAME},
+        ).scalar():
             conn.rollback()
             assert time.monotonic() < deadline, "the killed sync's sessions never went away"
             time.sleep(0.02)
 
 
-def killed_run(engine, sandbox, db_url: str, kill: Callable[[subprocess.Popen], None],
-               *extra: str) -> tuple[int, int, int]:  # fmt: skip
+def killed_run(
+    engine, sandbox, db_url: str, kill: Callable[[subprocess.Popen], None], *extra: str
+) -> tuple[int, int, int]:
     """One sync killed by `kill`: (its exit status, events whose watermark advanced, events
     unfinished).
 
@@ -113,9 +124,10 @@ def kill_after_first_commit(sandbox, engine: sa.Engine) -> Callable[[subprocess.
 
         def hook(record) -> None:
             with engine.connect() as conn:
-                committed = conn.execute(sa.text(
-                    "SELECT count(*) FROM sync_watermarks WHERE updated_at > :t"),
-                    {"t": start}).scalar()  # fmt: skip
+                committed = conn.execute(
+                    sa.text("SELECT count(*) FROM sync_watermarks WHERE updated_at > :t"),
+                    {"t": start},
+                ).scalar()
             if committed and proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
 
@@ -159,19 +171,23 @@ def test_a_sync_killed_at_random_moments_resumes_to_the_truth(engine, sandbox, d
     results = []
     # Full reads (16 calls), killed four times: mid-page twice, once just after one race
     # committed, once after a random delay.
-    for kill in (kill_at_call(sandbox, rng.randint(2, 12)),
-                 kill_after(sandbox, rng.uniform(0.02, 0.12)),
-                 kill_after_first_commit(sandbox, engine),
-                 kill_at_call(sandbox, rng.randint(2, 12), "/participants")):  # fmt: skip
+    for kill in (
+        kill_at_call(sandbox, rng.randint(2, 12)),
+        kill_after(sandbox, rng.uniform(0.02, 0.12)),
+        kill_after_first_commit(sandbox, engine),
+        kill_at_call(sandbox, rng.randint(2, 12), "/participants"),
+    ):
         results.append(killed_run(engine, sandbox, db_url, kill, "--force-full"))
     complete_run(engine, sandbox, db_url)
     assert_equals_truth(engine, sandbox, SLUG)
     # A night later, incremental syncs killed while reading removals: their participants are
     # already upserted inside the open transaction, which the kill must roll back.
     sandbox.world.advance(timedelta(days=1))
-    for kill in (kill_at_call(sandbox, 1, "/removed-participants"),
-                 kill_at_call(sandbox, 2, "/removed-participants"),
-                 kill_after(sandbox, rng.uniform(0.01, 0.05))):  # fmt: skip
+    for kill in (
+        kill_at_call(sandbox, 1, "/removed-participants"),
+        kill_at_call(sandbox, 2, "/removed-participants"),
+        kill_after(sandbox, rng.uniform(0.01, 0.05)),
+    ):
         results.append(killed_run(engine, sandbox, db_url, kill))
     figures = complete_run(engine, sandbox, db_url)
     assert set(figures["sync_types"].values()) == {plan.INCREMENTAL}
@@ -202,8 +218,11 @@ def test_two_sync_processes_started_together_only_one_writes(engine, sandbox, db
     assert codes == [0, 3], outputs
     busy_err = outputs[[p.returncode for p in procs].index(3)][1]
     assert f"partner {SLUG}: another sync holds its lock" in busy_err
-    races = {e["race_id"] for e in sandbox.world.events("runsignup", SLUG)
-             if str(e["event_id"]) in future_event_ids(sandbox, SLUG)}  # fmt: skip
+    races = {
+        e["race_id"]
+        for e in sandbox.world.events("runsignup", SLUG)
+        if str(e["event_id"]) in future_event_ids(sandbox, SLUG)
+    }
     first_pages = [
         r
         for r in sandbox.server.log

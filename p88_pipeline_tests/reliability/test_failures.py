@@ -39,8 +39,9 @@ def races(sandbox) -> dict[str, list[str]]:
     return out
 
 
-def assert_only_failed_races_kept_their_state(engine, sandbox, failed: set[str], before: dict,
-                                              rows_before: dict) -> None:  # fmt: skip
+def assert_only_failed_races_kept_their_state(
+    engine, sandbox, failed: set[str], before: dict, rows_before: dict
+) -> None:
     after = watermarks(engine)
     for race_id, event_ids in races(sandbox).items():
         for event_id in event_ids:
@@ -59,8 +60,14 @@ def test_an_unrecoverable_error_fails_its_race_only_and_the_run_at_the_end(engin
     rows_before = {e: snapshot(engine, [e]) for e in before}
     failing = sorted(races(sandbox))[0]
     # Error 201 (race not found) is not retryable: one call, then the race is given up.
-    sandbox.server.inject("runsignup", SLUG, "error_in_array", count=100, error_code=201,
-                          path_contains=f"/race/{failing}/")  # fmt: skip
+    sandbox.server.inject(
+        "runsignup",
+        SLUG,
+        "error_in_array",
+        count=100,
+        error_code=201,
+        path_contains=f"/race/{failing}/",
+    )
     sandbox.server.reset_log()
     with pytest.raises(SyncFailedError) as caught:
         sync(engine, sandbox, SLUG)
@@ -78,10 +85,15 @@ def test_an_unrecoverable_error_fails_its_race_only_and_the_run_at_the_end(engin
     assert_equals_truth(engine, sandbox, SLUG)
 
 
-@pytest.mark.parametrize(("provider", "slug", "field"), [
-    ("runsignup", "bravo", "api_key_env"), ("runsignup", "bravo", "api_secret_env"),
-    ("haku", "alpha", "client_id_env"), ("haku", "alpha", "client_secret_env"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("provider", "slug", "field"),
+    [
+        ("runsignup", "bravo", "api_key_env"),
+        ("runsignup", "bravo", "api_secret_env"),
+        ("haku", "alpha", "client_id_env"),
+        ("haku", "alpha", "client_secret_env"),
+    ],
+)
 def test_a_wrong_credential_fails_fast_naming_partner_and_variable_never_the_secret(
     engine, sandbox, monkeypatch, provider, slug, field
 ) -> None:
@@ -121,11 +133,17 @@ def test_a_dropped_database_connection_rolls_its_race_back(engine, sandbox) -> N
         if killed or not record.path.endswith("/removed-participants"):
             return
         with engine.connect() as conn:
-            pids = conn.execute(sa.text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state = 'idle in transaction' "
-                "AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')"
-            )).scalars().all()  # fmt: skip
+            pids = (
+                conn.execute(
+                    sa.text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state = 'idle in transaction' "
+                        "AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')"
+                    )
+                )
+                .scalars()
+                .all()
+            )
             for pid in pids:  # one by one: a WHERE clause does not fix evaluation order
                 conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             killed.extend(pids)
@@ -135,8 +153,10 @@ def test_a_dropped_database_connection_rolls_its_race_back(engine, sandbox) -> N
         sync(engine, sandbox, SLUG)
     assert killed
     failed = {e["race_id"] for e in caught.value.figures.errors}
-    assert failed and all(e["error"].startswith(("OperationalError", "InterfaceError"))
-                          for e in caught.value.figures.errors)  # fmt: skip
+    assert failed and all(
+        e["error"].startswith(("OperationalError", "InterfaceError"))
+        for e in caught.value.figures.errors
+    )
     assert_only_failed_races_kept_their_state(engine, sandbox, failed, before, rows_before)
     sandbox.server.clear_hooks()
     sync(engine, sandbox, SLUG)

@@ -20,8 +20,15 @@ from p88_pipeline_tests.reliability.support import (
     watermarks,
 )
 
-COLUMNS = {"first_name": "first_name", "last_name": "last_name", "email": "email", "bib": "bib",
-           "chip": "chip", "team_name": "team", "dob": "dob"}  # fmt: skip
+COLUMNS = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "bib": "bib",
+    "chip": "chip",
+    "team_name": "team",
+    "dob": "dob",
+}
 REASONS = {
     "missing id": "missing registration_",
     "not an object": "object has no attribute",
@@ -33,12 +40,18 @@ REASONS = {
 
 def stored(engine, provider: str, event_id: str, participant_id: str) -> sa.Row:
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT *, jsonb_typeof(raw -> :key) AS id_type FROM participants "
-            "WHERE provider = :p AND event_id = :e AND participant_id = :i"),
-            {"p": provider, "e": event_id, "i": participant_id,
-             "key": "registration_id" if provider == "runsignup" else "registration_number"},
-        ).one()  # fmt: skip
+        return conn.execute(
+            sa.text(
+                "SELECT *, jsonb_typeof(raw -> :key) AS id_type FROM participants "
+                "WHERE provider = :p AND event_id = :e AND participant_id = :i"
+            ),
+            {
+                "p": provider,
+                "e": event_id,
+                "i": participant_id,
+                "key": "registration_id" if provider == "runsignup" else "registration_number",
+            },
+        ).one()
 
 
 @pytest.mark.parametrize(("provider", "slug"), ACCOUNTS)
@@ -81,9 +94,12 @@ def test_invalid_records_are_quarantined_and_the_rest_of_the_page_lands(
     assert figures.status == "success" and figures.participants_rejected == len(invalid)
     partner = sandbox.partner(slug)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT provider, timing_partner_id, event_id, reason, raw FROM rejected_records "
-            "ORDER BY id")).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT provider, timing_partner_id, event_id, reason, raw FROM rejected_records "
+                "ORDER BY id"
+            )
+        ).all()
     assert len(rows) == len(invalid)
     unmatched = [(i.event_id, i.record) for i in invalid]
     for row in rows:
@@ -103,7 +119,7 @@ def test_invalid_records_are_quarantined_and_the_rest_of_the_page_lands(
         ("runsignup", "bravo"),
         ("haku", "alpha"),
     ],
-)  # fmt: skip
+)
 def test_a_stored_registration_that_turns_invalid_is_kept_not_soft_deleted(
     engine, sandbox, provider, slug
 ) -> None:
@@ -111,38 +127,47 @@ def test_a_stored_registration_that_turns_invalid_is_kept_not_soft_deleted(
     event_id = future_event_ids(sandbox, slug, provider)[0]
     (_, pid), truth = next(iter(sandbox.world.truth(provider, slug, [event_id]).items()))
     # The provider now serves it with an impossible date of birth, modification time unchanged.
-    sandbox.world.modify_participant(provider, event_id, pid, at=truth.modified_at,
-                                     dob="1990-02-30")  # fmt: skip
+    sandbox.world.modify_participant(
+        provider, event_id, pid, at=truth.modified_at, dob="1990-02-30"
+    )
     figures = sync(engine, sandbox, slug, provider, policy=plan.SyncPolicy(force_full=True))
     assert figures.participants_rejected == 1 and figures.participants_removed == 0
     assert stored(engine, provider, event_id, pid).removed_at is None
     with engine.connect() as conn:
         raw = conn.execute(sa.text("SELECT raw FROM rejected_records")).scalar()
-    assert str(json.loads(raw)["registration_id" if provider == "runsignup"
-                               else "registration_number"]) == pid  # fmt: skip
+    assert (
+        str(
+            json.loads(raw)["registration_id" if provider == "runsignup" else "registration_number"]
+        )
+        == pid
+    )
     assert_equals_truth(engine, sandbox, slug, provider)
 
 
 @pytest.mark.parametrize(("provider", "slug"), ACCOUNTS)
-def test_pages_shifting_while_paging_lose_nothing_by_the_next_run(engine, sandbox, provider,
-                                                                  slug) -> None:  # fmt: skip
+def test_pages_shifting_while_paging_lose_nothing_by_the_next_run(
+    engine, sandbox, provider, slug
+) -> None:
     world, changed = sandbox.world, set()
 
     def shift_between_pages(record) -> None:
-        later_page = ("after_registration_id" in record.params
-                      or record.params.get("page", "1") != "1")  # fmt: skip
+        later_page = (
+            "after_registration_id" in record.params or record.params.get("page", "1") != "1"
+        )
         if not record.path.endswith("/participants") or not later_page or len(changed) >= 8:
             return
         event_id = record.params.get("event_id", record.path.split("/")[-2]).split(",")[0]
-        active = sorted(int(p) for (_, p), t in world.truth(provider, slug, [event_id]).items()
-                        if not t.removed)  # fmt: skip
+        active = sorted(
+            int(p) for (_, p), t in world.truth(provider, slug, [event_id]).items() if not t.removed
+        )
         read, unread = active[0], active[-1]  # keyset order: the first is read, the last is not
         reason = "cleared" if provider == "runsignup" else "cancelled"
         world.remove_participant(provider, event_id, read, reason)
         world.remove_participant(provider, event_id, unread, reason)
         world.modify_participant(provider, event_id, active[1], last_name="Shifted")
-        changed.update({str(read), str(unread), str(active[1]),
-                        world.add_participant(provider, event_id)})  # fmt: skip
+        changed.update(
+            {str(read), str(unread), str(active[1]), world.add_participant(provider, event_id)}
+        )
 
     sandbox.server.add_hook(shift_between_pages)
     sync(engine, sandbox, slug, provider, page_size=5)
@@ -158,8 +183,7 @@ def test_pages_shifting_while_paging_lose_nothing_by_the_next_run(engine, sandbo
 
 
 @pytest.mark.parametrize(("provider", "slug"), ACCOUNTS)
-def test_the_shift_pages_fault_converges_on_the_next_run(engine, sandbox, provider,
-                                                         slug) -> None:  # fmt: skip
+def test_the_shift_pages_fault_converges_on_the_next_run(engine, sandbox, provider, slug) -> None:
     sandbox.server.inject(provider, slug, "shift_pages", count=3)
     sync(engine, sandbox, slug, provider, page_size=5)
     assert sandbox.server.records.shifts >= 3

@@ -28,31 +28,50 @@ from p88_pipeline_tests.helpers import FAST_RETRY
 
 
 def bound_job(name: str, db_url: str, partners_file: Path) -> dg.JobDefinition:
-    resources = {"warehouse": WarehouseResource(database_url=db_url),
-                 "partners": PartnersResource(partners_file=str(partners_file)),
-                 "sync_settings": SyncSettingsResource()}  # fmt: skip
-    return dg.Definitions(assets=defs.assets, jobs=defs.jobs,
-                          resources=resources).resolve_job_def(name)  # fmt: skip
+    resources = {
+        "warehouse": WarehouseResource(database_url=db_url),
+        "partners": PartnersResource(partners_file=str(partners_file)),
+        "sync_settings": SyncSettingsResource(),
+    }
+    return dg.Definitions(assets=defs.assets, jobs=defs.jobs, resources=resources).resolve_job_def(
+        name
+    )
 
 
 def alert_for(instance: dg.DagsterInstance, run_id: str, db_url: str, partners_file: Path) -> None:
     """Run the run-failure sensor on a failed run, as the daemon would."""
     failure = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
-    run_failure_alerts(dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alerts", dagster_event=failure.dagster_event,
-        dagster_instance=instance, dagster_run=instance.get_run_by_id(run_id),
-        resources={"warehouse": WarehouseResource(database_url=db_url),
-                   "partners": PartnersResource(partners_file=str(partners_file))},
-    ).for_run_failure())  # fmt: skip
+    run_failure_alerts(
+        dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alerts",
+            dagster_event=failure.dagster_event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run_id),
+            resources={
+                "warehouse": WarehouseResource(database_url=db_url),
+                "partners": PartnersResource(partners_file=str(partners_file)),
+            },
+        ).for_run_failure()
+    )
 
 
 def table_texts(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
-        tables = conn.execute(sa.text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            "current_schema() AND table_type = 'BASE TABLE'")).scalars().all()  # fmt: skip
-        return [text for t in tables for text in conn.execute(
-            sa.text(f'SELECT row_to_json(t)::text FROM "{t}" t')).scalars()]  # fmt: skip
+        tables = (
+            conn.execute(
+                sa.text(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                    "current_schema() AND table_type = 'BASE TABLE'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return [
+            text
+            for t in tables
+            for text in conn.execute(sa.text(f'SELECT row_to_json(t)::text FROM "{t}" t')).scalars()
+        ]
 
 
 def test_no_configured_secret_reaches_logs_metadata_tables_or_alerts(
@@ -108,8 +127,15 @@ def test_no_configured_secret_reaches_logs_metadata_tables_or_alerts(
     texts += table_texts(engine)
     everything = "\n".join(texts)
     # The scan saw what matters: the failure, the refusal, quarantined records and an alert.
-    for seen in ("RunSignUp error 201", variable, "missing registration_id", "failed for partner",
-                 "Connection refused", "Key authentication failed", "\"reason\""):  # fmt: skip
+    for seen in (
+        "RunSignUp error 201",
+        variable,
+        "missing registration_id",
+        "failed for partner",
+        "Connection refused",
+        "Key authentication failed",
+        '"reason"',
+    ):
         assert seen in everything, seen
     tokens = list(server.apis["haku"]._tokens)
     secrets = [*sandbox.env.values(), wrong, *tokens]

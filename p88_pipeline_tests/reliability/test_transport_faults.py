@@ -31,10 +31,10 @@ def assert_survived(engine, sandbox, provider: str, slug: str, kind: str, served
 
 
 @pytest.mark.parametrize(("provider", "slug"), ACCOUNTS)
-@pytest.mark.parametrize("kind", ["throttle", "http_500", "http_503", "drop", "truncated_json",
-                                  "not_json"])  # fmt: skip
-def test_a_burst_of_transient_faults_is_retried_away(engine, sandbox, provider, slug,
-                                                     kind) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    "kind", ["throttle", "http_500", "http_503", "drop", "truncated_json", "not_json"]
+)
+def test_a_burst_of_transient_faults_is_retried_away(engine, sandbox, provider, slug, kind) -> None:
     # A burst one short of the retry budget, on the events list and on a participants page.
     burst = FAST_RETRY.attempts - 1
     path = "/races" if provider == "runsignup" else "/events"
@@ -54,26 +54,33 @@ def test_runsignup_throttling_is_error_14_in_a_200_and_haku_a_429_with_retry_aft
     sync(engine, sandbox, "alpha", "haku")
     throttled = [r for r in sandbox.server.log if r.fault == "throttle"]
     assert {(r.provider, r.status, r.error_code) for r in throttled} == {
-        ("runsignup", 200, 14), ("haku", 429, None)}  # fmt: skip
+        ("runsignup", 200, 14),
+        ("haku", 429, None),
+    }
     assert_equals_truth(engine, sandbox, "bravo", "runsignup")
     assert_equals_truth(engine, sandbox, "alpha", "haku")
 
 
 @pytest.mark.parametrize(("provider", "slug"), ACCOUNTS)
-def test_a_timeout_is_retried_with_a_short_client_timeout(engine, sandbox, provider,
-                                                         slug) -> None:  # fmt: skip
-    sandbox.server.inject(provider, slug, "timeout", count=2, path_contains="/participants",
-                          seconds=1.0)  # fmt: skip
+def test_a_timeout_is_retried_with_a_short_client_timeout(engine, sandbox, provider, slug) -> None:
+    sandbox.server.inject(
+        provider, slug, "timeout", count=2, path_contains="/participants", seconds=1.0
+    )
     figures = sync(engine, sandbox, slug, provider, retry=SHORT_TIMEOUT)
     assert figures.status == "success"
     assert_survived(engine, sandbox, provider, slug, "timeout", 2)
 
 
 @pytest.mark.parametrize("code", [4, 5, 14])
-def test_runsignup_transient_errors_wrapped_in_an_array_are_retried(engine, sandbox,
-                                                                   code) -> None:  # fmt: skip
-    sandbox.server.inject("runsignup", "bravo", "error_in_array", count=2, error_code=code,
-                          path_contains="/participants")  # fmt: skip
+def test_runsignup_transient_errors_wrapped_in_an_array_are_retried(engine, sandbox, code) -> None:
+    sandbox.server.inject(
+        "runsignup",
+        "bravo",
+        "error_in_array",
+        count=2,
+        error_code=code,
+        path_contains="/participants",
+    )
     sync(engine, sandbox, "bravo")
     assert_survived(engine, sandbox, "runsignup", "bravo", "error_in_array", 2)
 
@@ -92,14 +99,17 @@ def test_a_fault_on_every_kind_of_call_of_an_incremental_sync(engine, sandbox) -
         sandbox.server.inject("runsignup", "bravo", kind, count=1, path_contains=path)
     figures = sync(engine, sandbox, "bravo")
     assert set(figures.sync_types.values()) == {plan.INCREMENTAL}
-    assert sum(served_faults(sandbox, k) for k in ("drop", "truncated_json", "not_json",
-                                                   "http_503")) == 4  # fmt: skip
+    assert (
+        sum(served_faults(sandbox, k) for k in ("drop", "truncated_json", "not_json", "http_503"))
+        == 4
+    )
     assert_equals_truth(engine, sandbox, "bravo")
 
 
 def test_haku_error_wrapped_in_an_array_is_retried_not_read_as_a_record(engine, sandbox) -> None:
-    sandbox.server.inject("haku", "alpha", "error_in_array", count=1, error_code=14,
-                          path_contains="/participants")  # fmt: skip
+    sandbox.server.inject(
+        "haku", "alpha", "error_in_array", count=1, error_code=14, path_contains="/participants"
+    )
     sync(engine, sandbox, "alpha", "haku")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM rejected_records")).scalar() == 0

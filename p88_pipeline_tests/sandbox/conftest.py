@@ -40,8 +40,9 @@ class RunSignUp:
     def get(self, path: str, **params: Any) -> requests.Response:
         return requests.get(f"{self.base}{path}", params={**self.auth, **params}, timeout=5)
 
-    def participants(self, race_id: str, event_ids: str, removed: bool = False,
-                     **params: Any) -> list[dict]:  # fmt: skip
+    def participants(
+        self, race_id: str, event_ids: str, removed: bool = False, **params: Any
+    ) -> list[dict]:
         kind = "removed-participants" if removed else "participants"
         body = self.get(f"/race/{race_id}/{kind}", event_id=event_ids, **params).json()
         assert isinstance(body, list), body
@@ -62,13 +63,18 @@ class Haku:
         self.token = self.fetch_token().json()["access_token"]
 
     def fetch_token(self) -> requests.Response:
-        return requests.post(self.server.haku_token_url, auth=self.credentials,
-                             data={"grant_type": "client_credentials"}, timeout=5)  # fmt: skip
+        return requests.post(
+            self.server.haku_token_url,
+            auth=self.credentials,
+            data={"grant_type": "client_credentials"},
+            timeout=5,
+        )
 
     def get(self, path: str, token: str | None = None, **params: Any) -> requests.Response:
         headers = {"Authorization": token or self.token, "Accept": "application/json"}
-        return requests.get(f"{self.server.haku_api_url}{path}", params=params, headers=headers,
-                            timeout=5)  # fmt: skip
+        return requests.get(
+            f"{self.server.haku_api_url}{path}", params=params, headers=headers, timeout=5
+        )
 
 
 @pytest.fixture

@@ -18,18 +18,24 @@ def utc(text: str) -> datetime:
 
 def future_event(world: World) -> str:
     now = world.clock.now()
-    return next(e["event_id"] for e in reversed(world.events("haku", "alpha"))
-                if e["start_time"] > now)  # fmt: skip
+    return next(
+        e["event_id"] for e in reversed(world.events("haku", "alpha")) if e["start_time"] > now
+    )
 
 
 def test_token_needs_basic_credentials_and_client_credentials_grant(server, haku) -> None:
     answer = haku.fetch_token().json()
     assert answer["expires_in"] == 3600 and answer["access_token"] and answer["token_type"]
-    wrong = requests.post(server.haku_token_url, auth=(haku.credentials[0], "nope"),
-                          data={"grant_type": "client_credentials"}, timeout=5)  # fmt: skip
+    wrong = requests.post(
+        server.haku_token_url,
+        auth=(haku.credentials[0], "nope"),
+        data={"grant_type": "client_credentials"},
+        timeout=5,
+    )
     assert wrong.status_code == 401
-    grant = requests.post(server.haku_token_url, auth=haku.credentials,
-                          data={"grant_type": "password"}, timeout=5)  # fmt: skip
+    grant = requests.post(
+        server.haku_token_url, auth=haku.credentials, data={"grant_type": "password"}, timeout=5
+    )
     assert grant.status_code == 400
 
 
@@ -47,8 +53,13 @@ def test_tokens_expire_on_the_simulated_clock(world, haku) -> None:
 
 
 def test_events_bare_list_sorted_with_inactive_on_request(world, haku) -> None:
-    events = haku.get("/events", show_inactive="true", sort_column="event_date",
-                      sort_direction="desc", per_page=100).json()  # fmt: skip
+    events = haku.get(
+        "/events",
+        show_inactive="true",
+        sort_column="event_date",
+        sort_direction="desc",
+        per_page=100,
+    ).json()
     assert isinstance(events, list)
     truth = world.events("haku", "alpha")
     assert sorted(str(e["id"]) for e in events) == sorted(e["event_id"] for e in truth)
@@ -66,8 +77,13 @@ def test_participants_full_read_equals_truth_and_cancelled_stay_listed(world, ha
     truth = world.truth("haku", "alpha", [event_id])
     rows, page = [], 1
     while True:
-        got = haku.get(f"/events/{event_id}/participants", page=page, per_page=100,
-                       sort_column="updated_at", sort_direction="desc").json()  # fmt: skip
+        got = haku.get(
+            f"/events/{event_id}/participants",
+            page=page,
+            per_page=100,
+            sort_column="updated_at",
+            sort_direction="desc",
+        ).json()
         rows += got
         if len(got) < 100:
             break
@@ -108,8 +124,9 @@ def test_updated_since_is_ignored_unless_enabled(world, haku) -> None:
         world2.advance(timedelta(days=1))
         client.refresh()
         stamp = before.strftime("%Y-%m-%d %H:%M:%S")
-        got = client.get(f"/events/{event_id}/participants", per_page=100,
-                         updated_since=stamp).json()  # fmt: skip
+        got = client.get(
+            f"/events/{event_id}/participants", per_page=100, updated_since=stamp
+        ).json()
         assert got and all(utc(r["updated_at"]) >= before.replace(microsecond=0) for r in got)
         assert len(got) < len(world2.truth("haku", "alpha", [event_id]))
 

@@ -29,11 +29,18 @@ def test_races_are_double_nested_with_events_in_the_race_zone(world, rsu) -> Non
         assert race["is_registration_open"] in ("T", "F")
         assert len(race["next_date"]) == 10 and race["next_date"][2] == "/"
         local = datetime.strptime(event["start_time"], "%m/%d/%Y %H:%M")
-        zone = truth[event_id]["start_time"].astimezone(__import__("zoneinfo").ZoneInfo(
-            race["timezone"]))
+        zone = truth[event_id]["start_time"].astimezone(
+            __import__("zoneinfo").ZoneInfo(race["timezone"])
+        )
         assert local == zone.replace(tzinfo=None)
-        assert {"race_event_days_id", "registration_opens", "event_type", "distance",
-                "registration_periods", "end_time"} <= event.keys()
+        assert {
+            "race_event_days_id",
+            "registration_opens",
+            "event_type",
+            "distance",
+            "registration_periods",
+            "end_time",
+        } <= event.keys()
 
 
 def test_races_paging_and_partner_filter(server, rsu) -> None:
@@ -56,8 +63,18 @@ def test_participants_top_level_array_one_block_per_event(world, rsu) -> None:
     rec = records(blocks)[0]
     assert isinstance(rec["last_modified"], int) and rec["imported"] in ("T", "F")
     assert rec["amount_paid"].startswith("$") and rec["user"]["gender"] in ("M", "F", "X")
-    assert {"registration_id", "event_id", "bib_num", "chip_num", "age", "registration_date",
-            "team_id", "team_name", "race_fee", "processing_fee"} <= rec.keys()
+    assert {
+        "registration_id",
+        "event_id",
+        "bib_num",
+        "chip_num",
+        "age",
+        "registration_date",
+        "team_id",
+        "team_name",
+        "race_fee",
+        "processing_fee",
+    } <= rec.keys()
 
 
 def test_a_full_read_equals_the_truth(world, rsu) -> None:
@@ -73,15 +90,20 @@ def test_a_full_read_equals_the_truth(world, rsu) -> None:
         t = active[key]
         assert datetime.fromtimestamp(r["last_modified"], timezone.utc) == t.modified_at
         assert (r["user"]["first_name"], r["user"]["last_name"], r["user"]["email"]) == (
-            t.first_name, t.last_name, t.email)
+            t.first_name,
+            t.last_name,
+            t.email,
+        )
         assert (None if r["bib_num"] is None else str(r["bib_num"])) == t.bib
 
 
 def test_page_and_keyset_paging_cover_everything_once(world, rsu) -> None:
     race_id, event_ids = future_race(world)
     event_id = event_ids[0]
-    everything = [r["registration_id"] for r in records(rsu.participants(race_id, event_id,
-                                                                          results_per_page=2500))]
+    everything = [
+        r["registration_id"]
+        for r in records(rsu.participants(race_id, event_id, results_per_page=2500))
+    ]
     assert everything == sorted(everything)
     by_page, page = [], 1
     while True:
@@ -99,8 +121,9 @@ def test_page_and_keyset_paging_cover_everything_once(world, rsu) -> None:
             break
         after = got[-1]["registration_id"]
     assert by_page == by_key == everything
-    desc = records(rsu.participants(race_id, event_id, sort="registration_id DESC",
-                                    results_per_page=2500))  # fmt: skip
+    desc = records(
+        rsu.participants(race_id, event_id, sort="registration_id DESC", results_per_page=2500)
+    )
     assert [r["registration_id"] for r in desc] == everything[::-1]
 
 
@@ -116,8 +139,9 @@ def test_results_per_page_is_capped_silently_at_2500() -> None:
         event = max(world.event_states("runsignup"), key=lambda e: e.base_count)
         client = RunSignUp(server, event.partner_slug)
         assert event.base_count > 2500
-        blocks = client.participants(str(event.race_id), str(event.event_id),
-                                     results_per_page=10_000)  # fmt: skip
+        blocks = client.participants(
+            str(event.race_id), str(event.event_id), results_per_page=10_000
+        )
         assert len(blocks[0]["participants"]) == 2500
         default = client.participants(str(event.race_id), str(event.event_id))
         assert len(default[0]["participants"]) == 50
@@ -128,8 +152,11 @@ def test_modified_after_timestamp_is_on_or_after(world, rsu) -> None:
     world.clock.advance(timedelta(hours=1))
     pid = records(rsu.participants(race_id, event_ids[0]))[0]["registration_id"]
     world.modify_participant("runsignup", event_ids[0], pid, email="new@example.com")
-    stamp = int(world.truth("runsignup", "alpha", [event_ids[0]])[(event_ids[0], str(pid))]
-                .modified_at.timestamp())
+    stamp = int(
+        world.truth("runsignup", "alpha", [event_ids[0]])[
+            (event_ids[0], str(pid))
+        ].modified_at.timestamp()
+    )
     at = records(rsu.participants(race_id, event_ids[0], modified_after_timestamp=stamp))
     assert [r["registration_id"] for r in at] == [pid]
     later = rsu.participants(race_id, event_ids[0], modified_after_timestamp=stamp + 1)
@@ -143,17 +170,24 @@ def test_removed_participants_nested_in_event_with_reasons(world, rsu) -> None:
     world.clock.advance(timedelta(minutes=5))
     new_id = world.remove_participant("runsignup", event_ids[0], pid, reason="transferred")
     world.advance(timedelta(days=1))
-    blocks = rsu.participants(race_id, ",".join(event_ids), removed=True,
-                              modified_after_timestamp=since)  # fmt: skip
+    blocks = rsu.participants(
+        race_id, ",".join(event_ids), removed=True, modified_after_timestamp=since
+    )
     assert all(set(b) == {"event"} for b in blocks)
     removed = [r for b in blocks for r in b["event"]["participants"]]
     mine = next(r for r in removed if r["registration_id"] == pid)
     assert mine["removed_reason"] == "transferred" and mine["new_registration_id"] == int(new_id)
     assert isinstance(mine["last_modified_ts"], int) and mine["last_modified"][4] == "-"
-    assert {r["removed_reason"] for r in removed} <= {"cleared", "transferred", "deferred",
-                                                       "removed"}
-    active = {r["registration_id"] for r in records(rsu.participants(race_id, event_ids[0],
-                                                                     results_per_page=2500))}
+    assert {r["removed_reason"] for r in removed} <= {
+        "cleared",
+        "transferred",
+        "deferred",
+        "removed",
+    }
+    active = {
+        r["registration_id"]
+        for r in records(rsu.participants(race_id, event_ids[0], results_per_page=2500))
+    }
     assert pid not in active and int(new_id) in active
 
 
@@ -173,8 +207,16 @@ def test_errors_are_http_200_with_codes(world, server, rsu) -> None:
     assert error_of(rsu.get(f"/race/{race_id}/participants")) == 3
     assert error_of(rsu.get("/race/1/participants", event_id="1")) == 201
     assert error_of(rsu.get(f"/race/{bravo_race}/participants", event_id="1")) == 7
-    assert error_of(rsu.get(f"/race/{race_id}/participants", event_id=event_ids[0],
-                            modified_after_timestamp="yesterday")) == 9
+    assert (
+        error_of(
+            rsu.get(
+                f"/race/{race_id}/participants",
+                event_id=event_ids[0],
+                modified_after_timestamp="yesterday",
+            )
+        )
+        == 9
+    )
     assert error_of(rsu.get("/races", api_secret="wrong")) == 6
     assert error_of(requests.get(f"{server.runsignup_base_url}/races", timeout=5)) == 6
 
@@ -182,8 +224,7 @@ def test_errors_are_http_200_with_codes(world, server, rsu) -> None:
 def test_lowercase_rest_path_and_xml_without_format_json(world, server, rsu) -> None:
     lower = requests.get(f"{server.url}/rest/races", params=rsu.auth, timeout=5)
     assert lower.status_code == 200 and "races" in lower.json()
-    xml = requests.get(f"{server.url}/Rest/races", timeout=5,
-                       params={**rsu.auth, "format": "xml"})  # fmt: skip
+    xml = requests.get(f"{server.url}/Rest/races", timeout=5, params={**rsu.auth, "format": "xml"})
     assert xml.status_code == 200 and xml.text.startswith("<?xml")
 
 

@@ -29,8 +29,10 @@ def test_urls_and_partners_file_match_the_loader(world, server) -> None:
     assert alpha.id == "101" and set(alpha.accounts) == {"runsignup", "haku"}
     assert alpha.accounts["haku"].options["token_url"] == server.haku_token_url
     creds = alpha.accounts["runsignup"].credentials("alpha", env)
-    assert creds == {"api_key": world.partner("alpha").api_key,
-                     "api_secret": world.partner("alpha").api_secret}
+    assert creds == {
+        "api_key": world.partner("alpha").api_key,
+        "api_secret": world.partner("alpha").api_secret,
+    }
     assert set(partners[1].accounts) == {"runsignup"}
     for value in env.values():
         assert value not in text
@@ -56,8 +58,9 @@ def test_hooks_run_before_the_answer_is_computed(world, server, rsu) -> None:
 
     def rename(record) -> None:
         if record.path.endswith("/participants"):
-            world.modify_participant("runsignup", event_ids[0], first["registration_id"],
-                                     first_name="Hooked")  # fmt: skip
+            world.modify_participant(
+                "runsignup", event_ids[0], first["registration_id"], first_name="Hooked"
+            )
 
     server.add_hook(rename)
     again = rsu.participants(race_id, event_ids[0])[0]["participants"][0]

@@ -17,11 +17,13 @@ from p88_pipeline_tests.helpers import Sandbox, run_sync, watermarks
 SLUG = "bravo"  # RunSignUp only
 
 
-def assert_equals_truth(engine: sa.Engine, sandbox: Sandbox, slug: str = SLUG,
-                        provider: str = "runsignup") -> None:  # fmt: skip
+def assert_equals_truth(
+    engine: sa.Engine, sandbox: Sandbox, slug: str = SLUG, provider: str = "runsignup"
+) -> None:
     partner = sandbox.partner(slug)
-    result = compare_with_truth(engine, sandbox.world, provider, partner.id, slug,
-                                sandbox.world.clock.now())  # fmt: skip
+    result = compare_with_truth(
+        engine, sandbox.world, provider, partner.id, slug, sandbox.world.clock.now()
+    )
     assert result.mismatches == 0, str(result)
     assert result.active > 0
 
@@ -35,12 +37,12 @@ def test_rule1_only_future_events_are_synced_and_every_event_is_stored(engine, s
     truth_events = sandbox.world.events("runsignup", SLUG)
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT count(*) FROM provider_events")).scalar()
-        synced = set(conn.execute(sa.text("SELECT DISTINCT event_id FROM sync_watermarks"))
-                     .scalars())  # fmt: skip
+        synced = set(
+            conn.execute(sa.text("SELECT DISTINCT event_id FROM sync_watermarks")).scalars()
+        )
     assert stored == len(truth_events) == figures.events_total
     now = sandbox.world.clock.now()
-    future = {str(e["event_id"]) for e in truth_events
-              if e["start_time"] > now - timedelta(days=1)}  # fmt: skip
+    future = {str(e["event_id"]) for e in truth_events if e["start_time"] > now - timedelta(days=1)}
     assert synced == future and 0 < len(future) < len(truth_events)
     assert figures.events_synced == len(future)
 
@@ -66,10 +68,14 @@ def test_rule2_first_run_full_then_incremental_reads_only_what_changed(engine, s
         expected[race] = min(expected.get(race, watermark), watermark)
     sent = {p["event_id"]: int(p["modified_after_timestamp"]) for p in participant_calls(sandbox)}
     assert {race_of[ids.split(",")[0]]: stamp for ids, stamp in sent.items()} == {
-        race: to_unix(w - timedelta(minutes=10)) for race, w in expected.items()}  # fmt: skip
+        race: to_unix(w - timedelta(minutes=10)) for race, w in expected.items()
+    }
     # One events page, then per race one participants and one removed-participants call.
-    races = {e["race_id"] for e in sandbox.world.events("runsignup", SLUG)
-             if str(e["event_id"]) in before}  # fmt: skip
+    races = {
+        e["race_id"]
+        for e in sandbox.world.events("runsignup", SLUG)
+        if str(e["event_id"]) in before
+    }
     assert second.api_calls == 1 + 2 * len(races)
     # Only what changed was written: far fewer rows than the first, full run.
     assert 0 < second.participants_upserted < first.participants_upserted / 5
@@ -105,13 +111,17 @@ def test_rule4_a_failed_race_keeps_its_old_watermark_and_writes_nothing(engine, 
     sandbox.world.advance(timedelta(days=1))
     # Every attempt at one race's participants fails: that race's group must roll back.
     race_id = sandbox.world.events("runsignup", SLUG)[-1]["race_id"]
-    sandbox.server.inject("runsignup", SLUG, "http_500", count=100,
-                          path_contains=f"/race/{race_id}/participants")
+    sandbox.server.inject(
+        "runsignup", SLUG, "http_500", count=100, path_contains=f"/race/{race_id}/participants"
+    )
     with pytest.raises(SyncFailedError, match=f"race {race_id}"):
         run_sync(engine, sandbox, SLUG)
     after = watermarks(engine)
-    failed = {str(e["event_id"]) for e in sandbox.world.events("runsignup", SLUG)
-              if str(e["race_id"]) == str(race_id)} & set(before)  # fmt: skip
+    failed = {
+        str(e["event_id"])
+        for e in sandbox.world.events("runsignup", SLUG)
+        if str(e["race_id"]) == str(race_id)
+    } & set(before)
     assert failed, "the failing race must have future events"
     for event_id in before:
         if event_id in failed:
@@ -126,15 +136,19 @@ def test_rule4_a_failed_race_keeps_its_old_watermark_and_writes_nothing(engine, 
 def test_rule5_full_sync_soft_deletes_registrations_missing_from_the_read(engine, sandbox) -> None:
     run_sync(engine, sandbox, SLUG)
     with engine.begin() as conn:  # a registration the provider no longer has
-        conn.execute(sa.text(
-            "INSERT INTO participants (provider, timing_partner_id, event_id, participant_id, "
-            "modified_at, raw) SELECT provider, timing_partner_id, event_id, 'ghost', "
-            "modified_at, '{}' FROM participants LIMIT 1"))  # fmt: skip
+        conn.execute(
+            sa.text(
+                "INSERT INTO participants (provider, timing_partner_id, event_id, participant_id, "
+                "modified_at, raw) SELECT provider, timing_partner_id, event_id, 'ghost', "
+                "modified_at, '{}' FROM participants LIMIT 1"
+            )
+        )
     figures = run_sync(engine, sandbox, SLUG, plan.SyncPolicy(force_full=True))
     assert figures.participants_removed == 1
     with engine.connect() as conn:
-        reason = conn.execute(sa.text(
-            "SELECT removed_reason FROM participants WHERE participant_id = 'ghost'")).scalar()
+        reason = conn.execute(
+            sa.text("SELECT removed_reason FROM participants WHERE participant_id = 'ghost'")
+        ).scalar()
     assert reason == "missing from full sync"
 
 
@@ -150,11 +164,16 @@ def test_rule5_incremental_learns_removals_from_the_removed_list(engine, sandbox
 
 def test_a_rerun_changes_nothing(engine, sandbox) -> None:
     run_sync(engine, sandbox, SLUG)
+
     def snapshot() -> list:
         with engine.connect() as conn:
-            return conn.execute(sa.text(
-                "SELECT event_id, participant_id, modified_at, removed_at, raw FROM participants "
-                "ORDER BY 1, 2")).all()  # fmt: skip
+            return conn.execute(
+                sa.text(
+                    "SELECT event_id, participant_id, modified_at, removed_at, raw "
+                    "FROM participants ORDER BY 1, 2"
+                )
+            ).all()
+
     before = snapshot()
     again = run_sync(engine, sandbox, SLUG, plan.SyncPolicy(force_full=True))
     assert again.participants_upserted == 0 and again.participants_removed == 0
@@ -173,21 +192,29 @@ def test_a_registration_modified_while_paging_is_picked_up_next_run(engine, sand
 
     def modify_after_first_page(record) -> None:
         params = record.params
-        if (not changed and record.path.endswith("/participants")
-                and "after_registration_id" in params):  # fmt: skip
+        if (
+            not changed
+            and record.path.endswith("/participants")
+            and "after_registration_id" in params
+        ):
             event_id = params["event_id"].split(",")[0]
             victim = min(int(k[1]) for k in sandbox.world.truth("runsignup", SLUG, [event_id]))
-            sandbox.world.modify_participant("runsignup", event_id, str(victim),
-                                             first_name="Changed-While-Paging")  # fmt: skip
+            sandbox.world.modify_participant(
+                "runsignup", event_id, str(victim), first_name="Changed-While-Paging"
+            )
             changed.append(str(victim))
 
     sandbox.server.add_hook(modify_after_first_page)
     run_sync(engine, sandbox, SLUG, partner=partner)
     assert changed
     with engine.connect() as conn:
-        name = lambda: conn.execute(sa.text(  # noqa: E731
-            "SELECT first_name FROM participants WHERE participant_id = :p"),
-            {"p": changed[0]}).scalar()  # fmt: skip
+
+        def name() -> str:
+            return conn.execute(
+                sa.text("SELECT first_name FROM participants WHERE participant_id = :p"),
+                {"p": changed[0]},
+            ).scalar()
+
         assert name() != "Changed-While-Paging"
         conn.rollback()
         run_sync(engine, sandbox, SLUG, partner=partner)
@@ -202,8 +229,9 @@ def test_error_14_in_a_200_body_is_retried_as_throttling(engine, sandbox) -> Non
 
 
 def test_error_wrapped_in_an_array_is_recognised(engine, sandbox) -> None:
-    sandbox.server.inject("runsignup", SLUG, "error_in_array", count=1,
-                          path_contains="/participants")  # fmt: skip
+    sandbox.server.inject(
+        "runsignup", SLUG, "error_in_array", count=1, path_contains="/participants"
+    )
     run_sync(engine, sandbox, SLUG)
     assert_equals_truth(engine, sandbox)
 
@@ -240,8 +268,9 @@ def test_rule3_refused_incremental_filter_falls_back_to_full(engine, sandbox) ->
     run_sync(engine, sandbox, SLUG)
     sandbox.world.advance(timedelta(days=1))
     # Error 3 (invalid parameters) on a call that carried modified_after_timestamp.
-    sandbox.server.inject("runsignup", SLUG, "error_in_array", count=1, error_code=3,
-                          path_contains="/participants")  # fmt: skip
+    sandbox.server.inject(
+        "runsignup", SLUG, "error_in_array", count=1, error_code=3, path_contains="/participants"
+    )
     figures = run_sync(engine, sandbox, SLUG)
     assert plan.FULL_FALLBACK in figures.sync_types.values()
     assert_equals_truth(engine, sandbox)

@@ -53,13 +53,20 @@ def test_rule2_incremental_days_is_configurable() -> None:
 
 
 def test_groups_put_one_race_in_one_call_per_sync_type() -> None:
-    events = [event("1", NOW, "r1"), event("2", NOW, "r1"), event("3", NOW, "r1"),
-              event("4", NOW, "r2")]  # fmt: skip
+    events = [
+        event("1", NOW, "r1"),
+        event("2", NOW, "r1"),
+        event("3", NOW, "r1"),
+        event("4", NOW, "r2"),
+    ]
     watermarks = {"1": NOW - timedelta(hours=1), "2": NOW - timedelta(hours=5)}
     groups = plan.plan_groups(events, watermarks, NOW, POLICY)
     summary = {(g.race_id, g.sync_type): g.event_ids for g in groups}
-    assert summary == {("r1", "full"): ["3"], ("r1", "incremental"): ["1", "2"],
-                       ("r2", "full"): ["4"]}  # fmt: skip
+    assert summary == {
+        ("r1", "full"): ["3"],
+        ("r1", "incremental"): ["1", "2"],
+        ("r2", "full"): ["4"],
+    }
     incremental = next(g for g in groups if g.sync_type == plan.INCREMENTAL)
     # The oldest watermark of the group, minus the overlap: nothing of either event is skipped.
     assert incremental.modified_after == NOW - timedelta(hours=5, minutes=10)

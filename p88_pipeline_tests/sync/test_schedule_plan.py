@@ -17,8 +17,9 @@ NOW = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
 
 
 def partner(slug: str = "acme", interval: int = 60, active: bool = True) -> Partner:
-    return Partner(id=f"id-{slug}", slug=slug, name=slug, active=active,
-                   sync_interval_minutes=interval)  # fmt: skip
+    return Partner(
+        id=f"id-{slug}", slug=slug, name=slug, active=active, sync_interval_minutes=interval
+    )
 
 
 def fresh(
@@ -87,8 +88,13 @@ def test_inactive_unregistered_and_busy_partners_get_no_runs() -> None:
         partners, {}, NOW, registered={"off", "busy", "due"}, busy={"busy"}
     )
     assert [(d.slug, d.due) for d in decisions] == [
-        ("off", False), ("new", False), ("busy", False), ("due", True),
-    ]  # fmt: skip
+        ("off", False),
+        ("new", False),
+        ("busy", False),
+        ("due", True),
+    ]
     assert [d.reason for d in decisions[:3]] == [
-        "inactive", "not yet a partition", "a sync is queued or running",
-    ]  # fmt: skip
+        "inactive",
+        "not yet a partition",
+        "a sync is queued or running",
+    ]

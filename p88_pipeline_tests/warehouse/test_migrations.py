@@ -36,6 +36,10 @@ def test_constraint_check_refuses_a_table_without_its_unique_key(engine: sa.Engi
 def test_a_unique_index_counts_as_the_constraint(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE sync_watermarks DROP CONSTRAINT sync_watermarks_key"))
-        conn.execute(sa.text("CREATE UNIQUE INDEX wm_key ON sync_watermarks "
-                             "(event_id, provider, timing_partner_id)"))  # fmt: skip
+        conn.execute(
+            sa.text(
+                "CREATE UNIQUE INDEX wm_key ON sync_watermarks "
+                "(event_id, provider, timing_partner_id)"
+            )
+        )
     check_schema(engine)

@@ -11,14 +11,21 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def person(pid: str, modified: datetime, name: str = "Ann", event: str = "e1") -> Participant:
-    return Participant("runsignup", event, pid, modified, first_name=name,
-                       raw={"registration_id": pid, "name": name})  # fmt: skip
+    return Participant(
+        "runsignup",
+        event,
+        pid,
+        modified,
+        first_name=name,
+        raw={"registration_id": pid, "name": name},
+    )
 
 
 def rows(engine: sa.Engine) -> dict[str, tuple]:
     with engine.connect() as conn:
-        result = conn.execute(sa.text(
-            "SELECT participant_id, first_name, removed_reason FROM participants"))
+        result = conn.execute(
+            sa.text("SELECT participant_id, first_name, removed_reason FROM participants")
+        )
         return {r[0]: (r[1], r[2]) for r in result}
 
 
@@ -29,8 +36,12 @@ def test_upsert_keeps_the_newest_version(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         writer = ParticipantWriter(conn, "runsignup", "101")
         # "1" is newer: applied. "2" is older than what we hold: ignored.
-        writer.upsert([person("1", T0 + timedelta(hours=1), "Anna"),
-                       person("2", T0 - timedelta(hours=1), "Old")])  # fmt: skip
+        writer.upsert(
+            [
+                person("1", T0 + timedelta(hours=1), "Anna"),
+                person("2", T0 - timedelta(hours=1), "Old"),
+            ]
+        )
     assert rows(engine) == {"1": ("Anna", None), "2": ("Ann", None)}
 
 
@@ -42,10 +53,11 @@ def test_a_registration_repeated_in_one_batch_is_written_once(engine: sa.Engine)
 
 
 def test_text_that_looks_like_sql_or_csv_is_stored_verbatim(engine: sa.Engine) -> None:
-    nasty = "Robert'); DROP TABLE participants;-- \"quoted\", \\N back\\slash \n newline"
+    nasty = 'Robert\'); DROP TABLE participants;-- "quoted", \\N back\\slash \n newline'
     with engine.begin() as conn:
-        ParticipantWriter(conn, "runsignup", "101").upsert([person("1", T0, nasty),
-                                                           person("2", T0, "")])  # fmt: skip
+        ParticipantWriter(conn, "runsignup", "101").upsert(
+            [person("1", T0, nasty), person("2", T0, "")]
+        )
     assert rows(engine) == {"1": (nasty, None), "2": ("", None)}
 
 
