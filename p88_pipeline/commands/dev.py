@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from p88_pipeline.commands.instance import prepare_dagster_home
+from p88_pipeline.commands.instance import get_instance, prepare_dagster_home
 from p88_pipeline.settings import PROJECT_ROOT, Settings, load_settings
 from p88_pipeline.warehouse.db import get_engine, redact_url, resolve_database_url
 from p88_pipeline.warehouse.migrations import prepare_warehouse
@@ -29,9 +29,17 @@ def workspace_file(cwd: Path | None = None) -> Path:
 
 def dev_command(port: int, host: str, workspace: Path) -> list[str]:
     return [
-        sys.executable, "-m", "dagster", "dev",
-        "-w", str(workspace), "-h", host, "-p", str(port),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(workspace),
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
 
 
 def dev_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
@@ -45,6 +53,7 @@ def dev_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, st
 def run_dev(port: int = 3000, host: str = "127.0.0.1") -> int:
     settings = load_settings()
     home = prepare_dagster_home(settings)  # sets DAGSTER_HOME and DAGSTER_PG_URL in os.environ
+    get_instance(settings)  # pools created before the daemon launches runs side by side
     warehouse_url = resolve_database_url(settings)
     prepare_warehouse(get_engine(warehouse_url))  # fail here, clearly, not in the first sensor tick
     workspace = workspace_file()

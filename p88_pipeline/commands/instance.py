@@ -5,10 +5,14 @@ Same file as `p88 dev` and production; only DAGSTER_PG_URL differs (embedded by 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import time
+from collections.abc import Iterable
 
 import dagster as dg
+import sqlalchemy as sa
 
 from p88_pipeline.settings import PROJECT_ROOT, Settings, load_settings
 from p88_pipeline.warehouse.db import normalize_url
@@ -33,6 +37,45 @@ def prepare_dagster_home(settings: Settings | None = None) -> str:
     return home
 
 
+log = logging.getLogger("p88.instance")
+
+
+def asset_pools() -> set[str]:
+    """The pools the assets claim slots in (`pool=` on the API-calling assets)."""
+    from p88_pipeline.definitions import defs
+
+    return {pool for node in defs.resolve_asset_graph().asset_nodes for pool in node.pools or ()}
+
+
+def ensure_pools(instance: dg.DagsterInstance, pools: Iterable[str], attempts: int = 5) -> None:
+    """Create each pool's `concurrency_limits` row once, before any run needs it.
+
+    Dagster creates the row lazily when a step first claims a slot; parallel first runs on
+    Postgres race on that INSERT and the losers fail with a UniqueViolation (its fallback UPDATE
+    runs in the aborted transaction). Here one process creates the rows up front; if another
+    p88 process wins the same race, the retry finds them present.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    for attempt in range(attempts):
+        missing = sorted(set(pools) - storage.get_concurrency_keys())
+        if not missing:
+            return
+        try:
+            for pool in missing:
+                storage.initialize_concurrency_limit_to_default(pool)
+                log.debug("pool %s initialised to the instance default", pool)
+        except sa.exc.IntegrityError:
+            time.sleep(0.1 * (attempt + 1))  # another process created it meanwhile: look again
+    missing = sorted(set(pools) - storage.get_concurrency_keys())
+    if missing:
+        raise RuntimeError(f"Dagster pools {', '.join(missing)} could not be created")
+
+
 def get_instance(settings: Settings | None = None) -> dg.DagsterInstance:
+    """The instance with its pools ready, so runs started side by side never race to make them."""
     prepare_dagster_home(settings)
-    return dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.get()
+    ensure_pools(instance, asset_pools())
+    return instance
