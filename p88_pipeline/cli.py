@@ -150,9 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all")
     demo.set_defaults(func=cmd_demo)
 
-    sub.add_parser("migrate", help="apply sql/ migrations and check constraints").set_defaults(
-        func=cmd_migrate
-    )
+    sub.add_parser(
+        "migrate", help="apply the warehouse migrations and check constraints"
+    ).set_defaults(func=cmd_migrate)
 
     dev = sub.add_parser("dev", help="Dagster UI + daemon on the embedded (or given) Postgres")
     dev.add_argument("--port", type=int, default=3000)

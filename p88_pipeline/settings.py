@@ -35,6 +35,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
-def sql_dir() -> Path:
-    """Migrations live at the repository top level (`sql/`), next to the package."""
-    return Path(os.environ.get("P88_SQL_DIR", PROJECT_ROOT / "sql"))
+def dagster_yaml() -> Path:
+    """The instance configuration shipped with the package (the checkout's ./dagster.yaml links
+    to it), so an installed wheel runs with the same file as a checkout."""
+    return Path(__file__).resolve().parent / "dagster.yaml"

@@ -21,25 +21,17 @@ from p88_pipeline.warehouse.migrations import prepare_warehouse
 STOP_TIMEOUT_S = 30
 
 
-def workspace_file(cwd: Path | None = None) -> Path:
-    """./workspace.yaml when there is one (a project checkout), else the package's own."""
-    local = (cwd or Path.cwd()) / "workspace.yaml"
-    return local if local.exists() else PROJECT_ROOT / "workspace.yaml"
+def workspace_file(cwd: Path | None = None) -> Path | None:
+    """./workspace.yaml, or the checkout's; None for an installed wheel (the module is loaded)."""
+    for candidate in ((cwd or Path.cwd()) / "workspace.yaml", PROJECT_ROOT / "workspace.yaml"):
+        if candidate.exists():
+            return candidate
+    return None
 
 
-def dev_command(port: int, host: str, workspace: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-w",
-        str(workspace),
-        "-h",
-        host,
-        "-p",
-        str(port),
-    ]
+def dev_command(port: int, host: str, workspace: Path | None) -> list[str]:
+    target = ["-w", str(workspace)] if workspace else ["-m", "p88_pipeline.definitions"]
+    return [sys.executable, "-m", "dagster", "dev", *target, "-h", host, "-p", str(port)]
 
 
 def dev_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import dagster as dg
 import sqlalchemy as sa
 
-from p88_pipeline.settings import PROJECT_ROOT, Settings, load_settings
+from p88_pipeline.settings import Settings, dagster_yaml, load_settings
 from p88_pipeline.warehouse.db import normalize_url
 from p88_pipeline.warehouse.embedded import embedded_url
 
@@ -32,7 +32,7 @@ def prepare_dagster_home(settings: Settings | None = None) -> str:
     if not home:
         home = str(settings.data_dir / "dagster")
         os.makedirs(home, exist_ok=True)
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))
+        shutil.copyfile(dagster_yaml(), os.path.join(home, "dagster.yaml"))
         os.environ["DAGSTER_HOME"] = home
     return home
 

@@ -8,7 +8,7 @@ jump a night ahead without waiting for it.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class SimClock:
@@ -27,7 +27,7 @@ class SimClock:
         """Aware UTC datetime of the simulated present."""
         with self._lock:
             offset = self._offset
-        return datetime.now(timezone.utc) + offset
+        return datetime.now(UTC) + offset
 
     def advance(self, delta: timedelta) -> datetime:
         """Move simulated time forward by `delta`; returns the new now."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 MASK = (1 << 64) - 1
 
 TIMEZONES = (

@@ -10,7 +10,7 @@ import bisect
 import itertools
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -277,7 +277,7 @@ class RunSignUpApi:
         if page < 1 or per_page < 1:
             raise ApiError(3, "page and results_per_page must be positive")
         per_page = min(per_page, self.config.runsignup_max_results_per_page)
-        since = None if since_ts is None else datetime.fromtimestamp(since_ts, timezone.utc)
+        since = None if since_ts is None else datetime.fromtimestamp(since_ts, UTC)
         descending = params.get("sort", "registration_id ASC").strip().upper().endswith("DESC")
         blocks = []
         for event in events:

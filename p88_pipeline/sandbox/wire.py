@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,7 +86,7 @@ def haku_time(moment: datetime | None, style: str = "plain") -> str | None:
     """Haku timestamps: `plain` 'YYYY-mm-dd HH:MM:SS' UTC, `iso_z` with Z, `iso` with +00:00."""
     if moment is None:
         return None
-    utc = moment.astimezone(timezone.utc).replace(microsecond=0)
+    utc = moment.astimezone(UTC).replace(microsecond=0)
     if style == "iso_z":
         return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     if style == "iso":

@@ -1,14 +1,14 @@
-"""Numbered, idempotent DDL from `sql/`, applied once each and recorded; plus the constraint check
-that refuses to sync into a table whose ON CONFLICT target has no UNIQUE constraint."""
+"""Numbered, idempotent DDL shipped as package data (`warehouse/sql/`), applied once each and
+recorded; plus the constraint check that refuses to sync into a table whose ON CONFLICT target has
+no UNIQUE constraint."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 import sqlalchemy as sa
-
-from p88_pipeline.settings import sql_dir
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,17 @@ class SchemaError(RuntimeError):
     """The warehouse schema cannot support a safe sync."""
 
 
-def migration_files(directory: Path | None = None) -> list[Path]:
-    return sorted((directory or sql_dir()).glob("[0-9][0-9][0-9]_*.sql"))
+def migration_files() -> list[Traversable]:
+    """The package's migrations in order (read through importlib.resources: a wheel has no sql/
+    directory beside it)."""
+    directory = resources.files("p88_pipeline.warehouse") / "sql"
+    return sorted(
+        (f for f in directory.iterdir() if f.name.endswith(".sql") and f.name[:3].isdigit()),
+        key=lambda f: f.name,
+    )
 
 
-def apply_migrations(engine: sa.Engine, directory: Path | None = None) -> list[str]:
+def apply_migrations(engine: sa.Engine) -> list[str]:
     """Apply pending migrations in order; return the versions applied now.
 
     An advisory lock serialises concurrent starters (parallel partner runs all call this).
@@ -47,8 +53,8 @@ def apply_migrations(engine: sa.Engine, directory: Path | None = None) -> list[s
             )
         )
         done = set(conn.execute(sa.text("SELECT version FROM schema_migrations")).scalars())
-        for path in migration_files(directory):
-            version = path.stem
+        for path in migration_files():
+            version = path.name.removesuffix(".sql")
             if version in done:
                 continue
             conn.exec_driver_sql(path.read_text())
@@ -90,7 +96,7 @@ def check_schema(engine: sa.Engine) -> None:
             "refusing to sync: no UNIQUE constraint behind the ON CONFLICT upsert on "
             + "; ".join(missing)
             + ". Every upsert into these tables would fail (the old Haku branch stored nothing"
-            " for this reason). Restore the constraint or re-create the table from sql/."
+            " for this reason). Restore the constraint or re-create the table (p88 migrate)."
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
@@ -88,7 +88,7 @@ def test_a_full_read_equals_the_truth(world, rsu) -> None:
     assert seen.keys() == active.keys()
     for key, r in seen.items():
         t = active[key]
-        assert datetime.fromtimestamp(r["last_modified"], timezone.utc) == t.modified_at
+        assert datetime.fromtimestamp(r["last_modified"], UTC) == t.modified_at
         assert (r["user"]["first_name"], r["user"]["last_name"], r["user"]["email"]) == (
             t.first_name,
             t.last_name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 from p88_pipeline.sandbox.world import World
@@ -78,7 +78,7 @@ def test_events_have_real_zones_and_aware_utc_starts() -> None:
             for e in world.events(provider, p.slug):
                 ZoneInfo(e["timezone"])
                 assert e["start_time"].utcoffset() == timedelta(0)
-                assert e["start_time"].tzinfo is timezone.utc
+                assert e["start_time"].tzinfo is UTC
 
 
 def test_races_hold_one_to_four_events() -> None:

@@ -16,10 +16,10 @@ def test_migrations_are_recorded_and_idempotent(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM schema_migrations"))
     # Re-applying every file over existing tables is harmless (IF NOT EXISTS / OR REPLACE).
-    assert apply_migrations(engine) == [p.stem for p in migration_files()]
+    assert apply_migrations(engine) == [p.name.removesuffix(".sql") for p in migration_files()]
     with engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version FROM schema_migrations")).scalars().all()
-    assert sorted(versions) == [p.stem for p in migration_files()]
+    assert sorted(versions) == [p.name.removesuffix(".sql") for p in migration_files()]
     check_schema(engine)
 
 
