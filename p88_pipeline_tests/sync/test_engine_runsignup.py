@@ -180,10 +180,13 @@ def test_a_rerun_changes_nothing(engine, sandbox) -> None:
     assert snapshot() == before
 
 
-def test_a_registration_modified_while_paging_is_picked_up_next_run(engine, sandbox) -> None:
+def test_rule4_a_registration_modified_during_a_long_read_is_picked_up_next_run(
+    engine, sandbox
+) -> None:
     # Small pages so a race takes several calls; between page 1 and 2, a page-1 registration
-    # changes. The running sync has passed it; its watermark (the sync's start) precedes the
-    # change, so the next incremental run must read it.
+    # changes, then the read goes on for 30 minutes (the provider's clock moves on: longer than
+    # the overlap). The running sync has passed the registration; its watermark (the group's
+    # start, not its end) precedes the change, so the next incremental run must read it.
     partner = sandbox.partner(SLUG)
     account = partner.accounts["runsignup"]
     small = type(account)(**{**account.__dict__, "page_size": 5})
@@ -203,6 +206,7 @@ def test_a_registration_modified_while_paging_is_picked_up_next_run(engine, sand
                 "runsignup", event_id, str(victim), first_name="Changed-While-Paging"
             )
             changed.append(str(victim))
+            sandbox.world.clock.advance(timedelta(minutes=30))
 
     sandbox.server.add_hook(modify_after_first_page)
     run_sync(engine, sandbox, SLUG, partner=partner)
@@ -217,7 +221,8 @@ def test_a_registration_modified_while_paging_is_picked_up_next_run(engine, sand
 
         assert name() != "Changed-While-Paging"
         conn.rollback()
-        run_sync(engine, sandbox, SLUG, partner=partner)
+        again = run_sync(engine, sandbox, SLUG, partner=partner)
+        assert set(again.sync_types.values()) == {plan.INCREMENTAL}
         assert name() == "Changed-While-Paging"
     assert_equals_truth(engine, sandbox)
 

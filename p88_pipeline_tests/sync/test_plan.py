@@ -29,6 +29,13 @@ def test_rule1_future_filter_uses_the_race_time_zone_and_grace_window() -> None:
     assert [e.event_id for e in future] == ["a", "c", "d"]
 
 
+def test_rule1_an_event_exactly_at_now_minus_grace_is_past() -> None:
+    # The boundary itself: "after now minus grace" is strict, one microsecond later is future.
+    boundary = NOW - POLICY.grace
+    assert not plan.is_future(event("a", boundary), NOW, POLICY.grace)
+    assert plan.is_future(event("b", boundary + timedelta(microseconds=1)), NOW, POLICY.grace)
+
+
 def test_rule1_future_filter_refuses_naive_times() -> None:
     with pytest.raises(ValueError, match="naive"):
         plan.is_future(event("a", datetime(2026, 12, 1)), NOW, POLICY.grace)

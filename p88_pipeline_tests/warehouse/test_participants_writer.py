@@ -52,6 +52,31 @@ def test_a_registration_repeated_in_one_batch_is_written_once(engine: sa.Engine)
     assert rows(engine) == {"1": ("Second", None)}
 
 
+def test_a_first_load_repeating_a_registration_keeps_its_newest_copy(engine: sa.Engine) -> None:
+    # begin(full=True) on events with nothing stored takes the fast path (plain COPY); a page that
+    # shifted may still repeat a registration, in either order.
+    older, newer = T0, T0 + timedelta(hours=1)
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        writer.begin(["e1", "e2"], full=True)
+        assert (
+            writer.upsert(
+                [
+                    person("1", older, "Old", "e1"),
+                    person("1", newer, "New", "e1"),
+                    person("2", newer, "New", "e2"),
+                    person("2", older, "Old", "e2"),
+                ]
+            )
+            == 2
+        )
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT event_id, first_name, modified_at FROM participants ORDER BY 1")
+        ).all()
+    assert [tuple(r) for r in stored] == [("e1", "New", newer), ("e2", "New", newer)]
+
+
 def test_text_that_looks_like_sql_or_csv_is_stored_verbatim(engine: sa.Engine) -> None:
     nasty = 'Robert\'); DROP TABLE participants;-- "quoted", \\N back\\slash \n newline'
     with engine.begin() as conn:
