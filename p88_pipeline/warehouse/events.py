@@ -26,6 +26,13 @@ EVENT_COLUMNS = (
 def upsert_partner(
     conn: sa.Connection, partner_id: str, slug: str, name: str, active: bool, providers: list[str]
 ) -> None:
+    """Serialised per partner: its first row is inserted by parallel runs at once (one per
+    provider, or two processes), and with two UNIQUE keys (id, slug) the ON CONFLICT on the id
+    does not cover the slug: the loser got a UniqueViolation instead of an update."""
+    conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+        {"key": f"p88:partner:{partner_id}"},
+    )
     conn.execute(
         sa.text(
             "INSERT INTO timing_partners (timing_partner_id, slug, name, active, providers) "
