@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -25,9 +25,9 @@ class Strategy:
     description: str
     all_events: bool = False  # every event, not only future ones
     always_full: bool = False  # full reads every night
-    page_size: Mapping[str, int] = field(default_factory=dict)  # provider -> page size
+    page_size: int | None = None  # every provider's page size; None: the client's own
     group_by_race: bool = True  # one participants call per race (several event ids)
-    haku_incremental: bool = True  # early-stop paging sorted by updated_at desc
+    early_stop: bool = True  # incremental reads without a server-side filter (newest first)
     row_by_row: bool = False  # one INSERT and COMMIT per participant
     parallel_partners: int = 13
     parallel_groups: int = 2
@@ -41,9 +41,9 @@ STRATEGIES: dict[str, Strategy] = {
         "partners in series",
         all_events=True,
         always_full=True,
-        page_size={"runsignup": 25, "haku": 25},
+        page_size=25,
         group_by_race=False,
-        haku_incremental=False,
+        early_stop=False,
         row_by_row=True,
         parallel_partners=1,
         parallel_groups=1,
@@ -53,9 +53,9 @@ STRATEGIES: dict[str, Strategy] = {
         "seed-optimized",
         "the old fix: future events, per-event incremental (7-day rule), pages "
         "of 100, per-row upserts, partners in series",
-        page_size={"runsignup": 100, "haku": 100},
+        page_size=100,
         group_by_race=False,
-        haku_incremental=False,
+        early_stop=False,
         row_by_row=True,
         parallel_partners=1,
         parallel_groups=1,

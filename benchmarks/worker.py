@@ -18,7 +18,8 @@ from typing import Any
 
 from benchmarks.strategies import STRATEGIES, LoadMeter, Strategy, timed_writer
 from p88_pipeline.partners import Partner, load_partners
-from p88_pipeline.providers.registry import build_client
+from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.registry import spec_for
 from p88_pipeline.sync.engine import LoadOptions, select_future, sync_events, sync_participants
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.db import get_engine
@@ -29,8 +30,8 @@ UNPACED_QUOTA = 10**9
 def _account_for(strategy: Strategy, partner: Partner, provider: str) -> Partner:
     account = partner.accounts[provider]
     changes = {}
-    if provider in strategy.page_size:
-        changes["page_size"] = strategy.page_size[provider]
+    if strategy.page_size is not None:
+        changes["page_size"] = strategy.page_size
     if not strategy.paced:
         changes["quota_per_hour"] = UNPACED_QUOTA
     accounts = {**partner.accounts, provider: replace(account, **changes)}
@@ -45,7 +46,8 @@ def run_partner(
         tuned = _account_for(strategy, partner, provider)
         client = build_client(tuned, provider)
         events = sync_events(engine, client, tuned)
-        full = strategy.always_full or (provider == "haku" and not strategy.haku_incremental)
+        early_stop_only = not spec_for(provider).server_filter
+        full = strategy.always_full or (early_stop_only and not strategy.early_stop)
         grace = timedelta(days=365 * 100) if strategy.all_events else timedelta(days=1)
         policy = SyncPolicy(force_full=full, grace=grace)
         _, future = select_future(engine, provider, tuned, as_of, policy)

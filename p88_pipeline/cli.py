@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from p88_pipeline.partners import PROVIDERS, PartnerConfigError
+from p88_pipeline.partners import PartnerConfigError
+from p88_pipeline.providers.registry import names
 
 
 def configure_logging(verbose: bool = False) -> None:
@@ -139,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--incremental-days", type=int, default=7)
     sync.add_argument("--timing-partner", metavar="ID", help="partner id or slug")
     sync.add_argument("--test", action="store_true", help="first partner only")
-    sync.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all")
+    sync.add_argument("--provider", choices=[*names(), "all"], default="all")
     sync.add_argument("--parallel", type=int, default=4, help="partners synced at once")
     sync.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
     sync.set_defaults(func=cmd_sync)
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="full + incremental sync against an in-process sandbox")
     demo.add_argument("--scale", choices=["tiny", "small", "seed"], default="small")
     demo.add_argument("--seed", type=int, default=88)
-    demo.add_argument("--provider", choices=[*PROVIDERS, "all"], default="all")
+    demo.add_argument("--provider", choices=[*names(), "all"], default="all")
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser(

@@ -13,11 +13,11 @@ from p88_pipeline.defs.resources import (
 )
 from p88_pipeline.defs.schedules import nightly_sync_schedule
 from p88_pipeline.defs.sensors import partner_partitions_sensor, stale_watermarks_sensor
-from p88_pipeline.partners import PROVIDERS
+from p88_pipeline.providers.registry import names
 
 defs = dg.Definitions(
-    assets=[asset for provider in PROVIDERS for asset in build_provider_assets(provider)],
-    asset_checks=[check for provider in PROVIDERS for check in build_participant_checks(provider)],
+    assets=[asset for provider in names() for asset in build_provider_assets(provider)],
+    asset_checks=[check for provider in names() for check in build_participant_checks(provider)],
     jobs=[sync_job, full_refresh_job, *provider_sync_jobs.values()],
     schedules=[nightly_sync_schedule],
     sensors=[partner_partitions_sensor, stale_watermarks_sensor, run_failure_alerts],

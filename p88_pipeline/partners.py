@@ -14,15 +14,10 @@ from typing import Any
 
 import yaml
 
-PROVIDERS = ("runsignup", "haku")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+from p88_pipeline.providers.base import ProviderConfigError
+from p88_pipeline.providers.registry import names, spec_for
 
-# Per provider: the credential fields (env-var names) it requires.
-CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "runsignup": ("api_key_env", "api_secret_env"),
-    "haku": ("client_id_env", "client_secret_env"),
-}
-DEFAULT_QUOTA_PER_HOUR = {"runsignup": 1000, "haku": 500}
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # Keys that would put a secret itself in the file: refused, the file names variables only.
 SECRET_KEYS = {
     "api_key",
@@ -36,7 +31,7 @@ SECRET_KEYS = {
 }
 
 
-class PartnerConfigError(ValueError):
+class PartnerConfigError(ProviderConfigError):
     """partners.yaml is malformed, names an unknown provider, or a credential variable is unset."""
 
 
@@ -79,25 +74,26 @@ class Partner:
 
 def _account(slug: str, provider: str, raw: Any) -> ProviderAccount:
     where = f"partner {slug}: provider {provider}"
-    if provider not in PROVIDERS:
-        raise PartnerConfigError(f"{where}: unknown provider (known: {', '.join(PROVIDERS)})")
+    if provider not in names():
+        raise PartnerConfigError(f"{where}: unknown provider (known: {', '.join(names())})")
+    spec = spec_for(provider)
     if not isinstance(raw, dict) or not raw.get("base_url"):
         raise PartnerConfigError(f"{where}: needs a mapping with base_url")
     literal = sorted(k for k in raw if k.lower() in SECRET_KEYS)
     if literal:
         raise PartnerConfigError(
             f"{where}: {', '.join(literal)} must not be in the file: name an environment "
-            f"variable instead ({', '.join(CREDENTIAL_FIELDS[provider])})"
+            f"variable instead ({', '.join(spec.credential_fields)})"
         )
-    missing = [f for f in CREDENTIAL_FIELDS[provider] if not raw.get(f)]
+    missing = [f for f in spec.credential_fields if not raw.get(f)]
     if missing:
         raise PartnerConfigError(f"{where}: missing {', '.join(missing)}")
-    known = {"base_url", "quota_per_hour", "page_size", *CREDENTIAL_FIELDS[provider]}
+    known = {"base_url", "quota_per_hour", "page_size", *spec.credential_fields}
     return ProviderAccount(
         provider=provider,
         base_url=str(raw["base_url"]).rstrip("/"),
-        credential_envs={f: str(raw[f]) for f in CREDENTIAL_FIELDS[provider]},
-        quota_per_hour=int(raw.get("quota_per_hour", DEFAULT_QUOTA_PER_HOUR[provider])),
+        credential_envs={f: str(raw[f]) for f in spec.credential_fields},
+        quota_per_hour=int(raw.get("quota_per_hour", spec.default_quota_per_hour)),
         page_size=int(raw["page_size"]) if raw.get("page_size") else None,
         options={k: v for k, v in raw.items() if k not in known},
     )

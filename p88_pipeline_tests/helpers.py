@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from p88_pipeline.partners import Partner, find_partner
+from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.http import RetryPolicy
-from p88_pipeline.providers.registry import build_client
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.plan import SyncPolicy

@@ -8,6 +8,8 @@ import threading
 import urllib.request
 from pathlib import Path
 
+from p88_pipeline.providers.registry import specs
+
 
 def serve(host: str, port: int, scale: str, seed: int, partners_out: str) -> int:
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
@@ -19,7 +21,8 @@ def serve(host: str, port: int, scale: str, seed: int, partners_out: str) -> int
     server.start()
     Path(partners_out).write_text(render_partners_yaml(world, server))
     print(f"sandbox (scale {scale}, seed {seed}) serving at {server.url}", flush=True)
-    print(f"RunSignUp base {server.runsignup_base_url}; Haku API {server.haku_api_url}")
+    for spec in specs():
+        print(f"{spec.label}: {server.account(spec.name)}")
     print(f"partners file written to {partners_out}; export these credentials:")
     for name, value in partner_environment(world).items():
         print(f"export {name}={value}")

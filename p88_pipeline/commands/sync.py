@@ -15,7 +15,8 @@ import dagster as dg
 import sqlalchemy as sa
 
 from p88_pipeline.defs.jobs import job_name
-from p88_pipeline.partners import PROVIDERS, Partner
+from p88_pipeline.partners import Partner
+from p88_pipeline.providers.registry import names
 
 log = logging.getLogger("p88.cli")
 
@@ -135,4 +136,4 @@ def type_summary(sync_types: dict[str, str]) -> str:
 
 
 def providers_of(provider: str) -> Sequence[str]:
-    return PROVIDERS if provider == "all" else (provider,)
+    return names() if provider == "all" else (provider,)

@@ -8,7 +8,7 @@ import dagster as dg
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import Partner
-from p88_pipeline.providers.registry import build_client
+from p88_pipeline.providers.build import build_client
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.warehouse.runs import calls_in_last_hour, record_run

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from p88_pipeline.partners import PROVIDERS
+from p88_pipeline.providers.registry import names
 
-ALL_ASSETS = dg.AssetSelection.groups(*PROVIDERS)
+ALL_ASSETS = dg.AssetSelection.groups(*names())
 # One process per run: a partner's steps share its HTTP sessions and Haku token, and a run costs
 # one process start instead of one per step. Partners still run in parallel, as separate runs.
 EXECUTOR = dg.in_process_executor
@@ -31,7 +31,7 @@ provider_sync_jobs = {
         description=f"Sync of one timing partner's {provider} account only.",
         executor_def=EXECUTOR,
     )
-    for provider in PROVIDERS
+    for provider in names()
 }
 
 

@@ -92,6 +92,10 @@ class ParticipantPage:
     rejected: list[RejectedRecord] = field(default_factory=list)
 
 
+class ProviderConfigError(ValueError):
+    """A partner's account settings cannot work for this provider (named in the message)."""
+
+
 class ProviderError(Exception):
     """A provider answered with an error we cannot retry away."""
 

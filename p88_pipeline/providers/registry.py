@@ -1,58 +1,42 @@
-"""Build a partner's client for a provider: the one place that knows every platform's class."""
+"""Every provider p88 knows, in one place: the rest of p88 iterates this instead of naming them.
+
+Adding a platform is its package (client, records, fake API, spec) plus one line in `_BUILT_IN`.
+Tests may `register` a spec for a while (a test-only provider) and `unregister` it afterwards.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from p88_pipeline.providers.haku.spec import SPEC as HAKU
+from p88_pipeline.providers.runsignup.spec import SPEC as RUNSIGNUP
+from p88_pipeline.providers.spec import ProviderSpec
 
-from p88_pipeline.partners import Partner
-from p88_pipeline.providers.base import ProviderClient
-from p88_pipeline.providers.http import ApiSession, RetryPolicy
-from p88_pipeline.providers.quota import TokenBucket
+_BUILT_IN = (RUNSIGNUP, HAKU)
+_SPECS: dict[str, ProviderSpec] = {spec.name: spec for spec in _BUILT_IN}
 
 
-def build_client(
-    partner: Partner,
-    provider: str,
-    *,
-    environ: Mapping[str, str] | None = None,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] | None = None,
-    spent_last_hour: int = 0,
-) -> ProviderClient:
-    """Credentials resolved from the environment now, so a missing one fails before any call.
+def specs() -> tuple[ProviderSpec, ...]:
+    """In registration order: the sandbox draws its world in this order."""
+    return tuple(_SPECS.values())
 
-    `spent_last_hour`: calls this partner already made on this account in the past hour (other
-    runs, other steps); the budget starts that much lower so runs together stay in the quota.
-    """
-    account = partner.account(provider)
-    if account is None:
-        raise KeyError(f"partner {partner.slug} has no {provider} account")
-    creds = account.credentials(partner.slug, environ)
-    session_kwargs = {"sleep": sleep} if sleep else {}
-    # TLS verification is never switched off from partners.yaml: a private CA goes in
-    # REQUESTS_CA_BUNDLE instead, which keeps verification on.
-    session = ApiSession(
-        provider,
-        partner.slug,
-        limiter=TokenBucket(account.quota_per_hour, spent=spent_last_hour),
-        secrets=creds.values(),
-        retry=retry,
-        verify_tls=True,
-        credential_envs=account.credential_envs.values(),
-        **session_kwargs,
-    )
-    if provider == "runsignup":
-        from p88_pipeline.providers.runsignup import PARTICIPANTS_PAGE_MAX, RunSignUpClient
 
-        return RunSignUpClient(
-            session,
-            account.base_url,
-            creds["api_key"],
-            creds["api_secret"],
-            page_size=account.page_size or PARTICIPANTS_PAGE_MAX,
-        )
-    if provider == "haku":
-        from p88_pipeline.providers.haku import HakuClient
+def names() -> tuple[str, ...]:
+    return tuple(_SPECS)
 
-        return HakuClient.from_account(session, account, creds)
-    raise KeyError(f"unknown provider {provider}")
+
+def spec_for(name: str) -> ProviderSpec:
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise KeyError(f"unknown provider {name!r} (known: {', '.join(_SPECS)})") from None
+
+
+def register(spec: ProviderSpec) -> None:
+    if spec.name in _SPECS:
+        raise ValueError(f"provider {spec.name!r} is already registered")
+    _SPECS[spec.name] = spec
+
+
+def unregister(name: str) -> None:
+    if any(spec.name == name for spec in _BUILT_IN):
+        raise ValueError(f"provider {name!r} is built in")
+    _SPECS.pop(name, None)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EASTERN = ZoneInfo("America/New_York")
+D = TypeVar("D", ZoneInfo, None)
 
 _LOCAL_FORMATS = (
     "%m/%d/%Y %H:%M",
@@ -18,11 +20,19 @@ _LOCAL_FORMATS = (
 )
 
 
-def zone(name: str | None, default: ZoneInfo = EASTERN) -> ZoneInfo:
+def zone(name: Any, default: D) -> ZoneInfo | D:
+    """The named IANA zone, or `default` when the name is missing or unknown."""
+    if not name or not isinstance(name, str):
+        return default
     try:
-        return ZoneInfo(name) if name else default
+        return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
         return default
+
+
+def iso_utc(moment: datetime) -> str:
+    """Whole seconds, rounded down: an inclusive filter must not skip the boundary second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_local(value: str | None, tz: ZoneInfo) -> datetime | None:

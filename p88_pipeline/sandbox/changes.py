@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from p88_pipeline.sandbox.generate import FIRST, LAST, TEAMS, ascii_slug, mix
-
-if TYPE_CHECKING:
-    from p88_pipeline.sandbox.generate import EventState
-    from p88_pipeline.sandbox.world import World
+from p88_pipeline.sandbox.generate import FIRST, LAST, TEAMS, EventState, ascii_slug, mix
+from p88_pipeline.sandbox.view import WorldView
 
 DAY = timedelta(days=1)
-REASONS = ("cleared", "transferred", "deferred", "removed")
-REASON_WEIGHTS = (40, 30, 20, 10)
 
 
 def stochastic_round(rng: random.Random, x: float) -> int:
@@ -48,7 +43,7 @@ def field_change(rng: random.Random, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_changes(
-    world: World,
+    world: WorldView,
     event: EventState,
     start: datetime,
     delta: timedelta,
@@ -75,11 +70,12 @@ def event_changes(
             event.provider, event.event_id, pid, at=stamp(), **field_change(rng, fields)
         )
         counts["modified"] += 1
+    reasons = world.shapes[event.provider].removal_reasons
     for pid in sorted(removed):
         reason = (
-            rng.choices(REASONS, weights=REASON_WEIGHTS)[0]
-            if event.provider == "runsignup"
-            else "cancelled"
+            reasons[0][0]
+            if len(reasons) == 1
+            else rng.choices([r for r, _ in reasons], weights=[w for _, w in reasons])[0]
         )
         if world.remove_participant(event.provider, event.event_id, pid, reason, at=stamp()):
             counts["added"] += 1
@@ -90,11 +86,11 @@ def event_changes(
 
 
 def apply_changes(
-    world: World, start: datetime, delta: timedelta, change_rate: float
+    world: WorldView, start: datetime, delta: timedelta, change_rate: float
 ) -> dict[str, int]:
     """Apply one window of changes to every event that had not started at `start`."""
     counts = {"events": 0, "modified": 0, "added": 0, "removed": 0}
-    for provider in ("runsignup", "haku"):
+    for provider in world.shapes:
         for event in world.event_states(provider):
             if event.start <= start:
                 continue

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-RECORD_FAULTS = ("odd_records", "invalid_records", "shift_pages")  # see oddities.py
+from p88_pipeline.providers.registry import specs
+
+RECORD_FAULTS = ("odd_records", "invalid_records", "shift_pages")  # see record_faults.py
 FAULT_KINDS = (
     "throttle",
     "http_500",
@@ -59,25 +62,36 @@ class Fault:
         )
 
 
+def _quotas() -> dict[str, int]:
+    return {spec.name: spec.default_quota_per_hour for spec in specs()}
+
+
+def _fake_settings() -> dict[str, Any]:
+    return {spec.name: spec.fake_settings() for spec in specs()}
+
+
 @dataclass
 class SandboxConfig:
+    """Transport, quotas and faults here; each fake's own knobs under `providers[name]`."""
+
     # quotas: calls per partner and provider in a sliding window on the WALL clock
-    runsignup_quota_per_hour: int = 1000
-    haku_quota_per_hour: int = 500
+    quota_per_hour: dict[str, int] = field(default_factory=_quotas)
     quota_window_seconds: float = 3600.0
-    # RunSignUp
-    runsignup_max_results_per_page: int = 2500
-    runsignup_max_races_per_page: int = 1000
-    runsignup_error_array_every: int = 3  # every Nth error body comes as [{"error": ...}]; 0 never
-    # Haku
-    haku_max_per_page: int = 100
-    haku_default_per_page: int = 25
-    haku_wrap_lists: bool = False  # {"data": [...]} instead of a bare list
-    haku_updated_since: bool = False  # honour the filter parameter (the real API may not)
-    haku_updated_since_param: str = "updated_since"
-    haku_token_expires_in: int = 3600  # seconds of SIMULATED time
-    haku_timestamp_style: str = "plain"  # plain 'YYYY-mm-dd HH:MM:SS' UTC | iso_z | iso
+    providers: dict[str, Any] = field(default_factory=_fake_settings)
     # transport
     latency_ms: int = 0
     timeout_seconds: float = 5.0  # how long a `timeout` fault hangs before dropping
     faults: list[Fault] = field(default_factory=list)
+
+    def of(self, provider: str) -> Any:
+        """The fake's settings dataclass of one provider (e.g. `of("haku").max_per_page`)."""
+        return self.providers[provider]
+
+    def set(self, provider: str, **knobs: Any) -> SandboxConfig:
+        """Change knobs of one provider's fake (unknown names refused); returns the config."""
+        settings = self.of(provider)
+        for name, value in knobs.items():
+            if not hasattr(settings, name):
+                raise ValueError(f"{provider} sandbox has no setting {name!r}")
+            setattr(settings, name, value)
+        return self

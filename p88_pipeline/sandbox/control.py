@@ -6,16 +6,21 @@ Not provider calls: they are never logged, throttled or faulted.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from p88_pipeline.sandbox.partners_file import render_partners_yaml
 from p88_pipeline.sandbox.wire import Request, Response, json_response
 
-if TYPE_CHECKING:
-    from p88_pipeline.sandbox.server import SandboxServer
+
+class Controlled(Protocol):
+    """What the control endpoints need of the running server."""
+
+    world: Any
+
+    def account(self, provider: str) -> dict[str, str]: ...
 
 
-def control(server: SandboxServer, request: Request) -> Response:
+def control(server: Controlled, request: Request) -> Response:
     """`p88 sandbox` endpoints: advance time, read the clock, list partners."""
     name = request.path.rstrip("/").rsplit("/", 1)[-1]
     if name == "advance" and request.method == "POST":

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from p88_pipeline.providers.spec import WorldShape
 
 UTC = UTC
 MASK = (1 << 64) - 1
@@ -189,16 +192,13 @@ SCALES = {
 
 @dataclass
 class Partner:
-    """A timing partner and its credentials on each platform it uses."""
+    """A timing partner and its credentials on each platform it uses (provider -> name -> value)."""
 
     id: int
     slug: str
     name: str
     providers: tuple[str, ...]
-    api_key: str | None = None
-    api_secret: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -241,42 +241,27 @@ class EventState:
         return entry.get("index") if entry else None
 
 
-def partner_credentials(seed: int, slug: str) -> dict[str, str]:
-    rng = random.Random(mix(seed, 7, *slug.encode()))
-    token = lambda n: "".join(rng.choice("0123456789abcdef") for _ in range(n))  # noqa: E731
-    return {
-        "api_key": f"rsu{token(29)}",
-        "api_secret": f"{token(32)}",
-        "client_id": f"haku-{slug}-{token(12)}",
-        "client_secret": token(40),
-    }
+def partner_secrets(seed: int, slug: str, provider: str, names: Iterable[str]) -> dict[str, str]:
+    rng = random.Random(mix(seed, 7, *slug.encode(), *provider.encode()))
+    return {name: "".join(rng.choice("0123456789abcdef") for _ in range(32)) for name in names}
 
 
-def make_partners(seed: int, scale: Scale) -> list[Partner]:
+def make_partners(seed: int, scale: Scale, shapes: Mapping[str, WorldShape]) -> list[Partner]:
+    """Partner i uses every provider whose shape says so (the first partner uses them all)."""
     partners = []
     for i in range(scale.partners):
         slug = NATO[i]
-        if i == 0:
-            providers: tuple[str, ...] = ("runsignup", "haku")
-        elif i == 1:
-            providers = ("runsignup",)
-        elif i % 5 == 4:
-            providers = ("haku",)
-        elif i % 3 == 0:
-            providers = ("runsignup", "haku")
-        else:
-            providers = ("runsignup",)
-        creds = partner_credentials(seed, slug)
+        providers = tuple(name for name, shape in shapes.items() if i == 0 or shape.uses(i))
         partners.append(
             Partner(
                 id=101 + i,
                 slug=slug,
                 name=f"{slug.capitalize()} {PARTNER_KINDS[i % 4]}",
                 providers=providers,
-                api_key=creds["api_key"] if "runsignup" in providers else None,
-                api_secret=creds["api_secret"] if "runsignup" in providers else None,
-                client_id=creds["client_id"] if "haku" in providers else None,
-                client_secret=creds["client_secret"] if "haku" in providers else None,
+                secrets={
+                    name: partner_secrets(seed, slug, name, shapes[name].secrets)
+                    for name in providers
+                },
             )
         )
     return partners

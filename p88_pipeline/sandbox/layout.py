@@ -7,10 +7,12 @@ workload's 1,616 events and 407,053 registrations) so benchmarks compare like wi
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from p88_pipeline.providers.spec import WorldShape
 from p88_pipeline.sandbox.generate import (
     CITIES,
     DISTANCES,
@@ -25,8 +27,6 @@ from p88_pipeline.sandbox.generate import (
     make_partners,
     mix,
 )
-
-FIRST_ID = {"runsignup": 40_000_000, "haku": 7_000_000}
 
 
 @dataclass
@@ -45,11 +45,12 @@ def split_counts(rng: random.Random, total: int, weights: list[float], minimum: 
     return counts
 
 
-def race_shapes(rng: random.Random, provider: str, n_events: int) -> list[int]:
-    """Events per race: RunSignUp races hold 1-4 events, a Haku event stands alone."""
+def race_shapes(rng: random.Random, shape: WorldShape, n_events: int) -> list[int]:
+    """Events per race, drawn from the provider's weights; without weights an event stands alone."""
+    weights = shape.events_per_race
     shapes: list[int] = []
     while sum(shapes) < n_events:
-        k = 1 if provider == "haku" else rng.choices((1, 2, 3, 4), weights=(35, 30, 20, 15))[0]
+        k = 1 if weights is None else rng.choices(range(1, len(weights) + 1), weights=weights)[0]
         shapes.append(min(k, n_events - sum(shapes)))
     return shapes
 
@@ -71,22 +72,26 @@ def future_flags(rng: random.Random, shapes: list[int], ratio: float) -> list[bo
     return flags
 
 
-def build_layout(seed: int, scale_name: str, now: datetime) -> Layout:
+def build_layout(
+    seed: int, scale_name: str, now: datetime, world_shapes: Mapping[str, WorldShape]
+) -> Layout:
     if scale_name not in SCALES:
         raise ValueError(f"unknown scale {scale_name!r} (known: {', '.join(SCALES)})")
     scale = SCALES[scale_name]
     rng = random.Random(mix(seed, 1))
-    partners = make_partners(seed, scale)
+    partners = make_partners(seed, scale, world_shapes)
     accounts = [(p, prov) for p in partners for prov in p.providers]
-    weights = [rng.uniform(0.4, 2.0) * (0.6 if prov == "haku" else 1.0) for _, prov in accounts]
+    weights = [rng.uniform(0.4, 2.0) * world_shapes[prov].event_weight for _, prov in accounts]
     per_account = split_counts(rng, scale.events, weights, minimum=3)
     sizes = event_sizes(rng, scale)
-    next_race = {"runsignup": 100_001, "haku": 70_001}
-    next_event = {"runsignup": 600_001, "haku": 70_001}
-    next_id = dict(FIRST_ID)
+    next_race = {name: shape.first_race_id for name, shape in world_shapes.items()}
+    next_event = {name: shape.first_event_id for name, shape in world_shapes.items()}
+    next_id = {name: shape.first_participant_id for name, shape in world_shapes.items()}
     events: list[EventState] = []
     for (partner, provider), n_events in zip(accounts, per_account, strict=True):
-        shapes = race_shapes(rng, provider, n_events)
+        world_shape = world_shapes[provider]
+        standalone = world_shape.events_per_race is None
+        shapes = race_shapes(rng, world_shape, n_events)
         for shape, future in zip(
             shapes, future_flags(rng, shapes, scale.future_ratio), strict=True
         ):
@@ -107,7 +112,7 @@ def build_layout(seed: int, scale_name: str, now: datetime) -> Layout:
                 end = None if rng.random() < 0.2 else start + timedelta(hours=hours)
                 event_id = next_event[provider]
                 next_event[provider] += 1
-                if provider == "haku":
+                if standalone:
                     race_id = event_id
                 size = sizes[len(events)]
                 events.append(
@@ -117,7 +122,7 @@ def build_layout(seed: int, scale_name: str, now: datetime) -> Layout:
                         event_id=event_id,
                         race_id=race_id,
                         race_name=race_name,
-                        name=race_name if provider == "haku" else distance,
+                        name=race_name if standalone else distance,
                         distance=distance,
                         start=start,
                         end=end,

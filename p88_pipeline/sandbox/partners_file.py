@@ -6,11 +6,16 @@ is the matching mapping a test monkeypatches or the `p88 sandbox serve` command 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
+from p88_pipeline.providers.registry import spec_for
+from p88_pipeline.sandbox.view import WorldView
+
+
+class Accounts(Protocol):
+    """Where each provider's fake is served (the running `SandboxServer`)."""
+
+    def account(self, provider: str) -> dict[str, str]: ...
 
 
 def env_name(slug: str, provider: str, what: str) -> str:
@@ -19,7 +24,15 @@ def env_name(slug: str, provider: str, what: str) -> str:
     return f"P88_{clean}_{provider.upper()}_{what}"
 
 
-def render_partners_yaml(world: World, server: SandboxServer) -> str:
+def _credential_lines(slug: str, provider: str) -> list[str]:
+    shape = spec_for(provider).world
+    return [
+        f"        {name}_env: {env_name(slug, provider, suffix)}"
+        for name, suffix in shape.secrets.items()
+    ]
+
+
+def render_partners_yaml(world: WorldView, server: Accounts) -> str:
     lines = ["# credentials are environment variable NAMES, never values", "partners:"]
     for p in world.partners:
         lines += [
@@ -30,32 +43,19 @@ def render_partners_yaml(world: World, server: SandboxServer) -> str:
             "    sync_interval_minutes: 60",
             "    providers:",
         ]
-        if "runsignup" in p.providers:
-            lines += [
-                "      runsignup:",
-                f"        base_url: {server.runsignup_base_url}",
-                f"        api_key_env: {env_name(p.slug, 'runsignup', 'KEY')}",
-                f"        api_secret_env: {env_name(p.slug, 'runsignup', 'SECRET')}",
-            ]
-        if "haku" in p.providers:
-            lines += [
-                "      haku:",
-                f"        base_url: {server.haku_api_url}",
-                f"        token_url: {server.haku_token_url}",
-                f"        client_id_env: {env_name(p.slug, 'haku', 'CLIENT_ID')}",
-                f"        client_secret_env: {env_name(p.slug, 'haku', 'CLIENT_SECRET')}",
-            ]
+        for provider in p.providers:
+            lines.append(f"      {provider}:")
+            lines += [f"        {key}: {value}" for key, value in server.account(provider).items()]
+            lines += _credential_lines(p.slug, provider)
     return "\n".join(lines) + "\n"
 
 
-def partner_environment(world: World) -> dict[str, str]:
+def partner_environment(world: WorldView) -> dict[str, str]:
     """Environment variable name -> secret value, for every credential the file names."""
     env: dict[str, str] = {}
     for p in world.partners:
-        if "runsignup" in p.providers and p.api_key and p.api_secret:
-            env[env_name(p.slug, "runsignup", "KEY")] = p.api_key
-            env[env_name(p.slug, "runsignup", "SECRET")] = p.api_secret
-        if "haku" in p.providers and p.client_id and p.client_secret:
-            env[env_name(p.slug, "haku", "CLIENT_ID")] = p.client_id
-            env[env_name(p.slug, "haku", "CLIENT_SECRET")] = p.client_secret
+        for provider, secrets in p.secrets.items():
+            suffixes = spec_for(provider).world.secrets
+            for name, value in secrets.items():
+                env[env_name(p.slug, provider, suffixes[name])] = value
     return env

@@ -41,13 +41,3 @@ class SlidingWindowQuota:
                 return max(1, math.ceil(calls[0] + window - now))
             calls.append(now)
             return None
-
-    def used(self, provider: str, partner_slug: str) -> int:
-        now = self._clock()
-        window = self._window_for()
-        with self._lock:
-            return sum(1 for t in self._calls.get((provider, partner_slug), ()) if t > now - window)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._calls.clear()

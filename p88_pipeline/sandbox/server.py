@@ -1,4 +1,4 @@
-"""One local HTTP server for both fake providers, with a request log, hooks, quotas and faults.
+"""One local HTTP server for every registered provider's fake, with a log, hooks, quotas, faults.
 
 Standard library only (ThreadingHTTPServer in a daemon thread), so tests, benchmarks and the
 `p88 sandbox` command run it without extra dependencies. The `Date` header is simulated time,
@@ -14,23 +14,21 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from p88_pipeline.providers.registry import specs
 from p88_pipeline.sandbox.config import BODY_FAULTS, RECORD_FAULTS, Fault, SandboxConfig
 from p88_pipeline.sandbox.control import control
-from p88_pipeline.sandbox.haku_api import HakuApi
-from p88_pipeline.sandbox.oddities import RecordFaults
 from p88_pipeline.sandbox.quota import SlidingWindowQuota
-from p88_pipeline.sandbox.runsignup_api import RunSignUpApi
+from p88_pipeline.sandbox.record_faults import RecordFaults
 from p88_pipeline.sandbox.wire import Request, Response, json_response, text_response
 from p88_pipeline.sandbox.world import World
 
-HAKU_TOKEN_PATH = "/haku/auth/oauth2/token"
 NOT_JSON_PAGE = (
     "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
     "<body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body>"
@@ -51,7 +49,6 @@ class RequestRecord:
     time: datetime
     error_code: int | None = None
     fault: str | None = None
-    wall_time: float = field(default_factory=time.time, compare=False)
 
 
 class _Drop(Exception):
@@ -59,7 +56,7 @@ class _Drop(Exception):
 
 
 class SandboxServer:
-    """`with SandboxServer(world) as server:` serves RunSignUp and Haku at `server.url`."""
+    """`with SandboxServer(world) as server:` serves every provider of the world at `server.url`."""
 
     def __init__(
         self,
@@ -71,14 +68,18 @@ class SandboxServer:
         self.world = world
         self.config = config or SandboxConfig()
         self.apis: dict[str, Any] = {
-            "runsignup": RunSignUpApi(world, self.config),
-            "haku": HakuApi(world, self.config),
+            spec.name: spec.fake_api(world, self.config.of(spec.name))
+            for spec in specs()
+            if spec.name in world.shapes
         }
         self.quota = SlidingWindowQuota(
-            lambda p: getattr(self.config, f"{p}_quota_per_hour"),
+            lambda p: self.config.quota_per_hour[p],
             lambda: self.config.quota_window_seconds,
         )
-        self.records = RecordFaults(world)  # what record faults changed or served
+        # what record faults changed or served
+        self.records = RecordFaults(
+            world, {name: getattr(api, "records", None) for name, api in self.apis.items()}
+        )
         self._fault_rng = random.Random(world.seed)  # faults by rate: reproducible per seed
         self._log: list[RequestRecord] = []
         self._hooks: list[Callable[[RequestRecord], None]] = []
@@ -93,17 +94,9 @@ class SandboxServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def runsignup_base_url(self) -> str:
-        return f"{self.url}/Rest"
-
-    @property
-    def haku_api_url(self) -> str:
-        return f"{self.url}/haku/api"
-
-    @property
-    def haku_token_url(self) -> str:
-        return f"{self.url}{HAKU_TOKEN_PATH}"
+    def account(self, provider: str) -> dict[str, str]:
+        """partners.yaml settings of an account on `provider`'s fake (base_url, ...)."""
+        return self.apis[provider].account(self.url)
 
     def start(self) -> SandboxServer:
         if self._thread is None:
@@ -229,17 +222,15 @@ class SandboxServer:
         path = request.path
         if path.startswith("/_sandbox/"):
             return control(self, request)
-        if path.startswith(("/Rest/", "/rest/")):
-            provider = "runsignup"
-        elif path == HAKU_TOKEN_PATH or path.startswith("/haku/api/"):
-            provider = "haku"
-        else:
+        provider = next(
+            (name for name, api in self.apis.items() if path.startswith(api.prefixes)), None
+        )
+        if provider is None:
             return text_response(404, "<html><body>Not Found</body></html>", "text/html")
         api = self.apis[provider]
-        if path == HAKU_TOKEN_PATH:
-            if request.method != "POST":
-                return json_response({"error": "method not allowed"}, 405)
-            slug, answer = api.token(request)
+        opened = api.open_call(request)
+        if opened is not None:  # e.g. a token endpoint: no authentication, no quota
+            slug, answer = opened
             return self._finish(request, provider, slug, lambda: answer, quota=False)
         slug, refusal = api.authenticate(request)
         if refusal is not None:
@@ -316,10 +307,7 @@ class SandboxServer:
         if kind == "not_json":
             return text_response(200, NOT_JSON_PAGE, "text/html")
         if kind == "error_in_array":
-            code = fault.error_code or 5
-            if provider == "runsignup":
-                return self.apis[provider].error(code, "Database error.", wrap=True)
-            return json_response([{"error": {"error_code": code, "error_msg": "error"}}])
+            return self.apis[provider].error_in_array(fault.error_code or 5)
         return None  # timeout, drop
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from p88_pipeline.providers.registry import specs
+from p88_pipeline.sandbox.changes import apply_changes
 from p88_pipeline.sandbox.clock import SimClock
 from p88_pipeline.sandbox.generate import EventState, Partner, base_times, person
 from p88_pipeline.sandbox.layout import build_layout
-
-PROVIDERS = ("runsignup", "haku")
-REMOVED_REASONS = ("cleared", "transferred", "deferred", "removed")
+from p88_pipeline.sandbox.view import Registration
 
 
 @dataclass(frozen=True)
@@ -43,18 +43,6 @@ class ChangeCount:
     removed: int
 
 
-@dataclass(frozen=True)
-class Registration:
-    """One registration resolved from seed + overlays: what the APIs render."""
-
-    pid: int
-    event: EventState
-    fields: dict[str, Any]
-    registered_at: datetime
-    modified_at: datetime
-    removal: dict[str, Any] | None
-
-
 def _seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
@@ -70,7 +58,9 @@ class World:
         # same seed are identical, and every base record predates `created_at` <= now.
         self.created_at = self.clock.now().replace(minute=0, second=0, microsecond=0)
         self.lock = threading.RLock()
-        layout = build_layout(seed, scale, self.created_at)
+        # Every registered provider, in registry order (the order the seed's draws are made in).
+        self.shapes = {spec.name: spec.world for spec in specs()}
+        layout = build_layout(seed, scale, self.created_at, self.shapes)
         self.partners: list[Partner] = layout.partners
         self.next_id = layout.next_id
         self._events = {(e.provider, e.event_id): e for e in layout.events}
@@ -84,6 +74,14 @@ class World:
             if p.slug == slug:
                 return p
         raise KeyError(f"no partner {slug!r}")
+
+    def partner_for(self, provider: str, secrets: dict[str, str | None]) -> Partner | None:
+        """The partner whose credentials on `provider` are exactly `secrets`, if any."""
+        for p in self.partners:
+            own = p.secrets.get(provider)
+            if own and all(secrets.get(name) == value for name, value in own.items()):
+                return p
+        return None
 
     def event_state(self, provider: str, event_id: int | str) -> EventState:
         try:
@@ -275,7 +273,7 @@ class World:
         reason: str = "cleared",
         at: datetime | None = None,
     ) -> str | None:
-        """Remove (RunSignUp) or cancel (Haku); a RunSignUp transfer returns the new id."""
+        """Remove or cancel; a transfer creates the new registration and returns its id."""
         with self.lock:
             event = self.event_state(provider, event_id)
             pid = int(participant_id)
@@ -283,7 +281,7 @@ class World:
                 raise KeyError(f"no active registration {pid} in {provider} event {event_id}")
             stamp = self._stamp(at)
             new_id = None
-            if provider == "runsignup" and reason == "transferred":
+            if reason == "transferred":
                 new_id = self.add_participant(provider, event_id, at=stamp)
             event.removed[pid] = {
                 "removed_at": stamp,
@@ -298,8 +296,6 @@ class World:
         self, delta: timedelta = timedelta(days=1), change_rate: float = 0.02
     ) -> dict[str, int]:
         """Move the clock and apply the nightly change model; returns counts of what changed."""
-        from p88_pipeline.sandbox.changes import apply_changes
-
         with self.lock:
             start = _seconds(self.clock.now())
             self.clock.advance(delta)

@@ -28,6 +28,7 @@ from p88_pipeline.providers.base import (
     QuotaExhaustedError,
     ThrottledError,
 )
+from p88_pipeline.providers.timeparse import iso_utc
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.warehouse.events import load_events, upsert_events, upsert_partner
@@ -46,7 +47,7 @@ def utc_now() -> datetime:
 
 
 def _fmt(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+    return iso_utc(moment) if moment else "-"
 
 
 class PartnerBusyError(RuntimeError):

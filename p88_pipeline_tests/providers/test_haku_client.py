@@ -9,14 +9,19 @@ from decimal import Decimal
 
 import pytest
 
-from p88_pipeline.partners import PartnerConfigError, parse_partners
-from p88_pipeline.providers.base import AuthError, FilterRejectedError, ParticipantPage
-from p88_pipeline.providers.haku import HakuClient
+from p88_pipeline.partners import parse_partners
+from p88_pipeline.providers.base import (
+    AuthError,
+    FilterRejectedError,
+    ParticipantPage,
+    ProviderConfigError,
+)
+from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.haku.client import HakuClient
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
-from p88_pipeline.providers.registry import build_client
 from p88_pipeline_tests.helpers import FakeClock, most_calls_in_window
-from p88_pipeline_tests.providers.test_haku_stub import (
+from p88_pipeline_tests.providers.haku_stub import (
     HakuStub,
     Logged,
     make_client,
@@ -352,5 +357,5 @@ def test_a_non_production_base_url_needs_a_token_url(stub) -> None:
     text = PARTNERS.format(base=stub.base_url, token="x").replace("        token_url: x\n", "")
     [partner] = parse_partners(text)
     env = {"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"}
-    with pytest.raises(PartnerConfigError, match="acme.*token_url"):
+    with pytest.raises(ProviderConfigError, match="acme.*token_url"):
         build_client(partner, "haku", environ=env)

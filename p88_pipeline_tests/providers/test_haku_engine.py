@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.partners import Partner, parse_partners
-from p88_pipeline.providers.registry import build_client
+from p88_pipeline.providers.build import build_client
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants, utc_now
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline_tests.helpers import FAST_RETRY, watermarks
-from p88_pipeline_tests.providers.test_haku_stub import HakuStub, registration, stamp
+from p88_pipeline_tests.providers.haku_stub import HakuStub, registration, stamp
 
 FUTURE, PAST = "801", "802"
 PARTNERS = """

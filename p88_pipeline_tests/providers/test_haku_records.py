@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from p88_pipeline.providers.base import MalformedResponseError
-from p88_pipeline.providers.haku_records import (
+from p88_pipeline.providers.haku.records import (
     newest_first,
     parse_event,
     parse_participant,

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from p88_pipeline.providers import runsignup
 from p88_pipeline.providers.base import AuthError, FilterRejectedError, ProviderError
 from p88_pipeline.providers.http import RetryableBody
+from p88_pipeline.providers.runsignup import client, records
 
 
 def error(code: int) -> dict:
@@ -15,9 +15,9 @@ def error(code: int) -> dict:
 
 
 def test_errors_are_found_bare_or_wrapped_in_an_array() -> None:
-    assert runsignup.find_error(error(14)) == {"error_code": 14, "error_msg": "x"}
-    assert runsignup.find_error([error(14)]) == {"error_code": 14, "error_msg": "x"}
-    assert runsignup.find_error([{"event": {}, "participants": []}]) is None
+    assert client.find_error(error(14)) == {"error_code": 14, "error_msg": "x"}
+    assert client.find_error([error(14)]) == {"error_code": 14, "error_msg": "x"}
+    assert client.find_error([{"event": {}, "participants": []}]) is None
 
 
 @pytest.mark.parametrize(
@@ -35,33 +35,33 @@ def test_errors_are_found_bare_or_wrapped_in_an_array() -> None:
 )
 def test_error_codes_map_to_what_the_engine_does_with_them(code, filtered, raised) -> None:
     with pytest.raises(raised):
-        runsignup.check_body([error(code)], filtered=filtered)
+        client.check_body([error(code)], filtered=filtered)
 
 
 def test_error_14_is_throttling() -> None:
     with pytest.raises(RetryableBody) as caught:
-        runsignup.check_body(error(14))
+        client.check_body(error(14))
     assert caught.value.throttled
 
 
 def test_keyset_continues_only_while_a_page_is_full() -> None:
-    assert runsignup.next_keyset({"1": [5, 9]}, page_size=3) is None
-    assert runsignup.next_keyset({"1": [5, 7, 9]}, page_size=3) == 9
+    assert client.next_keyset({"1": [5, 9]}, page_size=3) is None
+    assert client.next_keyset({"1": [5, 7, 9]}, page_size=3) == 9
     # Page size per event: the full event decides, the short one is complete.
-    assert runsignup.next_keyset({"1": [5, 7, 9], "2": [6]}, page_size=3) == 9
-    assert runsignup.next_keyset({"1": [5, 7, 9], "2": [1, 2, 3]}, page_size=3) == 3
+    assert client.next_keyset({"1": [5, 7, 9], "2": [6]}, page_size=3) == 9
+    assert client.next_keyset({"1": [5, 7, 9], "2": [1, 2, 3]}, page_size=3) == 3
     # Page size over the whole answer: continue after the highest id.
-    assert runsignup.next_keyset({"1": [5, 7], "2": [6]}, page_size=3) == 7
+    assert client.next_keyset({"1": [5, 7], "2": [6]}, page_size=3) == 7
 
 
 def test_event_times_are_read_in_the_race_zone_and_other_times_in_eastern() -> None:
     race = {"race_id": 7, "name": "Turkey Trot", "timezone": "America/Denver"}
-    event = runsignup.parse_event(
+    event = records.parse_event(
         race, {"event_id": 70, "name": "5K", "start_time": "11/26/2026 08:00", "end_time": None}
     )
     assert event.start_time == datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
     assert event.end_time is None
-    participant = runsignup.parse_participant(
+    participant = records.parse_participant(
         {
             "registration_id": 1,
             "last_modified": "1764400000",
@@ -80,8 +80,8 @@ def test_event_times_are_read_in_the_race_zone_and_other_times_in_eastern() -> N
 
 def test_impossible_dates_and_missing_ids_are_rejected_not_guessed() -> None:
     with pytest.raises(ValueError):
-        runsignup.parse_participant(
+        records.parse_participant(
             {"registration_id": 1, "last_modified": 1, "user": {"dob": "1990-02-30"}}, "1"
         )
     with pytest.raises(ValueError):
-        runsignup.parse_participant({"last_modified": 1}, "1")
+        records.parse_participant({"last_modified": 1}, "1")

@@ -21,7 +21,7 @@ import requests
 import sqlalchemy as sa
 
 from p88_pipeline.partners import find_partner, parse_partners
-from p88_pipeline.providers.registry import build_client
+from p88_pipeline.providers.build import build_client
 from p88_pipeline.sync.engine import (
     PartnerBusyError,
     select_future,

@@ -19,7 +19,7 @@ from p88_pipeline.defs.alerts import run_failure_alerts
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import parse_partners
 from p88_pipeline.providers.base import ProviderError
-from p88_pipeline.providers.registry import build_client
+from p88_pipeline.providers.build import build_client
 from p88_pipeline.redaction import spellings
 from p88_pipeline.sandbox.partners_file import render_partners_yaml
 from p88_pipeline.sandbox.server import SandboxServer

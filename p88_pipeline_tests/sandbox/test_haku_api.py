@@ -9,7 +9,7 @@ import requests
 from p88_pipeline.sandbox.config import SandboxConfig
 from p88_pipeline.sandbox.server import SandboxServer
 from p88_pipeline.sandbox.world import World
-from p88_pipeline_tests.sandbox.conftest import Haku
+from p88_pipeline_tests.sandbox.callers import Haku
 
 
 def utc(text: str) -> datetime:
@@ -27,14 +27,14 @@ def test_token_needs_basic_credentials_and_client_credentials_grant(server, haku
     answer = haku.fetch_token().json()
     assert answer["expires_in"] == 3600 and answer["access_token"] and answer["token_type"]
     wrong = requests.post(
-        server.haku_token_url,
+        haku.token_url,
         auth=(haku.credentials[0], "nope"),
         data={"grant_type": "client_credentials"},
         timeout=5,
     )
     assert wrong.status_code == 401
     grant = requests.post(
-        server.haku_token_url, auth=haku.credentials, data={"grant_type": "password"}, timeout=5
+        haku.token_url, auth=haku.credentials, data={"grant_type": "password"}, timeout=5
     )
     assert grant.status_code == 400
 
@@ -101,7 +101,7 @@ def test_participants_full_read_equals_truth_and_cancelled_stay_listed(world, ha
 
 def test_per_page_is_capped_and_another_partners_event_is_404() -> None:
     world = World(scale="small")
-    config = SandboxConfig(haku_max_per_page=7)
+    config = SandboxConfig().set("haku", max_per_page=7)
     with SandboxServer(world, config=config) as server:
         slugs = [p.slug for p in world.partners if "haku" in p.providers]
         client = Haku(server, slugs[0])
@@ -118,7 +118,7 @@ def test_updated_since_is_ignored_unless_enabled(world, haku) -> None:
     ignored = haku.get(f"/events/{event_id}/participants", per_page=100, updated_since=since)
     assert len(ignored.json()) > 0
     world2 = World(scale="tiny")
-    with SandboxServer(world2, config=SandboxConfig(haku_updated_since=True)) as server:
+    with SandboxServer(world2, config=SandboxConfig().set("haku", updated_since=True)) as server:
         client = Haku(server, "alpha")
         before = world2.clock.now()
         world2.advance(timedelta(days=1))
@@ -133,7 +133,7 @@ def test_updated_since_is_ignored_unless_enabled(world, haku) -> None:
 
 def test_lists_can_come_wrapped_and_timestamps_iso() -> None:
     world = World(scale="tiny")
-    config = SandboxConfig(haku_wrap_lists=True, haku_timestamp_style="iso_z")
+    config = SandboxConfig().set("haku", wrap_lists=True, timestamp_style="iso_z")
     with SandboxServer(world, config=config) as server:
         client = Haku(server, "alpha")
         body = client.get("/events", show_inactive="true").json()

@@ -10,7 +10,7 @@ import requests
 from p88_pipeline.sandbox.config import SandboxConfig
 from p88_pipeline.sandbox.server import SandboxServer
 from p88_pipeline.sandbox.world import World
-from p88_pipeline_tests.sandbox.conftest import RunSignUp, future_race
+from p88_pipeline_tests.sandbox.callers import RunSignUp, future_race
 
 
 def records(blocks: list[dict]) -> list[dict]:
@@ -218,7 +218,9 @@ def test_errors_are_http_200_with_codes(world, server, rsu) -> None:
         == 9
     )
     assert error_of(rsu.get("/races", api_secret="wrong")) == 6
-    assert error_of(requests.get(f"{server.runsignup_base_url}/races", timeout=5)) == 6
+    assert (
+        error_of(requests.get(f"{server.account('runsignup')['base_url']}/races", timeout=5)) == 6
+    )
 
 
 def test_lowercase_rest_path_and_xml_without_format_json(world, server, rsu) -> None:
@@ -230,7 +232,9 @@ def test_lowercase_rest_path_and_xml_without_format_json(world, server, rsu) -> 
 
 def test_some_errors_come_wrapped_in_an_array_deterministically() -> None:
     world = World(scale="tiny")
-    with SandboxServer(world, config=SandboxConfig(runsignup_error_array_every=2)) as server:
+    with SandboxServer(
+        world, config=SandboxConfig().set("runsignup", error_array_every=2)
+    ) as server:
         client = RunSignUp(server, "alpha")
         shapes = [type(client.get("/races", api_secret="x").json()).__name__ for _ in range(4)]
     assert shapes == ["dict", "list", "dict", "list"]

@@ -13,13 +13,15 @@ from p88_pipeline.sandbox.config import SandboxConfig
 from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
 from p88_pipeline.sandbox.server import SandboxServer
 from p88_pipeline.sandbox.world import World
-from p88_pipeline_tests.sandbox.conftest import Haku, RunSignUp, future_race
+from p88_pipeline_tests.sandbox.callers import Haku, RunSignUp, future_race
 
 
 def test_urls_and_partners_file_match_the_loader(world, server) -> None:
-    assert server.runsignup_base_url == f"{server.url}/Rest"
-    assert server.haku_api_url == f"{server.url}/haku/api"
-    assert server.haku_token_url == f"{server.url}/haku/auth/oauth2/token"
+    assert server.account("runsignup") == {"base_url": f"{server.url}/Rest"}
+    assert server.account("haku") == {
+        "base_url": f"{server.url}/haku/api",
+        "token_url": f"{server.url}/haku/auth/oauth2/token",
+    }
     text = render_partners_yaml(world, server)
     assert text.startswith("# credentials are environment variable NAMES, never values\n")
     partners = parse_partners(text)
@@ -27,12 +29,9 @@ def test_urls_and_partners_file_match_the_loader(world, server) -> None:
     assert [p.slug for p in partners] == ["alpha", "bravo"]
     alpha = partners[0]
     assert alpha.id == "101" and set(alpha.accounts) == {"runsignup", "haku"}
-    assert alpha.accounts["haku"].options["token_url"] == server.haku_token_url
+    assert alpha.accounts["haku"].options["token_url"] == server.account("haku")["token_url"]
     creds = alpha.accounts["runsignup"].credentials("alpha", env)
-    assert creds == {
-        "api_key": world.partner("alpha").api_key,
-        "api_secret": world.partner("alpha").api_secret,
-    }
+    assert creds == world.partner("alpha").secrets["runsignup"]
     assert set(partners[1].accounts) == {"runsignup"}
     for value in env.values():
         assert value not in text
@@ -69,7 +68,8 @@ def test_hooks_run_before_the_answer_is_computed(world, server, rsu) -> None:
 
 def test_runsignup_quota_is_error_14_in_a_200_body() -> None:
     world = World(scale="tiny")
-    config = SandboxConfig(runsignup_quota_per_hour=3, quota_window_seconds=1.0)
+    config = SandboxConfig(quota_window_seconds=1.0)
+    config.quota_per_hour["runsignup"] = 3
     with SandboxServer(world, config=config) as server:
         alpha, bravo = RunSignUp(server, "alpha"), RunSignUp(server, "bravo")
         bodies = [alpha.get("/races").json() for _ in range(4)]
@@ -83,7 +83,8 @@ def test_runsignup_quota_is_error_14_in_a_200_body() -> None:
 
 def test_haku_quota_is_429_with_retry_after() -> None:
     world = World(scale="tiny")
-    config = SandboxConfig(haku_quota_per_hour=2)
+    config = SandboxConfig()
+    config.quota_per_hour["haku"] = 2
     with SandboxServer(world, config=config) as server:
         client = Haku(server, "alpha")  # the token call is not counted
         assert [client.get("/events").status_code for _ in range(3)] == [200, 200, 429]

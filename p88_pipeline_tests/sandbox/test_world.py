@@ -21,7 +21,7 @@ def twin_worlds(scale: str = "tiny") -> tuple[World, World]:
 
 def test_same_seed_gives_the_same_world_and_truth() -> None:
     a, b = twin_worlds()
-    assert [p.api_key for p in a.partners] == [p.api_key for p in b.partners]
+    assert [p.secrets for p in a.partners] == [p.secrets for p in b.partners]
     for provider, slug in (("runsignup", "alpha"), ("haku", "alpha"), ("runsignup", "bravo")):
         assert a.events(provider, slug) == b.events(provider, slug)
         assert a.truth(provider, slug) == b.truth(provider, slug)

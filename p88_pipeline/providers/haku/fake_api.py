@@ -10,19 +10,34 @@ import base64
 import binascii
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-from p88_pipeline.sandbox.config import SandboxConfig
+from p88_pipeline.providers.haku.fake_records import RecordShape, record
+from p88_pipeline.providers.haku.records import PROVIDER
 from p88_pipeline.sandbox.generate import EventState
+from p88_pipeline.sandbox.view import WorldView
 from p88_pipeline.sandbox.wire import Request, Response, haku_time, int_param, json_response
-from p88_pipeline.sandbox.world import Registration, World
 
-PROVIDER = "haku"
 PARTICIPANTS_PATH = re.compile(r"^/haku/api/events/([^/]+)/participants/?$")
 EVENTS_PATH = re.compile(r"^/haku/api/events/?$")
+TOKEN_PATH = "/haku/auth/oauth2/token"
+
+
+@dataclass
+class HakuSettings:
+    """What nobody knows for sure about Haku (PROVIDERS.md), as knobs."""
+
+    max_per_page: int = 100
+    default_per_page: int = 25
+    wrap_lists: bool = False  # {"data": [...]} instead of a bare list
+    updated_since: bool = False  # honour the filter parameter (the real API may not)
+    updated_since_param: str = "updated_since"
+    token_expires_in: int = 3600  # seconds of SIMULATED time
+    timestamp_style: str = "plain"  # plain 'YYYY-mm-dd HH:MM:SS' UTC | iso_z | iso
 
 
 def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -31,12 +46,29 @@ def problem(status: int, message: str, headers: dict[str, str] | None = None) ->
 
 class HakuApi:
     provider = PROVIDER
+    prefixes = ("/haku/api/", TOKEN_PATH)
 
-    def __init__(self, world: World, config: SandboxConfig) -> None:
+    def __init__(self, world: WorldView, config: HakuSettings) -> None:
         self.world = world
         self.config = config
+        self.records = RecordShape()
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._issued = 0
+
+    def account(self, server_url: str) -> dict[str, str]:
+        """partners.yaml settings of an account on this fake."""
+        return {"base_url": f"{server_url}/haku/api", "token_url": f"{server_url}{TOKEN_PATH}"}
+
+    def open_call(self, request: Request) -> tuple[str | None, Response] | None:
+        """The token endpoint: answered before authentication, outside the call quota."""
+        if request.path != TOKEN_PATH:
+            return None
+        if request.method != "POST":
+            return None, json_response({"error": "method not allowed"}, 405)
+        return self.token(request)
+
+    def error_in_array(self, code: int) -> Response:
+        return json_response([{"error": {"error_code": code, "error_msg": "error"}}])
 
     # ---------------------------------------------------------------- auth
     def token(self, request: Request) -> tuple[str | None, Response]:
@@ -47,24 +79,19 @@ class HakuApi:
         client_id, secret = _basic(request.headers.get("authorization", ""))
         if client_id is None:  # some clients post the credentials in the form
             client_id, secret = form.get("client_id"), form.get("client_secret")
-        for partner in self.world.partners:
-            if (
-                partner.client_id
-                and partner.client_id == client_id
-                and partner.client_secret == secret
-            ):
-                self._issued += 1
-                raw = f"{self.world.seed}:{partner.slug}:{self._issued}".encode()
-                token = hashlib.sha256(raw).hexdigest()
-                expires = self.config.haku_token_expires_in
-                self._tokens[token] = (
-                    partner.slug,
-                    self.world.clock.now() + timedelta(seconds=expires),
-                )
-                return partner.slug, json_response(
-                    {"access_token": token, "expires_in": expires, "token_type": "access_token"}
-                )
-        return None, json_response({"error": "invalid_client"}, 401)
+        partner = self.world.partner_for(
+            PROVIDER, {"client_id": client_id, "client_secret": secret}
+        )
+        if partner is None:
+            return None, json_response({"error": "invalid_client"}, 401)
+        self._issued += 1
+        raw = f"{self.world.seed}:{partner.slug}:{self._issued}".encode()
+        token = hashlib.sha256(raw).hexdigest()
+        expires = self.config.token_expires_in
+        self._tokens[token] = (partner.slug, self.world.clock.now() + timedelta(seconds=expires))
+        return partner.slug, json_response(
+            {"access_token": token, "expires_in": expires, "token_type": "access_token"}
+        )
 
     def authenticate(self, request: Request) -> tuple[str | None, Response | None]:
         token = request.headers.get("authorization", "").strip()
@@ -99,14 +126,14 @@ class HakuApi:
             return problem(400, str(exc))
 
     def wrap(self, items: list[dict[str, Any]]) -> Response:
-        return json_response({"data": items} if self.config.haku_wrap_lists else items)
+        return json_response({"data": items} if self.config.wrap_lists else items)
 
     def paging(self, params: dict[str, str]) -> tuple[int, int]:
         page = int_param(params, "page", 1) or 1
-        per_page = int_param(params, "per_page", self.config.haku_default_per_page) or 1
+        per_page = int_param(params, "per_page", self.config.default_per_page) or 1
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page must be positive")
-        return page, min(per_page, self.config.haku_max_per_page)
+        return page, min(per_page, self.config.max_per_page)
 
     def events(self, params: dict[str, str], partner_slug: str) -> list[dict[str, Any]]:
         page, per_page = self.paging(params)
@@ -130,7 +157,7 @@ class HakuApi:
 
     def event(self, e: EventState, now: datetime) -> dict[str, Any]:
         zone = ZoneInfo(e.timezone)
-        style = self.config.haku_timestamp_style
+        style = self.config.timestamp_style
         return {
             "id": e.event_id,
             "name": e.name,
@@ -161,8 +188,8 @@ class HakuApi:
     def participants(self, event: EventState, params: dict[str, str]) -> list[dict[str, Any]]:
         page, per_page = self.paging(params)
         ids = event.all_ids()
-        raw_since = params.get(self.config.haku_updated_since_param)
-        if self.config.haku_updated_since and raw_since:
+        raw_since = params.get(self.config.updated_since_param)
+        if self.config.updated_since and raw_since:
             since = parse_time(raw_since)
             ids = [i for i in ids if self.world.modified_at(event, i) >= since]
         column = params.get("sort_column", "id")
@@ -175,33 +202,12 @@ class HakuApi:
         else:
             ids.sort(reverse=descending)
         chunk = ids[(page - 1) * per_page : page * per_page]
-        style = self.config.haku_timestamp_style
+        style = self.config.timestamp_style
         return [record(self.world.registration(event, i), style) for i in chunk]
 
 
 def _order_key(world: Any, event: EventState, descending: bool) -> tuple:
     return (event.provider, event.event_id, descending, world.version)
-
-
-def record(reg: Registration, style: str) -> dict[str, Any]:
-    f = reg.fields
-    cancelled_at = None if reg.removal is None else reg.removal["removed_at"]
-    return {
-        "registration_number": str(reg.pid),
-        "event_id": reg.event.event_id,
-        "person_full_name": f"{f['first_name']} {f['last_name']}",
-        "email": f["email"],
-        "age": f["age"],
-        "gender": f["gender"],
-        "date_of_birth": f["dob"],
-        "bib_number": None if f["bib"] is None else str(f["bib"]),
-        "is_cancelled": reg.removal is not None,
-        "cancelled_at": haku_time(cancelled_at, style),
-        "registered_at": haku_time(reg.registered_at, style),
-        "updated_at": haku_time(reg.modified_at, style),
-        "team": None if f["team_name"] is None else {"name": f["team_name"]},
-        "transaction_amount": round((f["fee_cents"] + f["processing_cents"]) / 100, 2),
-    }
 
 
 def parse_time(raw: str) -> datetime:

@@ -10,16 +10,21 @@ import bisect
 import itertools
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from p88_pipeline.sandbox.config import SandboxConfig
+from p88_pipeline.providers.runsignup.fake_records import (
+    RecordShape,
+    participant_record,
+    removed_record,
+)
 from p88_pipeline.sandbox.generate import EventState
+from p88_pipeline.sandbox.view import WorldView
 from p88_pipeline.sandbox.wire import (
     Request,
     Response,
-    eastern_full,
     int_param,
     json_response,
     money,
@@ -27,9 +32,7 @@ from p88_pipeline.sandbox.wire import (
     rsu_datetime,
     text_response,
     tf,
-    unix,
 )
-from p88_pipeline.sandbox.world import Registration, World
 
 PROVIDER = "runsignup"
 RACE_PATH = re.compile(r"^/[Rr]est/race/([^/]+)/(participants|removed-participants)/?$")
@@ -51,30 +54,51 @@ class ApiError(Exception):
         self.code = code
 
 
+@dataclass
+class RunSignUpSettings:
+    """What PROVIDERS.md leaves open about RunSignUp, as knobs."""
+
+    max_results_per_page: int = 2500
+    max_races_per_page: int = 1000
+    error_array_every: int = 3  # every Nth error body comes as [{"error": ...}]; 0 never
+
+
 class RunSignUpApi:
     provider = PROVIDER
+    prefixes = ("/Rest/", "/rest/")
 
-    def __init__(self, world: World, config: SandboxConfig) -> None:
+    def __init__(self, world: WorldView, config: RunSignUpSettings) -> None:
         self.world = world
         self.config = config
+        self.records = RecordShape()
         self._errors = 0
+
+    def account(self, server_url: str) -> dict[str, str]:
+        """partners.yaml settings of an account on this fake."""
+        return {"base_url": f"{server_url}/Rest"}
+
+    def open_call(self, request: Request) -> tuple[str | None, Response] | None:
+        return None  # every call carries the keys
+
+    def error_in_array(self, code: int) -> Response:
+        return self.error(code, "Database error.", wrap=True)
 
     # ---------------------------------------------------------------- plumbing
     def error(self, code: int, detail: str = "", *, wrap: bool | None = None) -> Response:
         """HTTP 200 with {"error": {...}}; every Nth one (configurable) inside a list."""
         self._errors += 1
-        every = self.config.runsignup_error_array_every
+        every = self.config.error_array_every
         if wrap is None:
             wrap = every > 0 and self._errors % every == 0
         body: Any = {"error": {"error_code": code, "error_msg": detail or MESSAGES.get(code, "")}}
         return json_response([body] if wrap else body, escape_slashes=True, error_code=code)
 
     def authenticate(self, request: Request) -> tuple[str | None, Response | None]:
-        key, secret = request.params.get("api_key"), request.params.get("api_secret")
-        for partner in self.world.partners:
-            if partner.api_key and key == partner.api_key and secret == partner.api_secret:
-                return partner.slug, None
-        return None, self.error(6)
+        keys = {k: request.params.get(k) for k in ("api_key", "api_secret")}
+        partner = self.world.partner_for(PROVIDER, keys)
+        if partner is None:
+            return None, self.error(6)
+        return partner.slug, None
 
     def throttled(self, retry_after: int) -> Response:
         return self.error(14, wrap=False)
@@ -114,7 +138,7 @@ class RunSignUpApi:
             raise ApiError(3, str(exc)) from None
         if page < 1 or per_page < 1:
             raise ApiError(3, "page and results_per_page must be positive")
-        per_page = min(per_page, self.config.runsignup_max_races_per_page)
+        per_page = min(per_page, self.config.max_races_per_page)
         start, end = _date_param(params, "start_date"), _date_param(params, "end_date")
         own = params.get("only_partner_races", "F").upper() == "T"
         groups: dict[int, list[EventState]] = {}
@@ -165,10 +189,10 @@ class RunSignUpApi:
             },
         }
         if with_events:
-            race["events"] = [self.event(e, n) for n, e in enumerate(events)]
+            race["events"] = [self.event(e) for e in events]
         return race
 
-    def event(self, e: EventState, day_index: int) -> dict[str, Any]:
+    def event(self, e: EventState) -> dict[str, Any]:
         zone = ZoneInfo(e.timezone)
         return {
             "event_id": e.event_id,
@@ -276,7 +300,7 @@ class RunSignUpApi:
             raise ApiError(9, "modified_after_timestamp must be Unix seconds") from None
         if page < 1 or per_page < 1:
             raise ApiError(3, "page and results_per_page must be positive")
-        per_page = min(per_page, self.config.runsignup_max_results_per_page)
+        per_page = min(per_page, self.config.max_results_per_page)
         since = None if since_ts is None else datetime.fromtimestamp(since_ts, UTC)
         descending = params.get("sort", "registration_id ASC").strip().upper().endswith("DESC")
         blocks = []
@@ -326,74 +350,3 @@ def _date_param(params: dict[str, str], name: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise ApiError(9, f"{name} must be YYYY-mm-dd") from None
-
-
-def participant_record(reg: Registration) -> dict[str, Any]:
-    f = reg.fields
-    fee, processing = f["fee_cents"], f["processing_cents"]
-    record: dict[str, Any] = {
-        "registration_id": reg.pid,
-        "event_id": reg.event.event_id,
-        "user": {
-            "user_id": f["user_id"],
-            "first_name": f["first_name"],
-            "middle_name": f["middle_name"] or None,
-            "last_name": f["last_name"],
-            "email": f["email"],
-            "address": {
-                "street": f["street"],
-                "city": f["city"],
-                "state": f["state"],
-                "zipcode": f["zipcode"],
-                "country_code": "US",
-            },
-            "dob": f["dob"],
-            "gender": f["gender"],
-            "phone": f["phone"],
-            "profile_image_url": None,
-        },
-        "bib_num": f["bib"],
-        "chip_num": f["chip"],
-        "age": f["age"],
-        "registration_date": rsu_datetime(reg.registered_at),
-        "last_modified": unix(reg.modified_at),
-        "team_id": f["team_id"],
-        "team_name": f["team_name"],
-        "team_type_id": None,
-        "race_fee": money(fee),
-        "processing_fee": money(processing),
-        "amount_paid": money(fee + processing),
-        "imported": tf(f["imported"]),
-    }
-    if reg.pid % 3 == 0:
-        record["question_responses"] = [
-            {
-                "question_id": 9001,
-                "question_text": "T-shirt size",
-                "response": ("S", "M", "L", "XL")[reg.pid % 4],
-            }
-        ]
-    return record
-
-
-def removed_record(reg: Registration) -> dict[str, Any]:
-    f = reg.fields
-    removal = reg.removal or {}
-    removed_at = removal.get("removed_at", reg.modified_at)
-    record: dict[str, Any] = {
-        "registration_id": reg.pid,
-        "event_id": reg.event.event_id,
-        "user": {
-            "user_id": f["user_id"],
-            "first_name": f["first_name"],
-            "last_name": f["last_name"],
-            "email": f["email"],
-        },
-        "registration_date": eastern_full(reg.registered_at),
-        "removed_reason": removal.get("reason", "removed"),
-        "last_modified": eastern_full(removed_at),
-        "last_modified_ts": unix(removed_at),
-    }
-    if removal.get("new_registration_id") is not None:
-        record["new_registration_id"] = removal["new_registration_id"]
-    return record

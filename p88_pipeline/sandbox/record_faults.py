@@ -20,21 +20,47 @@ from __future__ import annotations
 import copy
 import json
 import random
-import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from p88_pipeline.sandbox.generate import FIRST, mix
+from p88_pipeline.sandbox.view import WorldView
 from p88_pipeline.sandbox.wire import Request, Response, int_param, json_response
-from p88_pipeline.sandbox.world import World
 
 EASTERN = ZoneInfo("America/New_York")
 ODD_PER_PAGE = 3
-EVENT_IN_PATH = re.compile(r"/(?:race|events)/([^/]+)/participants/?$")
+PROBLEMS = ("impossible date of birth", "impossible registration date", "missing modification time")
+
+
+class RecordShape(Protocol):
+    """How one provider's participants pages look, for faults that alter records in them.
+
+    `keyset`: pages are keyset-paged by id (a full page must stay full, new ids go last);
+    `first_page_only`: odd values only on page 1 (a change moves a newest-first record there).
+    """
+
+    id_key: str
+    page_size_param: str
+    keyset: bool
+    first_page_only: bool
+    removal_reason: str
+    escape_slashes: bool
+
+    def blocks(self, body: Any, request: Request) -> list[tuple[str, list]]: ...
+
+    def events_of(self, request: Request) -> list[str]: ...
+
+    def accepts(self, fields: Mapping[str, Any]) -> bool: ...
+
+    def render_odd(self, record: dict) -> None: ...
+
+    def spoil(self, record: dict, problem: str) -> None: ...
+
+    def id_value(self, pid: int) -> int | str: ...
 
 
 @dataclass(frozen=True)
@@ -82,12 +108,6 @@ PROFILES: tuple[OddProfile, ...] = (
 )
 
 
-def haku_safe(profile: OddProfile) -> bool:
-    """Haku sends one `person_full_name`: a first name with whitespace cannot round-trip."""
-    first, last = profile.fields.get("first_name", "x"), profile.fields.get("last_name", "x")
-    return first.split() == [first] and " ".join(last.split()) == last
-
-
 @dataclass(frozen=True)
 class Oddity:
     """One odd record written into the world: what the warehouse must now hold for it."""
@@ -109,71 +129,71 @@ class InvalidRecord:
     record: Any
 
 
-def _records(provider: str, body: Any) -> list[tuple[str | None, list]]:
-    """(event id, mutable list of records) per event block of a participants answer."""
-    if provider == "runsignup":
-        if not isinstance(body, list):
-            return []
-        return [
-            (str(b.get("event", {}).get("event_id")), b["participants"])
-            for b in body
-            if isinstance(b, dict) and isinstance(b.get("participants"), list)
-        ]
-    rows = body.get("data") if isinstance(body, dict) else body
-    return [(None, rows)] if isinstance(rows, list) else []
-
-
-def _id_key(provider: str) -> str:
-    return "registration_id" if provider == "runsignup" else "registration_number"
-
-
 class RecordFaults:
     """The record-level faults one sandbox served, kept so tests can check the warehouse exactly."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: WorldView, shapes: Mapping[str, RecordShape | None]) -> None:
         self.world = world
+        self.shapes = shapes
         self.oddities: list[Oddity] = []
         self.invalid: list[InvalidRecord] = []
         self.shifts = 0
         self._served = 0
         self._lock = threading.Lock()
 
+    def shape(self, provider: str) -> RecordShape:
+        shape = self.shapes.get(provider)
+        if shape is None:
+            raise ValueError(f"provider {provider!r} declares no record shape: no record faults")
+        return shape
+
     def serve(
         self, kind: str, provider: str, request: Request, answer: Callable[[], Response]
     ) -> Response:
         """Compute the page with the fault applied (called instead of `answer()`)."""
+        shape = self.shape(provider)
         with self._lock:
             self._served += 1
             rng = random.Random(mix(self.world.seed, 404, self._served))
         if kind == "shift_pages":
-            self._shift(provider, request, rng)
+            self._shift(provider, shape, request, rng)
             return answer()
         response = answer()
         if response.status != 200 or response.error_code is not None:
             return response
         body = json.loads(response.body)
         if kind == "odd_records":
-            chosen = self._make_odd(provider, request, body, rng)
+            chosen = self._make_odd(provider, shape, request, body, rng)
             if not chosen:
                 return response
             response = answer()  # the page again, from the world that now holds the odd values
             body = json.loads(response.body)
-            _render_odd(provider, body, chosen)
+            for _, rows in shape.blocks(body, request):
+                for record in rows:
+                    if isinstance(record, dict) and str(record.get(shape.id_key)) in chosen:
+                        shape.render_odd(record)
         else:
-            self._add_invalid(provider, request, body, rng)
-        return json_response(body, escape_slashes=provider == "runsignup")
+            self._add_invalid(provider, shape, request, body, rng)
+        return json_response(body, escape_slashes=shape.escape_slashes)
 
     # ---------------------------------------------------------------- odd but valid
-    def _make_odd(self, provider: str, request: Request, body: Any, rng: random.Random) -> set[str]:
+    def _make_odd(
+        self,
+        provider: str,
+        shape: RecordShape,
+        request: Request,
+        body: Any,
+        rng: random.Random,
+    ) -> set[str]:
         served = [
-            (event_id or _path_event(request), str(r[_id_key(provider)]))
-            for event_id, rows in _records(provider, body)
+            (event_id, str(r[shape.id_key]))
+            for event_id, rows in shape.blocks(body, request)
             for r in rows
-            if isinstance(r, dict) and r.get(_id_key(provider)) is not None
+            if isinstance(r, dict) and r.get(shape.id_key) is not None
         ]
-        if provider == "haku" and int_param(request.params, "page", 1) != 1:
-            return set()  # a change moves a Haku record to page 1: only odd-ify where it stays
-        profiles = [p for p in PROFILES if provider != "haku" or haku_safe(p)]
+        if shape.first_page_only and int_param(request.params, "page", 1) != 1:
+            return set()
+        profiles = [p for p in PROFILES if shape.accepts(p.fields)]
         chosen = rng.sample(served, min(ODD_PER_PAGE, len(served)))
         now = self.world.clock.now().replace(microsecond=0)
         with self.world.lock:
@@ -193,33 +213,27 @@ class RecordFaults:
         return {pid for _, pid in chosen}
 
     # ---------------------------------------------------------------- invalid
-    def _add_invalid(self, provider: str, request: Request, body: Any, rng: random.Random) -> None:
-        per_page = (
-            int_param(
-                request.params, "results_per_page" if provider == "runsignup" else "per_page", 0
-            )
-            or 0
-        )
-        for event_id, rows in _records(provider, body):
-            event_id = event_id or _path_event(request)
+    def _add_invalid(
+        self,
+        provider: str,
+        shape: RecordShape,
+        request: Request,
+        body: Any,
+        rng: random.Random,
+    ) -> None:
+        per_page = int_param(request.params, shape.page_size_param, 0) or 0
+        for event_id, rows in shape.blocks(body, request):
             template = next((r for r in rows if isinstance(r, dict)), None)
-            if template is None or event_id is None:
+            if template is None:
                 continue
-            was_full = provider == "runsignup" and per_page > 0 and len(rows) >= per_page
-            bad = [_invalid(provider, template, p, None) for p in ("missing id", "not an object")]
+            was_full = shape.keyset and per_page > 0 and len(rows) >= per_page
+            bad = [_invalid(shape, template, p, None) for p in ("missing id", "not an object")]
             if not was_full:  # an id must stay in keyset order: only after the last page's ids
-                bad += [
-                    _invalid(provider, template, p, self._fresh_id(provider))
-                    for p in (
-                        "impossible date of birth",
-                        "impossible registration date",
-                        "missing modification time",
-                    )
-                ]
+                bad += [_invalid(shape, template, p, self._fresh_id(provider)) for p in PROBLEMS]
             for _, record in bad[:2]:
                 rows.insert(rng.randint(0, len(rows)), record)
             rows.extend(record for _, record in bad[2:])
-            if provider == "runsignup" and per_page > 0 and len(rows) > per_page:
+            if shape.keyset and per_page > 0 and len(rows) > per_page:
                 del rows[per_page:]  # a page is never longer than asked; the rest comes next
             served = {id(r) for r in rows}
             for problem, record in bad:
@@ -234,14 +248,11 @@ class RecordFaults:
             return pid
 
     # ---------------------------------------------------------------- shifting pages
-    def _shift(self, provider: str, request: Request, rng: random.Random) -> None:
-        if provider == "runsignup":
-            events = [e for e in request.params.get("event_id", "").split(",") if e.strip()]
-        else:
-            events = [e for e in [_path_event(request)] if e]
-        reason = "cleared" if provider == "runsignup" else "cancelled"
+    def _shift(
+        self, provider: str, shape: RecordShape, request: Request, rng: random.Random
+    ) -> None:
         with self.world.lock:
-            for event_id in events:
+            for event_id in shape.events_of(request):
                 try:
                     event = self.world.event_state(provider, event_id.strip())
                 except KeyError:
@@ -250,7 +261,7 @@ class RecordFaults:
                 if len(active) < 3:
                     continue
                 gone, changed = rng.sample(active, 2)
-                self.world.remove_participant(provider, event.event_id, gone, reason)
+                self.world.remove_participant(provider, event.event_id, gone, shape.removal_reason)
                 self.world.modify_participant(
                     provider, event.event_id, changed, first_name=rng.choice(FIRST)
                 )
@@ -258,48 +269,16 @@ class RecordFaults:
                 self.shifts += 1
 
 
-def _path_event(request: Request) -> str | None:
-    found = EVENT_IN_PATH.search(request.path)
-    return found.group(1) if found and "/events/" in request.path else None
-
-
-def _render_odd(provider: str, body: Any, chosen: set[str]) -> None:
-    """Render-only oddities (the truth keys and values do not change): ids as strings or ints."""
-    key = _id_key(provider)
-    for _, rows in _records(provider, body):
-        for record in rows:
-            if not isinstance(record, dict) or str(record.get(key)) not in chosen:
-                continue
-            if provider == "runsignup":
-                record[key] = str(record[key])
-                record["event_id"] = str(record["event_id"])
-                if isinstance(record.get("age"), int):
-                    record["age"] = str(record["age"])
-            else:
-                record[key] = int(record[key])
-                bib = record.get("bib_number")
-                if isinstance(bib, str) and bib.isdigit() and str(int(bib)) == bib:
-                    record["bib_number"] = int(bib)
-
-
-def _invalid(provider: str, template: dict, problem: str, fresh: int | None) -> tuple[str, Any]:
+def _invalid(
+    shape: RecordShape, template: dict, problem: str, fresh: int | None
+) -> tuple[str, Any]:
     record = copy.deepcopy(template)
-    rsu = provider == "runsignup"
     if fresh is not None:
-        record[_id_key(provider)] = fresh if rsu else str(fresh)
+        record[shape.id_key] = shape.id_value(fresh)
     if problem == "missing id":
-        record.pop(_id_key(provider), None)
+        record.pop(shape.id_key, None)
     elif problem == "not an object":
-        record = f"<registration {template.get(_id_key(provider))} unavailable>"
-    elif problem == "impossible date of birth":
-        if rsu:
-            record.setdefault("user", {})["dob"] = "1990-02-30"
-        else:
-            record["date_of_birth"] = "1990-02-30"
-    elif problem == "impossible registration date":
-        record["registration_date" if rsu else "registered_at"] = (
-            "2/30/2024 10:00" if rsu else "2024-02-30 10:00:00"
-        )
-    elif problem == "missing modification time":
-        record.pop("last_modified" if rsu else "updated_at", None)
+        return problem, f"<registration {template.get(shape.id_key)} unavailable>"
+    else:
+        shape.spoil(record, problem)
     return problem, record

@@ -14,29 +14,30 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from p88_pipeline.partners import PartnerConfigError, ProviderAccount
 from p88_pipeline.providers.base import (
     AuthError,
     Event,
     FilterRejectedError,
     MalformedResponseError,
     ParticipantPage,
+    ProviderConfigError,
     ProviderError,
-    RejectedRecord,
 )
-from p88_pipeline.providers.fields import text_or_none
-from p88_pipeline.providers.haku_records import (
+from p88_pipeline.providers.haku.records import (
     PROVIDER,
+    UTC_ZONE,
     error_in_body,
     newest_first,
     parse_event,
     parse_participant,
+    registration_id,
     unwrap_list,
-    zone_named,
 )
 from p88_pipeline.providers.http import ApiSession, RetryableBody
+from p88_pipeline.providers.paging import PageSize, by_page_number, parse_or_reject
+from p88_pipeline.providers.spec import AccountSettings
+from p88_pipeline.providers.timeparse import iso_utc, zone
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,6 @@ _TOKEN_CACHE: dict[tuple[str, str], tuple[str, float]] = {}  # (token_url, clien
 TOKEN_MARGIN_S = 60.0  # renew this long before expiry: a token must not die between calls
 DEFAULT_EXPIRES_IN = 3600
 FILTER_STATUSES = (400, 422)  # what a server that does not know the filter might answer
-
-
-def iso_utc(moment: datetime) -> str:
-    """Whole seconds, rounded down: an inclusive filter must not skip the boundary second."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_page(body: Any) -> None:
@@ -87,8 +83,8 @@ class HakuClient:
         self.token_url = token_url
         self.page_size = max(1, page_size)
         self.updated_since_param = updated_since_param or None
-        self.timezone = timezone if zone_named(timezone) else "UTC"
-        self._tz = zone_named(self.timezone) or ZoneInfo("UTC")
+        self.timezone = timezone if zone(timezone, None) else "UTC"
+        self._tz = zone(self.timezone, UTC_ZONE)
         self._auth = (client_id, client_secret)
         self._clock = clock
         self._token: str | None = None
@@ -99,14 +95,18 @@ class HakuClient:
 
     @classmethod
     def from_account(
-        cls, session: ApiSession, account: ProviderAccount, creds: Mapping[str, str], **kwargs: Any
+        cls,
+        session: ApiSession,
+        account: AccountSettings,
+        creds: Mapping[str, str],
+        **kwargs: Any,
     ) -> HakuClient:
         """Build from partners.yaml: the token URL is required unless base_url is production."""
         options = account.options
         token_url = options.get("token_url")
         if not token_url:
             if account.base_url.rstrip("/") != DEFAULT_API_URL:
-                raise PartnerConfigError(
+                raise ProviderConfigError(
                     f"partner {session.partner}: provider haku: token_url is required when "
                     f"base_url is not {DEFAULT_API_URL}"
                 )
@@ -207,25 +207,23 @@ class HakuClient:
                 raise FilterRejectedError(str(exc), code=exc.code, partner=exc.partner) from None
             raise
 
+    def _events_page(self, page: int, per_page: int) -> list:
+        body = self._get(
+            "/events",
+            {
+                "page": page,
+                "per_page": per_page,
+                "sort_column": "event_date",
+                "sort_direction": "desc",
+                "show_inactive": "true",
+            },
+        )
+        return unwrap_list(body, f"events page {page}")
+
     def list_events(self) -> Iterator[Event]:
-        page = 1
-        while True:
-            body = self._get(
-                "/events",
-                {
-                    "page": page,
-                    "per_page": self.page_size,
-                    "sort_column": "event_date",
-                    "sort_direction": "desc",
-                    "show_inactive": "true",
-                },
-            )
-            rows = unwrap_list(body, f"events page {page}")
+        for rows in by_page_number(self._events_page, PageSize(self.page_size)):
             for raw in rows:
                 yield parse_event(raw, self.timezone)
-            if len(rows) < self.page_size:
-                return
-            page += 1
 
     def iter_participant_pages(
         self, events: Sequence[Event], modified_after: datetime | None
@@ -238,35 +236,34 @@ class HakuClient:
     ) -> Iterator[ParticipantPage]:
         """Pages of one event, newest first; with a cutoff, stop at the first older record.
 
-        A record equal to the cutoff is kept. The early stop is trusted only while the server's
-        order is seen to be newest first; otherwise every page is read and filtered here.
+        A record equal to the cutoff is kept. The early stop (the quirk: closing the pager) is
+        trusted only while the server's order is seen to be newest first; otherwise every page
+        is read and filtered here.
         """
         cutoff = modified_after.astimezone(UTC).replace(microsecond=0) if modified_after else None
-        params: dict[str, Any] = {
-            "per_page": self.page_size,
-            "sort_column": "updated_at",
-            "sort_direction": "desc",
-        }
+        params: dict[str, Any] = {"sort_column": "updated_at", "sort_direction": "desc"}
         filtered = cutoff is not None and self.updated_since_param is not None
         if filtered:
             params[self.updated_since_param] = iso_utc(cutoff)
-        ordered, previous, page_no = True, None, 1
-        while True:
+
+        def fetch(page: int, per_page: int) -> list:
             body = self._get(
-                f"/events/{event_id}/participants", {**params, "page": page_no}, filtered=filtered
+                f"/events/{event_id}/participants",
+                {**params, "per_page": per_page, "page": page},
+                filtered=filtered,
             )
-            rows = unwrap_list(body, f"event {event_id} participants page {page_no}")
-            page, reached_older = ParticipantPage(), False
-            good = []
-            for raw in rows:
-                try:
-                    good.append(parse_participant(raw, event_id, self._tz))
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    number = raw.get("registration_number") if isinstance(raw, dict) else None
-                    rid = text_or_none(number)
-                    page.rejected.append(
-                        RejectedRecord(PROVIDER, event_id, str(exc), raw, participant_id=rid)
-                    )
+            return unwrap_list(body, f"event {event_id} participants page {page}")
+
+        ordered, previous = True, None
+        for rows in by_page_number(fetch, PageSize(self.page_size)):
+            good, rejected = parse_or_reject(
+                rows,
+                lambda raw: parse_participant(raw, event_id, self._tz),
+                provider=PROVIDER,
+                event_id=event_id,
+                id_of=registration_id,
+            )
+            page, reached_older = ParticipantPage(rejected=rejected), False
             stamps = [p.modified_at for p in good]
             seen = [previous, *stamps] if previous else stamps
             if cutoff is not None and ordered and not newest_first(seen):
@@ -284,9 +281,8 @@ class HakuClient:
                     continue
                 page.participants.append(participant)
             yield page
-            if len(rows) < self.page_size or (reached_older and ordered):
+            if reached_older and ordered:
                 return
-            page_no += 1
 
     def iter_removals(
         self, events: Sequence[Event], modified_after: datetime

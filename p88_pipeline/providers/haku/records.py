@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from p88_pipeline.providers.base import Event, MalformedResponseError, Participant
 from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
-from p88_pipeline.providers.timeparse import parse_date, parse_local
+from p88_pipeline.providers.timeparse import parse_date, parse_local, zone
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ PROVIDER = "haku"
 LIST_KEYS = ("data", "events", "participants", "registrations", "results", "items", "records")
 EVENT_ZONE_KEYS = ("timezone", "time_zone", "timezone_name", "tz")
 CANCELLED_REASON = "cancelled"
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def unwrap_list(body: Any, what: str) -> list:
@@ -60,15 +61,6 @@ def error_in_body(body: Any) -> Any:
     return None
 
 
-def zone_named(name: Any) -> ZoneInfo | None:
-    if not name or not isinstance(name, str):
-        return None
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "t", "1", "yes", "y")
@@ -95,9 +87,9 @@ def parse_event(raw: Any, default_zone: str) -> Event:
     event_id = text_or_none(raw.get("id", raw.get("event_id")))
     if event_id is None:
         raise MalformedResponseError(f"events: an event without id: {raw!r:.120}")
-    own = next((raw[k] for k in EVENT_ZONE_KEYS if zone_named(raw.get(k))), None)
+    own = next((raw[k] for k in EVENT_ZONE_KEYS if zone(raw.get(k), None)), None)
     tz_name = own or default_zone
-    tz = zone_named(tz_name) or ZoneInfo("UTC")
+    tz = zone(tz_name, UTC_ZONE)
     times = []
     for key in ("event_date", "event_end_date"):
         try:
@@ -161,3 +153,8 @@ def parse_participant(raw: Any, event_id: str, tz: ZoneInfo) -> Participant:
 def newest_first(stamps: Iterable[datetime]) -> bool:
     """Whether modification times come newest first, the order the early stop relies on."""
     return all(a >= b for a, b in pairwise(stamps))
+
+
+def registration_id(raw: Any) -> str | None:
+    """The registration number of an unreadable record, when it still has one."""
+    return text_or_none(raw.get("registration_number")) if isinstance(raw, dict) else None

@@ -1,0 +1,46 @@
+"""Build a partner's client for a provider from partners.yaml and the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from p88_pipeline.partners import Partner
+from p88_pipeline.providers.base import ProviderClient
+from p88_pipeline.providers.http import ApiSession, RetryPolicy
+from p88_pipeline.providers.quota import TokenBucket
+from p88_pipeline.providers.registry import spec_for
+
+
+def build_client(
+    partner: Partner,
+    provider: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] | None = None,
+    spent_last_hour: int = 0,
+) -> ProviderClient:
+    """Credentials resolved from the environment now, so a missing one fails before any call.
+
+    `spent_last_hour`: calls this partner already made on this account in the past hour (other
+    runs, other steps); the budget starts that much lower so runs together stay in the quota.
+    """
+    spec = spec_for(provider)
+    account = partner.account(provider)
+    if account is None:
+        raise KeyError(f"partner {partner.slug} has no {provider} account")
+    creds = account.credentials(partner.slug, environ)
+    session_kwargs = {"sleep": sleep} if sleep else {}
+    # TLS verification is never switched off from partners.yaml: a private CA goes in
+    # REQUESTS_CA_BUNDLE instead, which keeps verification on.
+    session = ApiSession(
+        provider,
+        partner.slug,
+        limiter=TokenBucket(account.quota_per_hour, spent=spent_last_hour),
+        secrets=creds.values(),
+        retry=retry,
+        verify_tls=True,
+        credential_envs=account.credential_envs.values(),
+        **session_kwargs,
+    )
+    return spec.build_client(session, account, creds)

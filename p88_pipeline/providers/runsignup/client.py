@@ -1,0 +1,240 @@
+"""RunSignUp REST client (partner/timer keys), following PROVIDERS.md rather than any one server.
+
+Errors arrive inside HTTP 200 bodies (sometimes wrapped in an array); error 14 is throttling.
+Participants are read per race, several event ids per call, keyset-paged by registration id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from p88_pipeline.providers.base import (
+    AuthError,
+    Event,
+    FilterRejectedError,
+    MalformedResponseError,
+    ParticipantPage,
+    ProviderError,
+)
+from p88_pipeline.providers.fields import int_or_none
+from p88_pipeline.providers.http import ApiSession, RetryableBody
+from p88_pipeline.providers.paging import PageSize, by_keyset, by_page_number, parse_or_reject
+from p88_pipeline.providers.runsignup.records import (
+    PROVIDER,
+    parse_event,
+    parse_participant,
+    parse_removal,
+    record_id,
+)
+from p88_pipeline.providers.spec import AccountSettings
+from p88_pipeline.providers.timeparse import to_unix
+
+RACES_PAGE_MAX = 1000
+PARTICIPANTS_PAGE_MAX = 2500
+THROTTLED = 14
+TRANSIENT = {4, 5}  # unknown error, database error
+AUTH = {6, 7}
+FILTER = {3, 9}  # invalid parameters, invalid date: the filter may be what was refused
+
+
+def find_error(body: Any) -> dict | None:
+    """The `{"error": {...}}` object of a body, bare or wrapped in a one-element array."""
+    if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+        body = body[0]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"]
+    return None
+
+
+def check_body(body: Any, *, filtered: bool = False) -> None:
+    error = find_error(body)
+    if error is None:
+        return
+    code = int_or_none(error.get("error_code"))
+    message = f"RunSignUp error {code}: {error.get('error_msg', '')}"
+    if code == THROTTLED:
+        raise RetryableBody(message, throttled=True)
+    if code in TRANSIENT:
+        raise RetryableBody(message)
+    if code in AUTH:
+        raise AuthError(message, code=code)
+    if filtered and code in FILTER:
+        raise FilterRejectedError(message, code=code)
+    raise ProviderError(message, code=code)
+
+
+def next_keyset(
+    per_event_ids: dict[str, list[int]], page_size: int, counts: dict[str, int] | None = None
+) -> int | None:
+    """Where the next page starts, or None when the read is complete.
+
+    Whether the page size applies per event or to the whole multi-event answer is undocumented;
+    both readings give the same answer here, re-reading at most a few ids (upserts absorb them).
+    `counts` are the records each event block held: a full page whose records are not all
+    readable (one without an id) is still full, and the read goes on after its last id.
+    """
+    counts = counts or {e: len(ids) for e, ids in per_event_ids.items()}
+    everything = [i for ids in per_event_ids.values() for i in ids]
+    full = [e for e in per_event_ids if counts[e] >= page_size]
+    if any(not per_event_ids[e] for e in full) or (
+        sum(counts.values()) >= page_size and not everything
+    ):
+        raise MalformedResponseError("a full page without a readable registration_id")
+    if full:
+        return min(per_event_ids[e][-1] for e in full)
+    if sum(counts.values()) >= page_size:
+        return max(everything)
+    return None
+
+
+class RunSignUpClient:
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        session: ApiSession,
+        base_url: str,
+        api_key: str,
+        api_secret: str,
+        page_size: int = PARTICIPANTS_PAGE_MAX,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.page_size = min(page_size, PARTICIPANTS_PAGE_MAX)
+        self._auth = {"format": "json", "api_key": api_key, "api_secret": api_secret}
+        session.add_secret(api_key)
+        session.add_secret(api_secret)
+
+    @classmethod
+    def from_account(
+        cls, session: ApiSession, account: AccountSettings, creds: Mapping[str, str]
+    ) -> RunSignUpClient:
+        return cls(
+            session,
+            account.base_url,
+            creds["api_key"],
+            creds["api_secret"],
+            page_size=account.page_size or PARTICIPANTS_PAGE_MAX,
+        )
+
+    @property
+    def calls(self) -> int:
+        return self.session.calls
+
+    def server_time(self) -> datetime | None:
+        return self.session.last_server_time
+
+    def _get(self, path: str, params: dict[str, Any], *, filtered: bool = False) -> Any:
+        return self.session.request_json(
+            "GET",
+            f"{self.base_url}{path}",
+            params={**self._auth, **params},
+            check_body=lambda body: check_body(body, filtered=filtered),
+        )
+
+    def _races_page(self, page: int, per_page: int) -> list:
+        body = self._get(
+            "/races",
+            {
+                "events": "T",
+                "page": page,
+                "results_per_page": per_page,
+                "only_partner_races": "T",
+                "sort": "date ASC",
+            },
+        )
+        races = body.get("races") if isinstance(body, dict) else None
+        if not isinstance(races, list):
+            raise MalformedResponseError(f"races page {page}: no 'races' list in the answer")
+        return races
+
+    def list_events(self) -> Iterator[Event]:
+        for races in by_page_number(self._races_page, PageSize(RACES_PAGE_MAX)):
+            for item in races:
+                race = item.get("race", item) if isinstance(item, dict) else None
+                if not isinstance(race, dict) or "race_id" not in race:
+                    raise MalformedResponseError("races page: a race without race_id")
+                for raw_event in race.get("events") or []:
+                    yield parse_event(race, raw_event)
+
+    def _paged(
+        self, path: str, events: Sequence[Event], modified_after: datetime | None
+    ) -> Iterator[tuple[str, list]]:
+        """Keyset-paged (after_registration_id) reads of one race's events: (event_id, records).
+
+        The quirk: one call answers for several events, each in its own block, and where the
+        next page starts depends on every block (`next_keyset`).
+        """
+        params: dict[str, Any] = {
+            "event_id": ",".join(e.event_id for e in events),
+            "results_per_page": self.page_size,
+            "sort": "registration_id ASC",
+            "page": 1,
+        }
+        if modified_after is not None:
+            params["modified_after_timestamp"] = to_unix(modified_after)
+        filtered = modified_after is not None
+
+        def fetch(after: int | None) -> list[tuple[str, list]]:
+            extra = {} if after is None else {"after_registration_id": after}
+            body = self._get(path, {**params, **extra}, filtered=filtered)
+            if not isinstance(body, list):
+                raise MalformedResponseError(f"{path}: expected a list of events, got {body!r:.80}")
+            blocks = []
+            for block in body:
+                if not isinstance(block, dict):
+                    raise MalformedResponseError(f"{path}: an event block is {block!r:.80}")
+                event = block.get("event") or {}
+                records = block.get("participants") or event.get("participants") or []
+                blocks.append((str(event.get("event_id", "")), records))
+            return blocks
+
+        def next_key(blocks: list[tuple[str, list]]) -> int | None:
+            per_event = {
+                event_id: sorted(
+                    n
+                    for n in (
+                        int_or_none(r.get("registration_id"))
+                        for r in records
+                        if isinstance(r, dict)
+                    )
+                    if n is not None
+                )
+                for event_id, records in blocks
+            }
+            counts = {event_id: len(records) for event_id, records in blocks}
+            return next_keyset(per_event, self.page_size, counts)
+
+        for blocks in by_keyset(fetch, next_key):
+            yield from blocks
+
+    def iter_participant_pages(
+        self, events: Sequence[Event], modified_after: datetime | None
+    ) -> Iterator[ParticipantPage]:
+        race_id = events[0].race_id
+        path = f"/race/{race_id}/participants"
+        for event_id, records in self._paged(path, events, modified_after):
+            good, rejected = parse_or_reject(
+                records,
+                lambda raw, e=event_id: parse_participant(raw, e or None),
+                provider=PROVIDER,
+                event_id=event_id,
+                id_of=record_id,
+            )
+            yield ParticipantPage(participants=good, rejected=rejected)
+
+    def iter_removals(
+        self, events: Sequence[Event], modified_after: datetime
+    ) -> Iterator[ParticipantPage]:
+        race_id = events[0].race_id
+        path = f"/race/{race_id}/removed-participants"
+        for event_id, records in self._paged(path, events, modified_after):
+            good, rejected = parse_or_reject(
+                records,
+                lambda raw, e=event_id: parse_removal(raw, e),
+                provider=PROVIDER,
+                event_id=event_id,
+            )
+            yield ParticipantPage(removals=good, rejected=rejected)
