@@ -17,6 +17,7 @@ FAULT_KINDS = (
     "truncated_json",
     "not_json",
     "error_in_array",
+    "bad_request",
     *RECORD_FAULTS,
 )
 BODY_FAULTS = ("truncated_json", *RECORD_FAULTS)  # the real answer, altered

@@ -308,6 +308,8 @@ class SandboxServer:
             return text_response(200, NOT_JSON_PAGE, "text/html")
         if kind == "error_in_array":
             return self.apis[provider].error_in_array(fault.error_code or 5)
+        if kind == "bad_request":
+            return self.apis[provider].bad_request()
         return None  # timeout, drop
 
 

@@ -1,4 +1,4 @@
-"""The sync engine with a Haku partner, over real HTTP (the stub) into real Postgres."""
+"""Haku's own conventions through the engine, over the stub (the rules: sync/test_rules.py)."""
 
 from __future__ import annotations
 
@@ -156,15 +156,3 @@ def test_the_old_table_name_is_a_view_over_participants(engine, stub) -> None:
         FUTURE,
         Decimal("55.50"),
     )
-
-
-def test_a_refused_updated_since_filter_falls_back_to_a_full_read(engine, stub) -> None:
-    extra = "        updated_since_param: updated_since\n"
-    run(engine, stub, extra)
-    stub.reject_updated_since = True
-    stub.log.clear()
-    figures = run(engine, stub, extra)
-    assert figures.sync_types == {FUTURE: plan.FULL_FALLBACK}
-    sent = [r.params for r in stub.requests_to("/participants")]
-    assert "updated_since" in sent[0] and all("updated_since" not in p for p in sent[1:])
-    assert watermarks(engine, "haku")[FUTURE][1] == plan.FULL_FALLBACK

@@ -70,6 +70,9 @@ class HakuApi:
     def error_in_array(self, code: int) -> Response:
         return json_response([{"error": {"error_code": code, "error_msg": "error"}}])
 
+    def bad_request(self) -> Response:
+        return problem(400, "Bad Request")
+
     # ---------------------------------------------------------------- auth
     def token(self, request: Request) -> tuple[str | None, Response]:
         """POST /oauth2/token: Basic client_id:client_secret, grant_type=client_credentials."""

@@ -83,6 +83,10 @@ class RunSignUpApi:
     def error_in_array(self, code: int) -> Response:
         return self.error(code, "Database error.", wrap=True)
 
+    def bad_request(self) -> Response:
+        """The call's parameters refused: error 3 in a 200 body."""
+        return self.error(3)
+
     # ---------------------------------------------------------------- plumbing
     def error(self, code: int, detail: str = "", *, wrap: bool | None = None) -> Response:
         """HTTP 200 with {"error": {...}}; every Nth one (configurable) inside a list."""

@@ -1,0 +1,68 @@
+"""RunSignUp's own conventions through the engine (the rules themselves: sync/test_rules.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from p88_pipeline.commands.verify import compare_with_truth
+from p88_pipeline.providers.timeparse import to_unix
+from p88_pipeline.sync import plan
+from p88_pipeline_tests.helpers import Sandbox, run_sync, watermarks
+
+SLUG = "bravo"  # RunSignUp only
+
+
+def assert_equals_truth(engine, sandbox: Sandbox) -> None:
+    partner = sandbox.partner(SLUG)
+    now = sandbox.world.clock.now()
+    result = compare_with_truth(engine, sandbox.world, "runsignup", partner.id, SLUG, now)
+    assert result.mismatches == 0, str(result)
+
+
+def participant_calls(sandbox: Sandbox, kind: str = "/participants") -> list[dict]:
+    return [r.params for r in sandbox.server.log if r.path.endswith(kind)]
+
+
+def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_overlap(
+    engine, sandbox
+) -> None:
+    run_sync(engine, sandbox, SLUG)
+    before = watermarks(engine)
+    sandbox.world.advance(timedelta(days=1))
+    sandbox.server.reset_log()
+    second = run_sync(engine, sandbox, SLUG)
+    assert_equals_truth(engine, sandbox)
+    # Per race: the oldest watermark of its future events minus the 10-minute overlap.
+    truth_events = sandbox.world.events("runsignup", SLUG)
+    race_of = {str(e["event_id"]): str(e["race_id"]) for e in truth_events}
+    expected: dict = {}
+    for event_id, (watermark, _) in before.items():
+        race = race_of[event_id]
+        expected[race] = min(expected.get(race, watermark), watermark)
+    sent = {p["event_id"]: int(p["modified_after_timestamp"]) for p in participant_calls(sandbox)}
+    assert {race_of[ids.split(",")[0]]: stamp for ids, stamp in sent.items()} == {
+        race: to_unix(w - timedelta(minutes=10)) for race, w in expected.items()
+    }
+    # One events page, then per race one participants and one removed-participants call.
+    assert second.api_calls == 1 + 2 * len(expected)
+    assert participant_calls(sandbox, "/removed-participants")
+
+
+def test_error_wrapped_in_an_array_is_recognised(engine, sandbox) -> None:
+    sandbox.server.inject(
+        "runsignup", SLUG, "error_in_array", count=1, path_contains="/participants"
+    )
+    run_sync(engine, sandbox, SLUG)
+    assert_equals_truth(engine, sandbox)
+
+
+def test_a_page_past_the_end_is_an_empty_list(engine, sandbox) -> None:
+    run_sync(engine, sandbox, SLUG)
+    event_id = next(iter(watermarks(engine)))
+    size = len(sandbox.world.truth("runsignup", SLUG, [event_id]))
+    partner = sandbox.partner(SLUG)
+    account = partner.accounts["runsignup"]
+    exact = type(account)(**{**account.__dict__, "page_size": size})
+    partner = type(partner)(**{**partner.__dict__, "accounts": {"runsignup": exact}})
+    run_sync(engine, sandbox, SLUG, plan.SyncPolicy(force_full=True), partner=partner)
+    assert_equals_truth(engine, sandbox)
