@@ -1,32 +1,8 @@
-"""What the rules suite needs to know of each provider to drive the same tests through it.
-
-Only test facts live here (which partner to sync, where participants are read, how to make an
-incremental read filter on the server); every other fact comes from the provider's spec.
-"""
+"""Every provider the rules suite runs for: the registered ones, then test-only ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
-from p88_pipeline.providers.spec import ProviderSpec
-
-
-@dataclass(frozen=True)
-class RulesProfile:
-    """`participants_path(race_id)`: a fragment of the URL that reads one race's participants;
-    `filter_options`/`filter_knobs`: partner options and sandbox knobs under which incremental
-    reads send a server-side filter (so a refused filter can be tested); `test_only`: a spec the
-    suite registers for the test's duration."""
-
-    provider: str
-    slug: str
-    participants_path: Callable[[str], str]
-    filter_options: Mapping[str, Any] = field(default_factory=dict)
-    filter_knobs: Mapping[str, Any] = field(default_factory=dict)
-    test_only: ProviderSpec | None = None
-
+from p88_pipeline_tests.sync.rules_profile import RulesProfile
 
 RUNSIGNUP = RulesProfile("runsignup", "bravo", lambda race: f"/race/{race}/participants")
 HAKU = RulesProfile(
@@ -37,5 +13,4 @@ HAKU = RulesProfile(
     filter_knobs={"updated_since": True},
 )
 
-# Every provider the rules suite runs for: the registered ones, then test-only ones.
 PROFILES: tuple[RulesProfile, ...] = (RUNSIGNUP, HAKU)

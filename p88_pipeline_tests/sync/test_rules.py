@@ -22,7 +22,8 @@ from p88_pipeline.sync import plan
 from p88_pipeline.sync.engine import LoadOptions
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync, watermarks
-from p88_pipeline_tests.sync.profiles import PROFILES, RulesProfile
+from p88_pipeline_tests.sync.profiles import PROFILES
+from p88_pipeline_tests.sync.rules_profile import RulesProfile
 
 OVERLAP = plan.SyncPolicy().overlap
 
