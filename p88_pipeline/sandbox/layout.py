@@ -82,7 +82,10 @@ def build_layout(
     partners = make_partners(seed, scale, world_shapes)
     accounts = [(p, prov) for p in partners for prov in p.providers]
     weights = [rng.uniform(0.4, 2.0) * world_shapes[prov].event_weight for _, prov in accounts]
-    per_account = split_counts(rng, scale.events, weights, minimum=3)
+    # At least 3 events per account, or as many as the scale has room for.
+    per_account = split_counts(
+        rng, scale.events, weights, minimum=min(3, scale.events // len(weights))
+    )
     sizes = event_sizes(rng, scale)
     next_race = {name: shape.first_race_id for name, shape in world_shapes.items()}
     next_event = {name: shape.first_event_id for name, shape in world_shapes.items()}
