@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from p88_pipeline_tests.providers.restful.spec import PROFILE as RESTFUL
 from p88_pipeline_tests.sync.rules_profile import RulesProfile
 
 RUNSIGNUP = RulesProfile("runsignup", "bravo", lambda race: f"/race/{race}/participants")
@@ -13,4 +14,4 @@ HAKU = RulesProfile(
     filter_knobs={"updated_since": True},
 )
 
-PROFILES: tuple[RulesProfile, ...] = (RUNSIGNUP, HAKU)
+PROFILES: tuple[RulesProfile, ...] = (RUNSIGNUP, HAKU, RESTFUL)
