@@ -23,9 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.minimum import minimum_calls
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import PROJECT_ROOT, load_settings
+from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline.warehouse.db import get_engine
 from p88_pipeline.warehouse.embedded import embedded_url
 from p88_pipeline.warehouse.embedded_admin import stopped_afterwards

@@ -7,8 +7,6 @@ import os
 import sys
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from p88_pipeline.commands.instance import get_instance
 from p88_pipeline.commands.sync import (
     providers_of,
@@ -17,24 +15,13 @@ from p88_pipeline.commands.sync import (
     run_partners,
     type_summary,
 )
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import Settings, load_settings
+from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline.warehouse.db import get_engine, redact_url, resolve_database_url
 from p88_pipeline.warehouse.embedded_admin import stopped_afterwards
 from p88_pipeline.warehouse.migrations import prepare_warehouse
-
-DEMO_TABLES = ("participants", "sync_watermarks", "provider_events", "rejected_records")
-
-
-def reset_partner_data(engine: sa.Engine, partner_ids: list[str]) -> None:
-    """The sandbox world is rebuilt on every demo; last demo's rows would not match it."""
-    with engine.begin() as conn:
-        for table in DEMO_TABLES:
-            conn.execute(
-                sa.text(f"DELETE FROM {table} WHERE timing_partner_id = ANY(:ids)"),
-                {"ids": partner_ids},
-            )
+from p88_pipeline.warehouse.readback import delete_partner_rows
 
 
 def say(message: str) -> None:
@@ -71,7 +58,7 @@ def demo(settings: Settings, scale: str, seed: int, provider: str) -> int:
         engine = get_engine(url)
         prepare_warehouse(engine)
         partners = load_partners(partners_path)
-        reset_partner_data(engine, [p.id for p in partners])
+        delete_partner_rows(engine, [p.id for p in partners])  # the world is new each time
         instance = get_instance(settings)
 
         say("\n== run 1: first sync (no watermarks yet: full) ==")

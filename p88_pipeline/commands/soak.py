@@ -21,7 +21,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.partners import Partner, parse_partners
 from p88_pipeline.providers.base import Event, ParticipantPage, ProviderError
 from p88_pipeline.providers.build import build_client
@@ -29,6 +28,7 @@ from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFailedError
 from p88_pipeline.sync.plan import SyncPolicy
+from p88_pipeline.truth_comparison import compare_with_truth
 
 FAULTS = (
     "throttle",

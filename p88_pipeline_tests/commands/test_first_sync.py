@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.partners import parse_partners
+from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.conftest import database_url
 from p88_pipeline_tests.helpers import Sandbox
 

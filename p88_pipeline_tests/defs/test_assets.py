@@ -9,9 +9,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from p88_pipeline.commands.sync import run_config
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.definitions import defs
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
+from p88_pipeline.truth_comparison import compare_with_truth
 
 
 def bound_job(name: str, db_url: str, partners_file: Path) -> dg.JobDefinition:

@@ -20,9 +20,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.partners import parse_partners
 from p88_pipeline.settings import PROJECT_ROOT
+from p88_pipeline.truth_comparison import compare_with_truth
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.definitions import defs
 from p88_pipeline.partners import parse_partners
+from p88_pipeline.truth_comparison import compare_with_truth
 
 
 @pytest.fixture

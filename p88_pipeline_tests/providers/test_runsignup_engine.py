@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.providers.timeparse import to_unix
 from p88_pipeline.sync import plan
+from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.helpers import Sandbox, run_sync, watermarks
 
 SLUG = "bravo"  # RunSignUp only

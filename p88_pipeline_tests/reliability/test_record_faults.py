@@ -9,8 +9,8 @@ from datetime import UTC, date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.sync import plan
+from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.reliability.support import (
     ACCOUNTS,
     assert_equals_truth,

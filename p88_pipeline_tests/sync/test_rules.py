@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.commands.verify import compare_with_truth
 from p88_pipeline.partners import Partner, parse_partners
 from p88_pipeline.providers import registry
 from p88_pipeline.providers.base import AuthError
@@ -21,6 +20,7 @@ from p88_pipeline.sandbox.world import World
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.engine import LoadOptions
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
+from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync, watermarks
 from p88_pipeline_tests.sync.profiles import PROFILES
 from p88_pipeline_tests.sync.rules_profile import RulesProfile

@@ -1,4 +1,6 @@
-"""Compare the warehouse with a sandbox's ground truth, record by record (demo, tests, soak)."""
+"""The warehouse compared with a sandbox's ground truth, record by record: the check behind the
+demo, the bench, the soak and the tests. Not part of the sandbox (which may not depend on the
+warehouse) nor of the warehouse (which knows no sandbox): it joins the two from above."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Event
 from p88_pipeline.sync.plan import is_future
+from p88_pipeline.warehouse.readback import stored_participants
 
 
 @dataclass
@@ -65,17 +68,7 @@ def compare_with_truth(
 ) -> Comparison:
     event_ids = future_truth_events(world, provider, slug, now, grace)
     truth = world.truth(provider, slug, event_ids)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT event_id, participant_id, modified_at, removed_at IS NOT NULL AS removed, "
-                "first_name, last_name, email, bib FROM participants "
-                "WHERE provider = :provider AND timing_partner_id = :partner "
-                "AND event_id = ANY(:events)"
-            ),
-            {"provider": provider, "partner": partner_id, "events": event_ids},
-        ).all()
-    stored = {(r.event_id, r.participant_id): r for r in rows}
+    stored = stored_participants(engine, provider, partner_id, event_ids)
     result = Comparison(provider, slug, events=len(event_ids))
     for key, t in truth.items():
         row = stored.get(key)
