@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from p88_pipeline.defs.jobs import job_name
 from p88_pipeline.partners import Partner
 from p88_pipeline.providers.registry import names
+from p88_pipeline.run_tags import partner_tags
 
 log = logging.getLogger("p88.cli")
 
@@ -52,7 +53,7 @@ def _execute(
         instance=instance,
         run_config=config,
         raise_on_error=False,
-        tags={"timing_partner": slug, "p88/source": "cli"},
+        tags=partner_tags(slug, "cli"),
     )
     if result.success:
         return result.run_id, True, None

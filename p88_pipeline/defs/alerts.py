@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 import requests
-import sqlalchemy as sa
 
 from p88_pipeline.defs.resources import PartnersResource, WarehouseResource
 from p88_pipeline.redaction import env_values, redact, redact_value, url_password
+from p88_pipeline.run_tags import run_partner
 from p88_pipeline.settings import load_settings
+from p88_pipeline.warehouse.alerts import mark_posted, record_alert
 
 SUMMARY_LIMIT = 2500  # Slack caps a section's text at 3000 characters
 POST_TIMEOUT_S = 10.0
@@ -55,7 +56,7 @@ def describe_failure(context: dg.RunFailureSensorContext) -> FailedRun:
     failed = FailedRun(
         run_id=run.run_id,
         job_name=run.job_name,
-        partner=run.tags.get("timing_partner") or run.tags.get("dagster/partition"),
+        partner=run_partner(run.tags),
         will_retry=run.tags.get("dagster/will_retry") == "true",
     )
     for event in context.get_step_failure_events():
@@ -123,33 +124,6 @@ def secrets_to_mask(
     return secrets
 
 
-def record_alert(engine: sa.Engine, failed: FailedRun, message: str) -> int | None:
-    """Insert the alert; None when this run already has one (re-evaluated tick)."""
-    with engine.begin() as conn:
-        return conn.execute(
-            sa.text(
-                "INSERT INTO sync_alerts (run_id, timing_partner, job_name, steps, message) "
-                "VALUES (:run_id, :partner, :job, :steps, :message) "
-                "ON CONFLICT (run_id) DO NOTHING RETURNING id"
-            ),
-            {
-                "run_id": failed.run_id,
-                "partner": failed.partner,
-                "job": failed.job_name,
-                "steps": failed.steps,
-                "message": message,
-            },
-        ).scalar()
-
-
-def mark_posted(engine: sa.Engine, alert_id: int, posted: bool, post_error: str | None) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE sync_alerts SET posted = :posted, post_error = :error WHERE id = :id"),
-            {"posted": posted, "error": post_error, "id": alert_id},
-        )
-
-
 def post_webhook(url: str | None, payload: dict[str, Any]) -> str | None:
     """POST the payload; the error as text, or None when the receiver accepted it."""
     if not url:
@@ -182,7 +156,14 @@ def run_failure_alerts(
     alert_id = None
     try:
         message = payload["text"] + "\n\n" + "\n".join(failed.errors)
-        alert_id = record_alert(warehouse.get_engine(), failed, message)
+        alert_id = record_alert(
+            warehouse.get_engine(),
+            failed.run_id,
+            failed.partner,
+            failed.job_name,
+            failed.steps,
+            message,
+        )
         if alert_id is None:
             context.log.info(f"run {failed.run_id} already alerted; not posting again")
             return

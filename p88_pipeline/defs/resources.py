@@ -29,9 +29,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
     database_url: str | None = None
 
+    def url(self) -> str:
+        return normalize_url(self.database_url) if self.database_url else resolve_database_url()
+
     def get_engine(self) -> sa.Engine:
-        url = normalize_url(self.database_url) if self.database_url else resolve_database_url()
-        return _prepared_engine(url)
+        return _prepared_engine(self.url())
 
 
 class PartnersResource(dg.ConfigurableResource):

@@ -13,11 +13,14 @@ import dagster as dg
 from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource
-from p88_pipeline.defs.sensors import partner_tags, registered_partners
+from p88_pipeline.defs.sensors import registered_partners
+from p88_pipeline.run_tags import partner_tags
+
+NAME = "nightly_sync"
 
 
 @dg.schedule(
-    name="nightly_sync",
+    name=NAME,
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
     job=sync_job,
@@ -43,5 +46,5 @@ def nightly_sync_schedule(
         yield dg.RunRequest(
             partition_key=partner.slug,
             run_key=f"{partner.slug}:{day}",
-            tags=partner_tags(partner.slug, "nightly_sync"),
+            tags=partner_tags(partner.slug, NAME),
         )

@@ -9,11 +9,13 @@ import dagster as dg
 from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.sync.schedule_plan import plan_incremental_runs
+from p88_pipeline.run_tags import partner_tags, run_partner
+from p88_pipeline.sync.plan import future_cutoff
+from p88_pipeline.sync.stale_watermarks_plan import plan_incremental_runs
 from p88_pipeline.warehouse.staleness import partner_freshness
 
-PARTITION_TAG = "dagster/partition"
-PARTNER_TAG = "timing_partner"
+PARTITIONS_SENSOR = "timing_partner_partitions"
+STALE_SENSOR = "stale_watermarks"
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -22,17 +24,12 @@ ACTIVE_STATUSES = [
 ]
 
 
-def partner_tags(slug: str, source: str) -> dict[str, str]:
-    """The tag the per-partner concurrency limit keys on, plus where the run came from."""
-    return {PARTNER_TAG: slug, "p88/source": source}
-
-
 def registered_partners(instance: dg.DagsterInstance) -> set[str]:
     return set(timing_partner_partitions.get_partition_keys(dynamic_partitions_store=instance))
 
 
 @dg.sensor(
-    name="timing_partner_partitions",
+    name=PARTITIONS_SENSOR,
     job=sync_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -51,7 +48,7 @@ def partner_partitions_sensor(
         dg.RunRequest(
             partition_key=p.slug,
             run_key=f"{p.slug}:first-sync",
-            tags=partner_tags(p.slug, "partner_partitions_sensor"),
+            tags=partner_tags(p.slug, PARTITIONS_SENSOR),
         )
         for p in new
         if p.active
@@ -71,13 +68,11 @@ def partner_partitions_sensor(
 def busy_partners(instance: dg.DagsterInstance) -> set[str]:
     """Partners with a queued or running run: their watermarks are about to move."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_STATUSES), limit=1000)
-    return {
-        slug for run in runs if (slug := run.tags.get(PARTNER_TAG) or run.tags.get(PARTITION_TAG))
-    }
+    return {slug for run in runs if (slug := run_partner(run.tags))}
 
 
 @dg.sensor(
-    name="stale_watermarks",
+    name=STALE_SENSOR,
     job=sync_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -96,7 +91,9 @@ def stale_watermarks_sensor(
         return dg.SkipReason("no active partners in the partners file")
     now = sync_settings.clock()()
     freshness = partner_freshness(
-        warehouse.get_engine(), [p.id for p in active], now - sync_settings.policy().grace
+        warehouse.get_engine(),
+        [p.id for p in active],
+        future_cutoff(now, sync_settings.policy().grace),
     )
     decisions = plan_incremental_runs(
         configured,
@@ -116,7 +113,7 @@ def stale_watermarks_sensor(
             dg.RunRequest(
                 partition_key=d.slug,
                 run_key=d.run_key,
-                tags=partner_tags(d.slug, "stale_watermarks_sensor"),
+                tags=partner_tags(d.slug, STALE_SENSOR),
             )
             for d in due
         ]

@@ -51,12 +51,18 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def future_cutoff(now: datetime, grace: timedelta) -> datetime:
+    """Events starting after this instant are future (rule 1); SQL queries bind it as :cutoff."""
+    return as_utc(now) - grace
+
+
 def is_future(event: Event, now: datetime, grace: timedelta) -> bool:
     """Rule 1: still to come, judged on the race's own clock (start_time is tz-aware), with a grace
-    window so race-day changes still sync. An event with no start time is kept: we cannot tell."""
+    window so race-day changes still sync. An event with no start time is kept: we cannot tell.
+    warehouse.events.future_condition is the same rule in SQL."""
     if event.start_time is None:
         return True
-    return as_utc(event.start_time) > as_utc(now) - grace
+    return as_utc(event.start_time) > future_cutoff(now, grace)
 
 
 def future_events(events: Iterable[Event], now: datetime, grace: timedelta) -> list[Event]:

@@ -9,6 +9,13 @@ import sqlalchemy as sa
 from p88_pipeline.providers.base import Event
 from p88_pipeline.warehouse.copy import copy_rows
 
+
+def future_condition(alias: str = "e") -> str:
+    """Rule 1 (sync.plan.is_future) as SQL, the one copy every query uses: no start time, or a
+    start after `:cutoff` (now minus the grace window, from sync.plan.future_cutoff)."""
+    return f"({alias}.start_time IS NULL OR {alias}.start_time > :cutoff)"
+
+
 EVENT_COLUMNS = (
     "provider",
     "timing_partner_id",

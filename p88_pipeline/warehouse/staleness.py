@@ -12,6 +12,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from p88_pipeline.warehouse.events import future_condition
+
 
 @dataclass(frozen=True)
 class PartnerFreshness:
@@ -24,17 +26,14 @@ class PartnerFreshness:
     oldest_watermark: datetime | None  # over future events that have a watermark
 
 
-# "Future" mirrors sync.plan.is_future: no start time, or a start after now minus the grace window.
+_FUTURE = future_condition("e")
 _FRESHNESS_SQL = sa.text(
-    """
+    f"""
     SELECT e.timing_partner_id,
            count(*) AS events,
-           count(*) FILTER (WHERE e.start_time IS NULL OR e.start_time > :cutoff)
-               AS future_events,
-           count(*) FILTER (WHERE (e.start_time IS NULL OR e.start_time > :cutoff)
-                            AND w.watermark IS NULL) AS never_synced,
-           min(w.watermark) FILTER (WHERE e.start_time IS NULL OR e.start_time > :cutoff)
-               AS oldest_watermark
+           count(*) FILTER (WHERE {_FUTURE}) AS future_events,
+           count(*) FILTER (WHERE {_FUTURE} AND w.watermark IS NULL) AS never_synced,
+           min(w.watermark) FILTER (WHERE {_FUTURE}) AS oldest_watermark
     FROM provider_events e
     LEFT JOIN sync_watermarks w
            ON w.provider = e.provider AND w.timing_partner_id = e.timing_partner_id

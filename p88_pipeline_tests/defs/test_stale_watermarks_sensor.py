@@ -10,7 +10,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from p88_pipeline.defs.sensors import stale_watermarks_sensor
-from p88_pipeline.sync.schedule_plan import watermark_label
+from p88_pipeline.sync.stale_watermarks_plan import watermark_label
 from p88_pipeline.warehouse.staleness import partner_freshness
 from p88_pipeline_tests.defs.conftest import add_event, set_watermark
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.partners import Partner
-from p88_pipeline.sync.schedule_plan import (
+from p88_pipeline.sync.stale_watermarks_plan import (
     decide_partner,
     interval_window,
     plan_incremental_runs,
