@@ -18,6 +18,7 @@ class Settings:
     data_dir: Path
     alert_webhook_url: str | None
     dagster_url: str | None
+    alert_reminder_minutes: int = 240  # while a partner keeps failing, remind this often
 
     @property
     def pgdata(self) -> Path:
@@ -32,6 +33,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("P88_DATA_DIR", ".p88")).resolve(),
         alert_webhook_url=env.get("P88_ALERT_WEBHOOK_URL") or None,
         dagster_url=env.get("P88_DAGSTER_URL") or None,
+        alert_reminder_minutes=int(env.get("P88_ALERT_REMINDER_MINUTES") or 240),
     )
 
 

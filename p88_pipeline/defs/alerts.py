@@ -1,102 +1,45 @@
-"""Run-failure alerts: a Slack-compatible webhook post plus a row in sync_alerts, secrets masked.
+"""Alerts per partner and failure streak: a Slack-compatible webhook post plus a row in
+sync_alerts, secrets masked.
 
-The row is written first and keyed on the run id, so a tick that is re-evaluated (the cursor is
-only saved when a tick succeeds) does not alert twice; a webhook that is down never fails the
-sensor: the row keeps the reason in post_error.
+Every failed run is recorded; only the first failure of a partner's streak is posted, then a
+reminder every P88_ALERT_REMINDER_MINUTES while it keeps failing, and a "recovered" message on its
+next successful run (alert_policy.py has the rules). A row is written before posting and keyed on
+the run id, so a re-evaluated tick (the cursor is only saved when a tick succeeds) does not post
+twice; a webhook that is down never fails the sensor: the row keeps the reason in post_error.
 """
 
 import os
-import re
-from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import dagster as dg
 import requests
+import sqlalchemy as sa
 
+from p88_pipeline.alert_policy import (
+    POSTED,
+    AlertKind,
+    LastAlert,
+    on_failure,
+    on_success,
+    streak_start,
+)
+from p88_pipeline.defs.alert_messages import (
+    FailedRun,
+    build_message,
+    describe_failure,
+    headline,
+    job_label,
+    recovery_message,
+)
 from p88_pipeline.defs.resources import PartnersResource, WarehouseResource
 from p88_pipeline.redaction import env_values, redact, redact_value, url_password
 from p88_pipeline.run_tags import run_partner
-from p88_pipeline.settings import load_settings
-from p88_pipeline.warehouse.alerts import mark_posted, record_alert
+from p88_pipeline.settings import Settings, load_settings
+from p88_pipeline.warehouse.alerts import last_posted_alert, mark_posted, record_alert
 
-SUMMARY_LIMIT = 2500  # Slack caps a section's text at 3000 characters
 POST_TIMEOUT_S = 10.0
-
-
-@dataclass
-class FailedRun:
-    run_id: str
-    job_name: str
-    partner: str | None
-    steps: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    will_retry: bool = False
-
-
-def _user_error(error: Any) -> Any:
-    """Dagster wraps the exception the asset raised; that one is what an operator needs (not
-    whatever low-level error it was raised from)."""
-    while getattr(error, "cause", None) is not None and error.cls_name.startswith("Dagster"):
-        error = error.cause
-    return error
-
-
-def _error_line(error: Any) -> str:
-    """`Class: message`, without the module path Dagster's error info puts in front."""
-    message = error.message.strip()
-    qualified = re.match(r"^([\w.]+\.)?(\w+): ", message)
-    if qualified and qualified.group(2) == error.cls_name:
-        return message[len(qualified.group(1) or "") :]
-    return f"{error.cls_name}: {message}"
-
-
-def describe_failure(context: dg.RunFailureSensorContext) -> FailedRun:
-    run = context.dagster_run
-    failed = FailedRun(
-        run_id=run.run_id,
-        job_name=run.job_name,
-        partner=run_partner(run.tags),
-        will_retry=run.tags.get("dagster/will_retry") == "true",
-    )
-    for event in context.get_step_failure_events():
-        failed.steps.append(event.step_key or "?")
-        data = event.step_failure_data
-        if data and data.error:
-            error = _user_error(data.error)
-            failed.errors.append(f"{event.step_key}: {_error_line(error)}")
-    if not failed.errors:  # run-level failure: worker crash, launch or resource error
-        failed.errors.append(context.failure_event.message or "run failed")
-    return failed
-
-
-def build_message(failed: FailedRun, dagster_url: str | None) -> dict[str, Any]:
-    """Slack-compatible payload: `text` for notifications, `blocks` for the channel."""
-    partner = failed.partner or "-"
-    steps = ", ".join(failed.steps) or "(none: the run failed outside a step)"
-    summary = "\n".join(failed.errors)
-    if len(summary) > SUMMARY_LIMIT:
-        summary = summary[: SUMMARY_LIMIT - 1] + "…"
-    link = f"{dagster_url.rstrip('/')}/runs/{failed.run_id}" if dagster_url else None
-    retry = " (Dagster will retry it)" if failed.will_retry else ""
-    text = f"p88: {failed.job_name} failed for partner {partner}{retry}: {failed.errors[0][:200]}"
-    run_field = f"<{link}|{failed.run_id[:8]}>" if link else failed.run_id
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"p88 run failed: {partner}"}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*Partner*\n{partner}"},
-                {"type": "mrkdwn", "text": f"*Job*\n{failed.job_name}{retry}"},
-                {"type": "mrkdwn", "text": f"*Failed steps*\n{steps}"},
-                {"type": "mrkdwn", "text": f"*Run*\n{run_field}"},
-            ],
-        },
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"```{summary}```"}},
-    ]
-    if link:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
-    return {"text": text, "blocks": blocks}
 
 
 def secrets_to_mask(
@@ -137,12 +80,97 @@ def post_webhook(url: str | None, payload: dict[str, Any]) -> str | None:
     return None
 
 
+def _last(engine: sa.Engine, partner: str | None) -> LastAlert | None:
+    row = last_posted_alert(engine, partner)
+    return LastAlert(AlertKind(row.kind), row.created_at, row.streak_started_at) if row else None
+
+
+def _post_and_mark(
+    engine: sa.Engine, alert_id: int, url: str | None, payload: dict, secrets: list[str], log: Any
+) -> None:
+    error = post_webhook(url, payload)
+    if error:
+        error = redact(error, secrets)
+        log.warning(f"alert {alert_id} not posted: {error}")
+    mark_posted(engine, alert_id, error is None, error)
+
+
+def alert_failure(
+    engine: sa.Engine,
+    failed: FailedRun,
+    now: datetime,
+    settings: Settings,
+    secrets: list[str],
+    log: Any,
+) -> AlertKind | None:
+    """Record a failed run and post it if it opens a streak or is due a reminder; the kind, or
+    None when the run was already recorded."""
+    failed.steps = [redact(s, secrets) for s in failed.steps]
+    failed.errors = [redact(e, secrets) for e in failed.errors]
+    last = _last(engine, failed.partner)
+    kind = on_failure(last, now, timedelta(minutes=settings.alert_reminder_minutes))
+    started = streak_start(kind, last, now)
+    title = headline(failed, kind, started, now)
+    payload = redact_value(build_message(failed, settings.dagster_url, title), secrets)
+    alert_id = record_alert(
+        engine,
+        run_id=failed.run_id,
+        partner=failed.partner,
+        job_name=failed.job_name,
+        steps=failed.steps,
+        message=redact(title + "\n" + "\n".join(failed.errors), secrets),
+        kind=kind,
+        streak_started_at=started,
+        at=now,
+    )
+    if alert_id is None:
+        log.info(f"run {failed.run_id} already alerted; not posting again")
+        return None
+    if kind in POSTED:
+        _post_and_mark(engine, alert_id, settings.alert_webhook_url, payload, secrets, log)
+    return kind
+
+
+def alert_recovery(
+    engine: sa.Engine,
+    run_id: str,
+    partner: str | None,
+    job: str,
+    now: datetime,
+    settings: Settings,
+    log: Any,
+) -> AlertKind | None:
+    """Post "recovered" when this successful run ends the partner's failure streak."""
+    last = _last(engine, partner)
+    if on_success(last) is None or partner is None:
+        return None
+    assert last is not None
+    payload = recovery_message(
+        partner, job, run_id, last.streak_started_at, now, settings.dagster_url
+    )
+    alert_id = record_alert(
+        engine,
+        run_id=run_id,
+        partner=partner,
+        job_name=job,
+        steps=[],
+        message=payload["text"],
+        kind=AlertKind.RECOVERED,
+        streak_started_at=last.streak_started_at,
+        at=now,
+    )
+    if alert_id is not None:
+        _post_and_mark(engine, alert_id, settings.alert_webhook_url, payload, [], log)
+    return AlertKind.RECOVERED
+
+
 @dg.run_failure_sensor(
     name="run_failure_alerts",
     monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Posts every failed run to P88_ALERT_WEBHOOK_URL (Slack-compatible) and records "
-    "it in sync_alerts, with partner credentials and database passwords masked.",
+    description="Records every failed run in sync_alerts and posts to P88_ALERT_WEBHOOK_URL "
+    "(Slack-compatible) once per partner per failure streak, then a reminder every "
+    "P88_ALERT_REMINDER_MINUTES (default 240); credentials and passwords masked.",
 )
 def run_failure_alerts(
     context: dg.RunFailureSensorContext, warehouse: WarehouseResource, partners: PartnersResource
@@ -150,31 +178,36 @@ def run_failure_alerts(
     settings = load_settings()
     secrets = secrets_to_mask(partners, warehouse, settings.alert_webhook_url)
     failed = describe_failure(context)
-    failed.steps = [redact(s, secrets) for s in failed.steps]
-    failed.errors = [redact(e, secrets) for e in failed.errors]
-    payload = redact_value(build_message(failed, settings.dagster_url), secrets)
-    alert_id = None
     try:
-        message = payload["text"] + "\n\n" + "\n".join(failed.errors)
-        alert_id = record_alert(
-            warehouse.get_engine(),
-            failed.run_id,
-            failed.partner,
-            failed.job_name,
-            failed.steps,
-            message,
-        )
-        if alert_id is None:
-            context.log.info(f"run {failed.run_id} already alerted; not posting again")
-            return
+        engine = warehouse.get_engine()
+        alert_failure(engine, failed, datetime.now(UTC), settings, secrets, context.log)
     except Exception as exc:  # the warehouse being down is no reason to stay silent
         context.log.warning(f"could not record the alert: {redact(str(exc), secrets)}")
-    error = post_webhook(settings.alert_webhook_url, payload)
-    if error:
-        error = redact(error, secrets)
-        context.log.warning(f"alert for run {failed.run_id} not posted: {error}")
-    if alert_id is not None:
-        try:
-            mark_posted(warehouse.get_engine(), alert_id, error is None, error)
-        except Exception as exc:
-            context.log.warning(f"could not update alert {alert_id}: {redact(str(exc), secrets)}")
+        error = post_webhook(
+            settings.alert_webhook_url,
+            redact_value(build_message(failed, settings.dagster_url, "p88 alert"), secrets),
+        )
+        if error:
+            context.log.warning(
+                f"alert for run {failed.run_id} not posted: {redact(error, secrets)}"
+            )
+
+
+@dg.run_status_sensor(
+    name="run_recovery_alerts",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitor_all_code_locations=True,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Posts 'recovered' when a partner whose runs were failing has a successful run.",
+)
+def run_recovery_alerts(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
+    run = context.dagster_run
+    alert_recovery(
+        warehouse.get_engine(),
+        run.run_id,
+        run_partner(run.tags),
+        job_label(run.job_name, run.asset_selection),
+        datetime.now(UTC),
+        load_settings(),
+        context.log,
+    )

@@ -1,27 +1,33 @@
-"""sync_alerts: what the run-failure sensor posted (secrets already masked), and whether it went."""
+"""sync_alerts: every failed run and every recovery the alert sensors saw (secrets already
+masked), what kind of alert it was, and whether it was posted."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
 
 def record_alert(
     engine: sa.Engine,
+    *,
     run_id: str,
     partner: str | None,
     job_name: str,
     steps: Sequence[str],
     message: str,
+    kind: str,
+    streak_started_at: datetime,
+    at: datetime,
 ) -> int | None:
     """Insert the alert; None when this run already has one (re-evaluated tick)."""
     with engine.begin() as conn:
         return conn.execute(
             sa.text(
-                "INSERT INTO sync_alerts (run_id, timing_partner, job_name, steps, message) "
-                "VALUES (:run_id, :partner, :job, :steps, :message) "
-                "ON CONFLICT (run_id) DO NOTHING RETURNING id"
+                "INSERT INTO sync_alerts (run_id, timing_partner, job_name, steps, message, kind, "
+                "streak_started_at, created_at) VALUES (:run_id, :partner, :job, :steps, "
+                ":message, :kind, :streak, :at) ON CONFLICT (run_id) DO NOTHING RETURNING id"
             ),
             {
                 "run_id": run_id,
@@ -29,8 +35,25 @@ def record_alert(
                 "job": job_name,
                 "steps": list(steps),
                 "message": message,
+                "kind": kind,
+                "streak": streak_started_at,
+                "at": at,
             },
         ).scalar()
+
+
+def last_posted_alert(engine: sa.Engine, partner: str | None) -> sa.Row | None:
+    """The partner's latest alert that was meant to be posted: (kind, created_at,
+    streak_started_at), or None if it never had one."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT kind, created_at, streak_started_at FROM sync_alerts "
+                "WHERE timing_partner IS NOT DISTINCT FROM :partner AND kind <> 'repeat' "
+                "ORDER BY id DESC LIMIT 1"
+            ),
+            {"partner": partner},
+        ).first()
 
 
 def mark_posted(engine: sa.Engine, alert_id: int, posted: bool, post_error: str | None) -> None:

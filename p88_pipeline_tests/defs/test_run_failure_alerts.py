@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -13,8 +15,17 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.defs.alerts import run_failure_alerts
+from p88_pipeline.alert_policy import AlertKind
+from p88_pipeline.defs.alert_messages import describe_failure
+from p88_pipeline.defs.alerts import (
+    alert_failure,
+    alert_recovery,
+    run_failure_alerts,
+    run_recovery_alerts,
+    secrets_to_mask,
+)
 from p88_pipeline.redaction import MASK, redact
+from p88_pipeline.settings import load_settings
 
 SECRET = "s3cr3t/Key+with=chars"  # the partners file names P88_TEST_ACME_SECRET as a credential
 DB_PASSWORD = "warehouse-pw-123"
@@ -75,9 +86,21 @@ def failing_sync() -> None:
     participants_step()
 
 
-def failure_context(instance: dg.DagsterInstance, resources: dict[str, Any]) -> Any:
+@dg.op
+def fine_step() -> None:
+    pass
+
+
+@dg.job
+def fine_sync() -> None:
+    fine_step()
+
+
+def failure_context(
+    instance: dg.DagsterInstance, resources: dict[str, Any], partner: str = "acme"
+) -> Any:
     result = failing_sync.execute_in_process(
-        instance=instance, raise_on_error=False, tags={"timing_partner": "acme"}
+        instance=instance, raise_on_error=False, tags={"timing_partner": partner}
     )
     assert not result.success
     run = instance.get_run_by_id(result.run_id)
@@ -178,3 +201,92 @@ def test_redaction_masks_raw_encoded_and_url_passwords() -> None:
     assert masked == (
         f"key {MASK} q={MASK} p={MASK} postgresql+psycopg2://user:{MASK}@host/db short ab"
     )
+
+
+@pytest.mark.usefixtures("alert_env")
+def test_five_hour_failure_streak_posts_once_reminds_and_recovers(
+    instance, resources, receiver: Receiver, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partner failing every hour from 02:00 to 07:00 (real failed runs, simulated clock): one
+    alert, one reminder after 4 h, one "recovered"; another partner's failure is its own streak."""
+    monkeypatch.setenv("P88_ALERT_REMINDER_MINUTES", "240")
+    settings = load_settings()
+    secrets = secrets_to_mask(resources["partners"], resources["warehouse"], receiver.url)
+    log = logging.getLogger("test")
+    start = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+
+    def fail(partner: str, at: datetime) -> AlertKind | None:
+        failed = describe_failure(failure_context(instance, resources, partner))
+        return alert_failure(engine, failed, at, settings, secrets, log)
+
+    kinds = [fail("acme", start + timedelta(hours=h)) for h in range(6)]
+    other = fail("bolt", start + timedelta(hours=2, minutes=30))
+    recovered = alert_recovery(
+        engine, "run-ok", "acme", "sync", start + timedelta(hours=5.5), settings, log
+    )
+
+    assert kinds == ["failure", "repeat", "repeat", "repeat", "reminder", "repeat"]
+    assert other == "failure"
+    texts = [json.loads(b)["text"] for b in receiver.bodies]
+    assert len(texts) == 4, texts
+    assert texts[0].startswith("p88: failing_sync failed for partner acme: participants_step:")
+    assert texts[1].startswith(
+        "p88: partner acme still failing since 2026-11-29 02:00 UTC (4 h 00 min)"
+    )
+    assert texts[2].startswith("p88: failing_sync failed for partner bolt")
+    assert recovered == "recovered"
+    assert texts[3] == "p88: partner acme recovered: sync succeeded after failing for 5 h 30 min"
+    rows = [r for r in alerts(engine) if r.timing_partner == "acme"]
+    assert [(r.kind, r.posted) for r in rows] == [
+        ("failure", True),
+        ("repeat", False),
+        ("repeat", False),
+        ("repeat", False),
+        ("reminder", True),
+        ("repeat", False),
+        ("recovered", True),
+    ]
+    assert {r.streak_started_at for r in rows} == {start}
+    # The next failure opens a new streak: posted again.
+    assert fail("acme", start + timedelta(hours=6)) == "failure"
+    assert len(receiver.bodies) == 5
+
+
+@pytest.mark.usefixtures("alert_env")
+def test_alert_text_is_cut_between_words_and_not_repeated(
+    instance, resources, receiver: Receiver, engine: sa.Engine
+) -> None:
+    run_failure_alerts(failure_context(instance, resources))
+
+    text = json.loads(receiver.bodies[0])["text"]
+    (row,) = alerts(engine)
+    title, first_error = row.message.split("\n")[:2]
+    full = " ".join(f"{title}: {first_error}".split())
+    assert len(text) <= 200 and text.endswith("…")
+    head = text[:-1]
+    assert full.startswith(head) and full[len(head)] == " "  # cut between two words
+    assert row.message.count("participants_step: RuntimeError: 401 from") == 1
+
+
+@pytest.mark.usefixtures("alert_env")
+def test_success_after_a_failure_posts_recovered_through_the_sensor(
+    instance, resources, receiver: Receiver, engine: sa.Engine
+) -> None:
+    run_failure_alerts(failure_context(instance, resources))
+    success = fine_sync.execute_in_process(instance=instance, tags={"timing_partner": "acme"})
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_recovery_alerts",
+        dagster_event=instance.all_logs(success.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[
+            0
+        ].dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(success.run_id),
+        resources={"warehouse": resources["warehouse"]},
+    )
+
+    run_recovery_alerts(context)
+    run_recovery_alerts(context)  # a re-evaluated tick
+
+    texts = [json.loads(b)["text"] for b in receiver.bodies]
+    assert len(texts) == 2
+    assert texts[1].startswith("p88: partner acme recovered: fine_sync succeeded")
