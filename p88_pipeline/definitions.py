@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from p88_pipeline.defs.alerts import run_failure_alerts
+from p88_pipeline.defs.alerts import run_failure_alerts, run_recovery_alerts
 from p88_pipeline.defs.assets import build_provider_assets
 from p88_pipeline.defs.checks import build_participant_checks
-from p88_pipeline.defs.jobs import full_refresh_job, provider_sync_jobs, sync_job
+from p88_pipeline.defs.jobs import EXECUTOR, full_refresh_job, provider_sync_jobs, sync_job
 from p88_pipeline.defs.resources import (
     PartnersResource,
     SyncSettingsResource,
@@ -20,7 +20,15 @@ defs = dg.Definitions(
     asset_checks=[check for provider in names() for check in build_participant_checks(provider)],
     jobs=[sync_job, full_refresh_job, *provider_sync_jobs.values()],
     schedules=[nightly_sync_schedule],
-    sensors=[partner_partitions_sensor, stale_watermarks_sensor, run_failure_alerts],
+    sensors=[
+        partner_partitions_sensor,
+        stale_watermarks_sensor,
+        run_failure_alerts,
+        run_recovery_alerts,
+    ],
+    # "Materialize" and "Materialize all" in the UI run Dagster's implicit asset job, which takes
+    # this executor: in process, like sync (not one process per step).
+    executor=EXECUTOR,
     resources={
         "warehouse": WarehouseResource(),
         "partners": PartnersResource(),

@@ -10,6 +10,8 @@ from __future__ import annotations
 PARTNER_TAG = "timing_partner"
 SOURCE_TAG = "p88/source"
 PARTITION_TAG = "dagster/partition"
+BACKFILL_TAG = "dagster/backfill"
+UI_SOURCE = "ui"  # a run launched from the UI or GraphQL (Materialize, Materialize all, launchpad)
 
 
 def partner_tags(slug: str, source: str) -> dict[str, str]:
@@ -20,3 +22,15 @@ def partner_tags(slug: str, source: str) -> dict[str, str]:
 def run_partner(tags: dict[str, str]) -> str | None:
     """The partner a run is for: its partner tag, else its partition (older or UI runs)."""
     return tags.get(PARTNER_TAG) or tags.get(PARTITION_TAG)
+
+
+def tags_to_add(tags: dict[str, str]) -> dict[str, str]:
+    """What a run launched without p88's tags (the UI's Materialize or Materialize all, a
+    backfill) is missing: the partner tag the per-partner limit keys on, and its source."""
+    missing: dict[str, str] = {}
+    partition = tags.get(PARTITION_TAG)
+    if partition and PARTNER_TAG not in tags:
+        missing[PARTNER_TAG] = partition
+    if SOURCE_TAG not in tags and (partition or PARTNER_TAG in tags):
+        missing[SOURCE_TAG] = "backfill" if BACKFILL_TAG in tags else UI_SOURCE
+    return missing

@@ -1,6 +1,12 @@
 """The asset chain `<provider>/events -> future_events -> participants`, built by one factory so
-every provider gets the same shape, partitions and metadata without copy-paste."""
+every provider gets the same shape, partitions and metadata without copy-paste.
 
+Outputs are optional: for a partner without an account on the provider, or an inactive one, the
+assets yield nothing, so Dagster records no materialization (the partition stays "missing", never
+a green "filled" for work that was not done) and skips the steps downstream.
+"""
+
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -13,6 +19,8 @@ from p88_pipeline.sync.engine import select_future, sync_events, sync_participan
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.warehouse.runs import calls_in_last_hour, record_run
 
+ASSET_NAMES = ("events", "future_events", "participants")  # each provider's chain, in order
+
 
 def _skip_reason(partner: Partner, provider: str) -> str | None:
     if not partner.active:
@@ -22,9 +30,15 @@ def _skip_reason(partner: Partner, provider: str) -> str | None:
     return None
 
 
-def _skipped(context: dg.AssetExecutionContext, reason: str) -> dg.MaterializeResult:
-    context.log.info(f"skipped: {reason}")
-    return dg.MaterializeResult(metadata={"skipped": reason, "api_calls": 0})
+def _partner_or_skip(
+    context: dg.AssetExecutionContext, partners: PartnersResource, provider: str
+) -> Partner | None:
+    """The run's partner, or None (logged) when there is no work for this provider."""
+    partner = partners.get(context.partition_key)
+    if reason := _skip_reason(partner, provider):
+        context.log.info(f"not materialized: {reason}")
+        return None
+    return partner
 
 
 def _client(engine, partner: Partner, provider: str):
@@ -35,6 +49,7 @@ def _client(engine, partner: Partner, provider: str):
 
 def _metadata(figures: SyncFigures) -> dict:
     meta: dict = {
+        "partner": figures.partner,
         "events_total": figures.events_total,
         "events_future": figures.events_future,
         "events_synced": figures.events_synced,
@@ -58,6 +73,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         group_name=provider,
         partitions_def=timing_partner_partitions,
         kinds={"postgres", "python"},
+        output_required=False,
     )
 
     @dg.asset(
@@ -70,10 +86,10 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         partners: PartnersResource,
-    ) -> dg.MaterializeResult:
-        partner = partners.get(context.partition_key)
-        if reason := _skip_reason(partner, provider):
-            return _skipped(context, reason)
+    ) -> Iterator[dg.MaterializeResult]:
+        partner = _partner_or_skip(context, partners, provider)
+        if partner is None:
+            return
         engine = warehouse.get_engine()
         figures = sync_events(engine, _client(engine, partner, provider), partner)
         record_run(
@@ -84,8 +100,12 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             events_total=figures.events_total,
             api_calls=figures.api_calls,
         )
-        return dg.MaterializeResult(
-            metadata={"events_total": figures.events_total, "api_calls": figures.api_calls}
+        yield dg.MaterializeResult(
+            metadata={
+                "partner": partner.slug,
+                "events_total": figures.events_total,
+                "api_calls": figures.api_calls,
+            }
         )
 
     @dg.asset(
@@ -99,10 +119,10 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         warehouse: WarehouseResource,
         partners: PartnersResource,
         sync_settings: SyncSettingsResource,
-    ) -> dg.MaterializeResult:
-        partner = partners.get(context.partition_key)
-        if reason := _skip_reason(partner, provider):
-            return _skipped(context, reason)
+    ) -> Iterator[dg.MaterializeResult]:
+        partner = _partner_or_skip(context, partners, provider)
+        if partner is None:
+            return
         engine = warehouse.get_engine()
         total, future = select_future(
             engine, provider, partner, sync_settings.clock()(), sync_settings.policy()
@@ -115,8 +135,9 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             events_total=total,
             events_future=len(future),
         )
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
+                "partner": partner.slug,
                 "events_total": total,
                 "events_future": len(future),
                 "future_event_ids": ", ".join(e.event_id for e in future)[:2000],
@@ -136,21 +157,23 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         warehouse: WarehouseResource,
         partners: PartnersResource,
         sync_settings: SyncSettingsResource,
-    ) -> dg.MaterializeResult:
-        partner = partners.get(context.partition_key)
-        if reason := _skip_reason(partner, provider):
-            return _skipped(context, reason)
+    ) -> Iterator[dg.MaterializeResult]:
+        partner = _partner_or_skip(context, partners, provider)
+        if partner is None:
+            return
         engine = warehouse.get_engine()
         clock, policy = sync_settings.clock(), sync_settings.policy()
-        _, future = select_future(engine, provider, partner, clock(), policy, announce=False)
+        total, future = select_future(engine, provider, partner, clock(), policy, announce=False)
         client = _client(engine, partner, provider)
         try:
             figures = sync_participants(engine, client, partner, future, policy, clock)
         except SyncFailedError as exc:
+            exc.figures.events_total = total
             _record(engine, context.run.run_id, partner, exc.figures)
             raise
+        figures.events_total = total  # stage 3 syncs the future events; the total is stage 2's
         _record(engine, context.run.run_id, partner, figures)
-        return dg.MaterializeResult(metadata=_metadata(figures))
+        yield dg.MaterializeResult(metadata=_metadata(figures))
 
     return [events, future_events, participants]
 

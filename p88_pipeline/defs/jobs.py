@@ -17,11 +17,16 @@ sync_job = dg.define_asset_job(
     description="Incremental sync of one timing partner.",
     executor_def=EXECUTOR,
 )
+FULL_SYNC_TAG = "p88/full_sync"
 full_refresh_job = dg.define_asset_job(
     "full_refresh",
     selection=ALL_ASSETS,
-    description="Forced full sync (reconciles deletes). Backfill it over partners from the UI.",
+    description="FULL SYNC of one timing partner: every future event is read in full, ignoring "
+    "watermarks (run config force_full_sync: true), and registrations gone from the provider are "
+    "soft-deleted. Costs more API calls than `sync`. Backfill it over partners from the job's "
+    "Partitions tab.",
     config={"resources": {"sync_settings": {"config": {"force_full_sync": True}}}},
+    tags={FULL_SYNC_TAG: "true"},
     executor_def=EXECUTOR,
 )
 provider_sync_jobs = {

@@ -4,14 +4,17 @@ Registration and freshness are separate sensors so each stays one cheap step per
 YAML file, and one aggregate query over the watermarks.
 """
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
+from p88_pipeline.defs.inactive import inactive_marks
 from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.run_tags import partner_tags, run_partner
 from p88_pipeline.sync.plan import future_cutoff
-from p88_pipeline.sync.stale_watermarks_plan import plan_incremental_runs
+from p88_pipeline.sync.stale_watermarks_plan import plan_incremental_runs, skip_summary
 from p88_pipeline.warehouse.staleness import partner_freshness
 
 PARTITIONS_SENSOR = "timing_partner_partitions"
@@ -34,7 +37,8 @@ def registered_partners(instance: dg.DagsterInstance) -> set[str]:
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds partners from partners.yaml as timing_partner partitions and starts the "
-    "first sync of each new active partner in the same tick. Partitions are never deleted.",
+    "first sync of each new active partner in the same tick; marks a partner set inactive as "
+    "'inactive since' on its partitions. Partitions are never deleted.",
 )
 def partner_partitions_sensor(
     context: dg.SensorEvaluationContext, partners: PartnersResource
@@ -42,7 +46,13 @@ def partner_partitions_sensor(
     configured = partners.load()
     existing = registered_partners(context.instance)
     new = [p for p in configured if p.slug not in existing]
-    if not new:
+    known = existing | {p.slug for p in new}
+    marks = inactive_marks(context.instance, configured, known, datetime.now(UTC))
+    if marks:
+        context.log.info(
+            "marked inactive: " + ", ".join(sorted({m.partition or "" for m in marks}))
+        )
+    if not new and not marks:
         return dg.SkipReason(f"all {len(configured)} partners are registered")
     runs = [
         dg.RunRequest(
@@ -61,7 +71,10 @@ def partner_partitions_sensor(
         run_requests=runs,
         dynamic_partitions_requests=[
             timing_partner_partitions.build_add_request([p.slug for p in new])
-        ],
+        ]
+        if new
+        else [],
+        asset_events=marks,
     )
 
 
@@ -106,8 +119,7 @@ def stale_watermarks_sensor(
     for d in due:
         context.log.info(f"{d.slug}: due ({d.reason}); run key {d.run_key}")
     if not due:
-        summary = "; ".join(f"{d.slug}: {d.reason}" for d in decisions)
-        return dg.SkipReason(f"no partner due. {summary}"[:1000])
+        return dg.SkipReason(skip_summary(decisions))
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(

@@ -9,6 +9,7 @@ failed and left the watermark where it was is retried once per interval, never o
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -98,3 +99,12 @@ def plan_incremental_runs(
         else:
             decisions.append(decide_partner(partner, freshness.get(partner.id), now))
     return decisions
+
+
+def skip_summary(decisions: Sequence[PartnerDecision], limit: int = 1000) -> str:
+    """A tick's skip reason, counts first so the tick list reads at a glance ("no partner due:
+    2 fresh, 1 inactive"), then each partner's reason."""
+    heads = Counter(d.reason.split(":")[0].split(" (")[0] for d in decisions)
+    counts = ", ".join(f"{n} {head}" for head, n in heads.items()) or "no active partners"
+    details = "; ".join(f"{d.slug}: {d.reason}" for d in decisions)
+    return f"no partner due: {counts}. {details}"[:limit]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.commands.sync import run_config
 from p88_pipeline.definitions import defs
+from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.truth_comparison import compare_with_truth
 
@@ -83,7 +84,7 @@ def test_sync_job_records_figures_in_metadata_and_sync_runs(
     assert result.mismatches == 0
 
 
-def test_a_partner_without_the_provider_is_a_recorded_skip(
+def test_a_partner_without_the_provider_gets_no_materialization(
     db_url, engine, sandbox, tmp_path
 ) -> None:
     job = bound_job("haku_sync", db_url, partners_file(tmp_path, sandbox))
@@ -91,10 +92,35 @@ def test_a_partner_without_the_provider_is_a_recorded_skip(
         instance.add_dynamic_partitions("timing_partner", ["bravo"])
         sandbox.server.reset_log()
         result = run(job, instance, "bravo", sandbox)
+        status = instance.get_status_by_partition(
+            dg.AssetKey(["haku", "events"]), ["bravo"], timing_partner_partitions
+        )
     assert result.success
-    meta = materialization(result, ["haku", "participants"])
-    assert meta["skipped"] == "partner bravo has no haku account" and meta["api_calls"] == 0
+    assert result.get_asset_materialization_events() == []
+    skipped = {e.step_key for e in result.all_events if e.is_step_skipped}
+    assert skipped == {"haku__future_events", "haku__participants"}
+    assert status == {"bravo": None}  # "missing" in the UI, not "materialized"
     assert sandbox.server.calls(provider="haku") == 0
+
+
+def test_participants_metadata_counts_every_stored_event(db_url, engine, sandbox, tmp_path) -> None:
+    job = bound_job("runsignup_sync", db_url, partners_file(tmp_path, sandbox))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("timing_partner", ["bravo"])
+        result = run(job, instance, "bravo", sandbox)
+    assert result.success
+    partner = sandbox.partner("bravo")
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM provider_events WHERE provider = 'runsignup' "
+                "AND timing_partner_id = :id"
+            ),
+            {"id": str(partner.id)},
+        ).scalar()
+    meta = materialization(result, ["runsignup", "participants"])
+    assert meta["events_total"] == stored > meta["events_future"] > 0
+    assert meta["partner"] == "bravo"
 
 
 def test_full_refresh_forces_full_syncs(db_url, engine, sandbox, tmp_path) -> None:

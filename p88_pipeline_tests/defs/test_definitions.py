@@ -4,10 +4,18 @@ dagster.yaml starts a real instance on Postgres with the limits it promises."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.run_coordinator import SubmitRunContext
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from p88_pipeline.cli import build_parser
 from p88_pipeline.commands.dev import dev_command, dev_environment
@@ -20,7 +28,12 @@ def test_definitions_load() -> None:
 
 
 def test_sensors_and_schedule_are_running_by_default() -> None:
-    for name in ("timing_partner_partitions", "stale_watermarks", "run_failure_alerts"):
+    for name in (
+        "timing_partner_partitions",
+        "stale_watermarks",
+        "run_failure_alerts",
+        "run_recovery_alerts",
+    ):
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_sensor_def("stale_watermarks").minimum_interval_seconds == 60
     schedule = defs.resolve_schedule_def("nightly_sync")
@@ -58,7 +71,7 @@ def test_repo_dagster_yaml_starts_an_instance_on_postgres(
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert type(instance.run_coordinator).__name__ == "PartnerRunCoordinator"
         queue = instance.get_concurrency_config().run_queue_config
         assert {
             "key": "timing_partner",
@@ -69,3 +82,42 @@ def test_repo_dagster_yaml_starts_an_instance_on_postgres(
         assert instance.run_monitoring_enabled and instance.run_retries_enabled
         instance.add_dynamic_partitions("timing_partner", ["acme"])
         assert instance.get_dynamic_partitions("timing_partner") == ["acme"]
+
+        # A UI "Materialize all" run carries only dagster/partition; the coordinator adds the
+        # partner tag the limit above keys on before the run enters the queue.
+        run = instance.add_run(
+            dg.DagsterRun(
+                job_name="__ASSET_JOB",
+                run_id=str(uuid.uuid4()),
+                status=dg.DagsterRunStatus.NOT_STARTED,
+                tags={"dagster/partition": "acme"},
+                remote_job_origin=RemoteJobOrigin(
+                    RemoteRepositoryOrigin(
+                        InProcessCodeLocationOrigin(
+                            LoadableTargetOrigin(module_name="p88_pipeline.definitions")
+                        ),
+                        "__repository__",
+                    ),
+                    "__ASSET_JOB",
+                ),
+            )
+        )
+        queued = instance.run_coordinator.submit_run(SubmitRunContext(run, workspace=None))
+        assert queued.status == dg.DagsterRunStatus.QUEUED
+        assert queued.tags["timing_partner"] == "acme"
+        assert queued.tags["p88/source"] == "ui"
+
+
+def test_every_launch_path_runs_in_process() -> None:
+    """UI Materialize / Materialize all run the implicit asset job: same executor as sync."""
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is dg.in_process_executor
+    for job in ("sync", "full_refresh", "runsignup_sync", "haku_sync"):
+        assert defs.resolve_job_def(job).executor_def is dg.in_process_executor
+
+
+def test_full_refresh_says_what_it_does() -> None:
+    job = defs.resolve_job_def("full_refresh")
+    assert job.tags["p88/full_sync"] == "true"
+    assert "FULL SYNC" in (job.description or "")
+    config = job.get_run_config_for_partition_key("acme")
+    assert config["resources"]["sync_settings"]["config"] == {"force_full_sync": True}

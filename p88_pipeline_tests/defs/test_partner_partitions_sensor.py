@@ -17,7 +17,10 @@ def tick(instance: dg.DagsterInstance, resources: dict[str, Any]) -> Any:
 
 
 def apply(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
-    """What the daemon does with the tick's partition requests before it submits the runs."""
+    """What the daemon does with the tick's asset events and partition requests before it
+    submits the runs."""
+    for event in result.asset_events or []:
+        instance.report_runless_asset_event(event)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
 
@@ -42,6 +45,7 @@ def test_inactive_partner_is_a_partition_but_gets_no_run(instance, resources) ->
 
     assert "dormant" in instance.get_dynamic_partitions("timing_partner")
     assert "dormant" not in {r.partition_key for r in result.run_requests}
+    assert {e.partition for e in result.asset_events} == {"dormant"}  # shown as inactive
 
 
 def test_second_tick_with_nothing_new_skips(instance, resources) -> None:
@@ -84,3 +88,31 @@ def test_partner_removed_from_the_file_keeps_its_partition(
 
     assert isinstance(result, dg.SkipReason)
     assert "dormant" in instance.get_dynamic_partitions("timing_partner")
+
+
+def test_partner_set_inactive_is_marked_inactive_once(
+    instance, resources, partners_file: Path
+) -> None:
+    """Its last failed run stops being what the UI shows: a run-less materialization says since
+    when it is inactive; later ticks do not repeat it."""
+    apply(instance, tick(instance, resources))
+    key = dg.AssetKey(["runsignup", "participants"])
+    partners_file.write_text(
+        partners_file.read_text().replace("    slug: bolt\n", "    slug: bolt\n    active: false\n")
+    )
+
+    result = tick(instance, resources)
+    apply(instance, result)
+
+    marked = sorted((e.asset_key.to_user_string(), e.partition) for e in result.asset_events)
+    assert marked == [
+        ("runsignup/events", "bolt"),
+        ("runsignup/future_events", "bolt"),
+        ("runsignup/participants", "bolt"),
+    ]
+    latest = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=["bolt"]), limit=1
+    ).records[0]
+    metadata = latest.asset_materialization.metadata
+    assert metadata["status"].value == "inactive" and metadata["inactive_since"].value
+    assert isinstance(tick(instance, resources), dg.SkipReason)

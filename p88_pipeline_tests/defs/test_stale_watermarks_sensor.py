@@ -113,6 +113,9 @@ def test_unregistered_and_busy_partners_wait(instance, resources, engine: sa.Eng
     result = tick(instance, resources)
 
     assert isinstance(result, dg.SkipReason)
+    assert result.skip_message.startswith(
+        "no partner due: 1 not yet a partition, 1 a sync is queued or running, 1 inactive."
+    )
     assert "acme: not yet a partition" in result.skip_message
     assert "bolt: a sync is queued or running" in result.skip_message
 
