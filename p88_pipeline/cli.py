@@ -81,7 +81,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from p88_pipeline.commands.dev import run_dev
 
-    return run_dev(port=args.port, host=args.host)
+    return run_dev(port=args.port, host=args.host, verbose=args.verbose or args.dev_verbose)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -178,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="Dagster UI + daemon on the embedded (or given) Postgres")
     dev.add_argument("--port", type=int, default=3000)
     dev.add_argument("--host", default="127.0.0.1", help="bind address (default: local only)")
+    dev.add_argument(
+        "-v",
+        "--verbose",
+        dest="dev_verbose",
+        action="store_true",
+        help="show initdb, DEBUG events and warnings",
+    )
     dev.set_defaults(func=cmd_dev)
 
     bench = sub.add_parser("bench", help="before / seed-optimized / p88, side by side")
