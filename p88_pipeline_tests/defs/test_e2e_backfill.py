@@ -1,6 +1,15 @@
 """End to end, as an operator: dagster-webserver + dagster-daemon on the workspace and the repo's
-dagster.yaml (Postgres storage), a backfill of `full_refresh` over two partners launched through
-the GraphQL API, and the warehouse compared with the sandbox's truth afterwards."""
+dagster.yaml (Postgres storage), driven through the GraphQL API the UI uses:
+
+1. a backfill of `full_refresh` over two partners (alpha has RunSignUp and Haku, bravo RunSignUp
+   only); the warehouse equals the sandbox's truth, bravo has no Haku materialization, the
+   participants metadata counts every stored event, the checks pass per partner;
+2. bravo's credential goes bad, and "Materialize all" (Dagster's implicit `__ASSET_JOB`) is
+   launched for both partners: each run carries the partner tag and runs in process; bravo's
+   partition and checks show the failure, alpha's stay green, and the alert names the job a
+   person recognises.
+
+One webserver and daemon for both stages: starting them is most of the test's time."""
 
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ import sqlalchemy as sa
 from p88_pipeline.partners import parse_partners
 from p88_pipeline.settings import PROJECT_ROOT
 from p88_pipeline.truth_comparison import compare_with_truth
+from p88_pipeline_tests.browser import screenshot_pages, unavailable_reason
 
 pytestmark = pytest.mark.e2e
 
@@ -116,6 +126,7 @@ def dagster(
         "P88_DATA_DIR": str(tmp_path / "p88"),
     }
     env.pop("P88_ALERT_WEBHOOK_URL", None)
+    env[BAD_SECRET_ENV] = "not-the-right-secret"
     port = free_port()
     (tmp_path / "logs").mkdir()
     instance = Dagster(f"http://127.0.0.1:{port}", env, tmp_path / "logs", [])
@@ -165,10 +176,55 @@ query ($id: String!) {
   }
 }"""
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+BAD_SECRET_ENV = "P88_E2E_WRONG_SECRET"
+PROVIDER_ASSETS = [
+    [provider, name]
+    for provider in ("runsignup", "haku")
+    for name in ("events", "future_events", "participants")
+]
+CHECK_NAMES = ("unique_participant_keys", "events_exist", "future_events_fresh")
+LAUNCH_RUN = """
+mutation ($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+RUN = """
+query ($id: ID!) {
+  runOrError(runId: $id) {
+    ... on Run {
+      status tags { key value }
+      eventConnection(limit: 500) { events { __typename ... on MessageEvent { message } } }
+    }
+  }
+}"""
+ASSET = """
+query ($path: [String!]!, $partitions: [String!]) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      assetPartitionStatuses {
+        ... on DefaultPartitionStatuses { materializedPartitions failedPartitions }
+      }
+      assetMaterializations(partitions: $partitions) {
+        partition metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+      assetChecksOrError { ... on AssetChecks { checks { name partitionStatuses {
+        ... on AssetCheckDefaultPartitionStatuses {
+          succeededPartitions failedPartitions executionFailedPartitions skippedPartitions
+        }
+      } } } }
+    }
+  }
+}"""
 
 
 def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
-    dagster: Dagster, sandbox: tuple[Any, Path, dict[str, str]], engine: sa.Engine
+    dagster: Dagster,
+    sandbox: tuple[Any, Path, dict[str, str]],
+    engine: sa.Engine,
+    subtests: Any,
+    tmp_path: Path,
 ) -> None:
     world, partners_file, _ = sandbox
     partners = parse_partners(partners_file.read_text())[:2]
@@ -184,6 +240,7 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
         "timing_partner_partitions": "RUNNING",
         "stale_watermarks": "RUNNING",
         "run_failure_alerts": "RUNNING",
+        "run_recovery_alerts": "RUNNING",
     }
     # This test is about the backfill: keep the two partner sensors from adding runs of their own.
     for name in ("timing_partner_partitions", "stale_watermarks"):
@@ -213,10 +270,10 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
 
     runs = wait_for("the backfill's runs to finish", finished_runs, dagster, TIMEOUT_S)
     assert [r["status"] for r in runs] == ["SUCCESS"] * len(slugs), dagster.tail()
-    partitions = sorted(
-        t["value"] for r in runs for t in r["tags"] if t["key"] == "dagster/partition"
-    )
-    assert partitions == sorted(slugs)
+    tags = [{t["key"]: t["value"] for t in r["tags"]} for r in runs]
+    assert sorted(t["dagster/partition"] for t in tags) == sorted(slugs)
+    assert all(t["timing_partner"] == t["dagster/partition"] for t in tags)  # coordinator's
+    assert all(t["p88/full_sync"] == "true" and t["p88/source"] == "backfill" for t in tags)
 
     now = world.clock.now()
     for partner in partners:
@@ -224,3 +281,127 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
             comparison = compare_with_truth(engine, world, provider, partner.id, partner.slug, now)
             assert comparison.active > 0
             assert comparison.mismatches == 0, str(comparison)
+
+    alpha, bravo = partners
+    assert set(alpha.accounts) == {"runsignup", "haku"} and set(bravo.accounts) == {"runsignup"}
+    # A partner without Haku gets no Haku materialization ("missing", not a green "filled").
+    for name in ("events", "future_events", "participants"):
+        haku = dagster.graphql(ASSET, path=["haku", name], partitions=None)["assetNodeOrError"]
+        assert {m["partition"] for m in haku["assetMaterializations"]} == {alpha.slug}
+    # events_total counts every stored event of the partner, per partition.
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT timing_partner_id, count(*) FROM provider_events "
+                    "WHERE provider = 'runsignup' GROUP BY 1"
+                )
+            ).all()
+        )
+    for partner in partners:
+        node = dagster.graphql(ASSET, path=["runsignup", "participants"], partitions=[partner.slug])
+        (materialization,) = node["assetNodeOrError"]["assetMaterializations"]
+        figures = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"]}
+        assert figures["events_total"] == stored[str(partner.id)] > 0
+
+    # Stage 2: bravo's RunSignUp secret goes bad; "Materialize all" for both partners.
+    text = partners_file.read_text()
+    bravo_secret = next(
+        v for k, v in bravo.accounts["runsignup"].credential_envs.items() if "secret" in k
+    )
+    partners_file.write_text(
+        text.replace(f"api_secret_env: {bravo_secret}", f"api_secret_env: {BAD_SECRET_ENV}")
+    )
+    assert BAD_SECRET_ENV in partners_file.read_text()
+    checks = [
+        {"assetKey": {"path": ["runsignup", "participants"]}, "name": n} for n in CHECK_NAMES
+    ] + [{"assetKey": {"path": ["haku", "participants"]}, "name": n} for n in CHECK_NAMES]
+    run_ids = {}
+    for partner in partners:
+        launched = dagster.graphql(
+            LAUNCH_RUN,
+            params={
+                "selector": {
+                    **REPO,
+                    "pipelineName": "__ASSET_JOB",
+                    "assetSelection": [{"path": p} for p in PROVIDER_ASSETS],
+                    "assetCheckSelection": checks,
+                },
+                "mode": "default",
+                "runConfigData": {},
+                "executionMetadata": {
+                    "tags": [{"key": "dagster/partition", "value": partner.slug}]
+                },
+            },
+        )["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_ids[partner.slug] = launched["run"]["runId"]
+
+    def finished(run_id: str) -> dict[str, Any] | None:
+        run = dagster.graphql(RUN, id=run_id)["runOrError"]
+        return run if run["status"] in FINISHED else None
+
+    done = {
+        slug: wait_for(f"{slug}'s Materialize all run", lambda i=run_id: finished(i), dagster, 120)
+        for slug, run_id in run_ids.items()
+    }
+    assert done[alpha.slug]["status"] == "SUCCESS", dagster.tail()
+    assert done[bravo.slug]["status"] == "FAILURE", dagster.tail()
+    for slug, run in done.items():
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert tags["timing_partner"] == slug and tags["p88/source"] == "ui"
+        messages = [e.get("message") or "" for e in run["eventConnection"]["events"]]
+        assert any(m.startswith("Executing steps in process") for m in messages)
+        assert not any("multiprocess" in m for m in messages)
+
+    events = dagster.graphql(ASSET, path=["runsignup", "events"], partitions=None)
+    statuses = events["assetNodeOrError"]["assetPartitionStatuses"]
+    assert bravo.slug in statuses["failedPartitions"]
+    assert alpha.slug in statuses["materializedPartitions"]
+    node = dagster.graphql(ASSET, path=["runsignup", "participants"], partitions=None)
+    by_check = {
+        c["name"]: c["partitionStatuses"]
+        for c in node["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    }
+    for name in CHECK_NAMES:
+        assert alpha.slug in by_check[name]["succeededPartitions"], by_check
+        assert alpha.slug not in by_check[name]["failedPartitions"]
+        assert bravo.slug not in by_check[name]["succeededPartitions"], by_check
+        assert bravo.slug in (
+            by_check[name]["failedPartitions"]
+            + by_check[name]["executionFailedPartitions"]
+            + by_check[name]["skippedPartitions"]
+        ), by_check
+
+    def bravo_alert() -> sa.Row | None:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text("SELECT job_name, kind, message FROM sync_alerts WHERE run_id = :id"),
+                {"id": run_ids[bravo.slug]},
+            ).first()
+
+    alert = wait_for("the failure alert", bravo_alert, dagster, 90)
+    assert alert.kind == "failure" and alert.job_name == "Materialize from the UI (6 assets)"
+    assert "__ASSET_JOB" not in alert.message
+
+    # The same state in a real browser: the asset graph and the failing partner's partition page.
+    with subtests.test("browser: asset graph and a partner's partition page"):
+        if reason := unavailable_reason():
+            pytest.skip(f"browser check skipped: {reason}")
+        out = Path(os.environ.get("P88_SCREENSHOTS_DIR") or tmp_path / "screenshots")
+        partition_url = (
+            f"{dagster.url}/assets/runsignup/participants?view=partitions&partition={bravo.slug}"
+        )
+        texts = screenshot_pages(
+            {
+                "asset-graph": (
+                    f"{dagster.url}/locations/{LOCATION}/asset-groups/runsignup",
+                    "future_events",
+                ),
+                "partition-page": (partition_url, bravo.slug),
+            },
+            out,
+        )
+        assert all((out / f"{name}.png").stat().st_size > 10_000 for name in texts)
+        assert "future_events" in texts["asset-graph"]
+        assert bravo.slug in texts["partition-page"]
