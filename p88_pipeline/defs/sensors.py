@@ -14,7 +14,11 @@ from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.run_tags import partner_tags, run_partner
 from p88_pipeline.sync.plan import future_cutoff
-from p88_pipeline.sync.stale_watermarks_plan import plan_incremental_runs, skip_summary
+from p88_pipeline.sync.stale_watermarks_plan import (
+    plan_incremental_runs,
+    skip_summary,
+    tick_headline,
+)
 from p88_pipeline.warehouse.staleness import partner_freshness
 
 PARTITIONS_SENSOR = "timing_partner_partitions"
@@ -25,6 +29,13 @@ ACTIVE_STATUSES = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
+
+
+def skipped(reason: str, headline: str) -> dg.SensorResult:
+    """A skipped tick whose headline reads in the UI's tick list. Dagster lists a sensor tick's
+    cursor but shows its skip reason only on hover; these sensors keep no state in the cursor
+    (they re-read partners.yaml and the warehouse), so the cursor carries the headline."""
+    return dg.SensorResult(skip_reason=reason, cursor=headline)
 
 
 def registered_partners(instance: dg.DagsterInstance) -> set[str]:
@@ -42,7 +53,7 @@ def registered_partners(instance: dg.DagsterInstance) -> set[str]:
 )
 def partner_partitions_sensor(
     context: dg.SensorEvaluationContext, partners: PartnersResource
-) -> dg.SensorResult | dg.SkipReason:
+) -> dg.SensorResult:
     configured = partners.load()
     existing = registered_partners(context.instance)
     new = [p for p in configured if p.slug not in existing]
@@ -53,7 +64,8 @@ def partner_partitions_sensor(
             "marked inactive: " + ", ".join(sorted({m.partition or "" for m in marks}))
         )
     if not new and not marks:
-        return dg.SkipReason(f"all {len(configured)} partners are registered")
+        headline = f"all {len(configured)} partners are registered"
+        return skipped(headline, headline)
     runs = [
         dg.RunRequest(
             partition_key=p.slug,
@@ -75,6 +87,16 @@ def partner_partitions_sensor(
         if new
         else [],
         asset_events=marks,
+        cursor="; ".join(
+            part
+            for part in (
+                f"registered: {', '.join(p.slug for p in new)}" if new else "",
+                f"inactive: {', '.join(sorted({m.partition or '' for m in marks}))}"
+                if marks
+                else "",
+            )
+            if part
+        ),
     )
 
 
@@ -97,11 +119,11 @@ def stale_watermarks_sensor(
     partners: PartnersResource,
     warehouse: WarehouseResource,
     sync_settings: SyncSettingsResource,
-) -> dg.SensorResult | dg.SkipReason:
+) -> dg.SensorResult:
     configured = partners.load()
     active = [p for p in configured if p.active]
     if not active:
-        return dg.SkipReason("no active partners in the partners file")
+        return skipped("no active partners in the partners file", "no active partners")
     now = sync_settings.clock()()
     freshness = partner_freshness(
         warehouse.get_engine(),
@@ -119,7 +141,7 @@ def stale_watermarks_sensor(
     for d in due:
         context.log.info(f"{d.slug}: due ({d.reason}); run key {d.run_key}")
     if not due:
-        return dg.SkipReason(skip_summary(decisions))
+        return skipped(skip_summary(decisions), tick_headline(decisions))
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
@@ -128,5 +150,6 @@ def stale_watermarks_sensor(
                 tags=partner_tags(d.slug, STALE_SENSOR),
             )
             for d in due
-        ]
+        ],
+        cursor=tick_headline(decisions),
     )

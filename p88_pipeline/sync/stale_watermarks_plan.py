@@ -101,10 +101,17 @@ def plan_incremental_runs(
     return decisions
 
 
-def skip_summary(decisions: Sequence[PartnerDecision], limit: int = 1000) -> str:
-    """A tick's skip reason, counts first so the tick list reads at a glance ("no partner due:
-    2 fresh, 1 inactive"), then each partner's reason."""
+def tick_headline(decisions: Sequence[PartnerDecision]) -> str:
+    """One short line for the tick list: who is due, else how many partners are in which state
+    ("no partner due: 2 fresh, 1 inactive")."""
+    if due := [d.slug for d in decisions if d.due]:
+        return f"due: {', '.join(due)}"
     heads = Counter(d.reason.split(":")[0].split(" (")[0] for d in decisions)
-    counts = ", ".join(f"{n} {head}" for head, n in heads.items()) or "no active partners"
+    counts = ", ".join(f"{n} {head}" for head, n in heads.items()) or "no partners"
+    return f"no partner due: {counts}"
+
+
+def skip_summary(decisions: Sequence[PartnerDecision], limit: int = 1000) -> str:
+    """A skipped tick's reason: the headline, then each partner's reason."""
     details = "; ".join(f"{d.slug}: {d.reason}" for d in decisions)
-    return f"no partner due: {counts}. {details}"[:limit]
+    return f"{tick_headline(decisions)}. {details}"[:limit]
