@@ -59,8 +59,10 @@ def server_tmp_path() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def template_db(pg_admin_url: str) -> str:
-    """A migrated database that each test clones (CREATE DATABASE ... TEMPLATE is fast)."""
+def template_db(pg_admin_url: str) -> Iterator[str]:
+    """A migrated database that each test clones (CREATE DATABASE ... TEMPLATE is fast); dropped
+    at the end, so sessions against a long-lived server (P88_TEST_DATABASE_URL, the mutation
+    check's hundreds of sessions) leave nothing behind."""
     name = f"p88_template_{os.getpid()}"
     admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -69,8 +71,10 @@ def template_db(pg_admin_url: str) -> str:
     engine = sa.create_engine(database_url(pg_admin_url, name))
     apply_migrations(engine)
     engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-    return name
 
 
 def database_url(admin_url: str, name: str) -> str:

@@ -39,9 +39,7 @@ def csv_field(value: Any) -> str:
         return formatter(value)
     if isinstance(value, dict | list):
         return _quoted(json_text(value))
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, int | float | Decimal):  # subclasses (IntEnum); bool has none
         return str(value)
     if isinstance(value, datetime | date):
         return '"' + value.isoformat() + '"'

@@ -94,9 +94,10 @@ def test_first_parallel_sync_on_a_fresh_install_succeeds_for_every_partner(
 
 
 def test_first_sync_creates_the_embedded_database_and_syncs_every_partner(
-    small_sandbox: Sandbox, tmp_path: Path
+    small_sandbox: Sandbox, server_tmp_path: Path
 ) -> None:
     """No P88_DATABASE_URL at all: the embedded PostgreSQL is created by this very command."""
+    tmp_path = server_tmp_path  # see the fixture: pytest's tmp_path can lock the server out
     env = newcomer_environment(small_sandbox, tmp_path, None)
     result = subprocess.run(
         [P88, "sync"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path

@@ -45,3 +45,45 @@ def test_calls_made_by_earlier_runs_this_hour_are_counted() -> None:
     assert clock.now == 0.0
     with pytest.raises(QuotaExhaustedError):
         bucket.acquire()
+
+
+# Exact pacing figures (the mutation check's survivors, docs/testing.md): the tests above bound
+# the window; these pin the bucket's arithmetic, the burst and the arguments' limits.
+
+
+def test_a_quota_below_one_call_an_hour_is_refused() -> None:
+    with pytest.raises(ValueError, match="calls_per_hour must be at least 1"):
+        TokenBucket(0)
+    clock = FakeClock()
+    TokenBucket(1, clock=clock, sleep=clock.sleep).acquire()  # one an hour is a quota
+    assert clock.now == 0.0
+
+
+def test_beyond_the_burst_a_call_waits_exactly_one_tokens_refill() -> None:
+    clock = FakeClock()
+    clock.now = 1000.0  # the clock's origin is arbitrary
+    bucket = TokenBucket(7200, burst=1, clock=clock, sleep=clock.sleep)  # 2 calls a second
+    assert bucket.acquire() == 0.0
+    assert bucket.acquire() == 0.5
+    assert clock.now == 1000.5
+    clock.now += 10.0  # idle time refills only up to the burst
+    assert bucket.acquire() == 0.0
+    assert bucket.acquire() == 0.5
+
+
+def test_calls_spent_elsewhere_are_taken_from_the_burst_too() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(3600, burst=2, spent=1, clock=clock, sleep=clock.sleep)
+    bucket.acquire()
+    assert clock.now == 0.0
+    assert bucket.acquire() == 1.0
+
+
+def test_the_window_frees_a_place_when_its_oldest_call_is_an_hour_old() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(2, clock=clock, sleep=clock.sleep, max_wait_s=3600)
+    bucket.acquire()
+    clock.now = 100.0
+    bucket.acquire()
+    assert bucket.acquire() == 3500.0  # the call at 0 leaves the window at 3600, not later
+    assert clock.now == 3600.0

@@ -88,3 +88,43 @@ def test_rule4_watermark_is_the_sync_start_on_the_provider_clock_never_in_the_fu
     assert plan.next_watermark(started, None, NOW) == started
     assert plan.next_watermark(NOW + timedelta(hours=2), None, NOW) == NOW
     assert plan.next_watermark(started, None, NOW).tzinfo is not None
+
+
+# Pinned by the mutation check's survivors (docs/testing.md): boundaries, the per-event grouping
+# the benchmarks use, and the reasons the engine logs and records per event.
+
+
+def test_rule2_a_watermark_exactly_incremental_days_old_is_still_incremental() -> None:
+    boundary = NOW - timedelta(days=POLICY.incremental_days)
+    assert plan.decide(boundary, NOW, POLICY).sync_type == plan.INCREMENTAL
+    older = boundary - timedelta(microseconds=1)
+    assert plan.decide(older, NOW, POLICY).sync_type == plan.FULL
+
+
+def test_rule2_each_decision_says_why() -> None:
+    recent = NOW - timedelta(hours=3)
+    forced = plan.decide(recent, NOW, plan.SyncPolicy(force_full=True))
+    assert forced.reason == "forced"
+    assert plan.decide(None, NOW, POLICY).reason == "no watermark (new event)"
+    stale = plan.decide(NOW - timedelta(days=8), NOW, POLICY)
+    assert stale.reason == "watermark older than 7 days"
+    assert plan.decide(recent, NOW, POLICY).reason == "watermark"
+
+
+def test_times_are_compared_in_utc_whatever_the_input_zone() -> None:
+    tokyo = datetime(2026, 11, 29, 21, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert plan.as_utc(tokyo) == datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    assert plan.as_utc(tokyo).tzinfo is UTC  # not the machine's local zone
+
+
+def test_per_event_grouping_gives_each_event_its_own_group_under_its_race() -> None:
+    events = [event("1", NOW, "r1"), event("2", NOW, "r1"), event("3", NOW, "r2")]
+    watermarks = {"1": NOW - timedelta(hours=1)}
+    groups = plan.plan_groups(events, watermarks, NOW, POLICY, group_by_race=False)
+    assert [(g.race_id, g.sync_type, g.event_ids) for g in groups] == [
+        ("r1", "incremental", ["1"]),
+        ("r1", "full", ["2"]),
+        ("r2", "full", ["3"]),
+    ]
+    assert groups[0].reasons == {"1": "watermark"}
+    assert groups[1].reasons == {"2": "no watermark (new event)"}

@@ -1,0 +1,190 @@
+"""Mutation check of the rule modules (issue 17) with mutmut: not part of CI (it takes long).
+
+    nice -n 19 .venv/bin/python scripts/mutation.py                  # every rule module
+    nice -n 19 .venv/bin/python scripts/mutation.py sync/plan.py redaction.py
+    .venv/bin/python scripts/mutation.py --list                      # modules and their tests
+
+Per module, mutmut runs in a copy of the checkout (under $TMPDIR, never in the work tree) with
+only that module mutated and only that module's tests selected (TESTS below); within those,
+mutmut runs for each mutant just the tests that called the mutated function. One embedded
+PostgreSQL serves every mutant's test databases (P88_TEST_DATABASE_URL) and is stopped at the
+end. Survivors are printed with their diffs; docs/testing.md records the last full figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+# Rule module (glob under p88_pipeline/) -> the tests that state its rules. First match wins;
+# None: not a rule module (the providers' sandbox fakes).
+TESTS: list[tuple[str, list[str] | None]] = [
+    ("providers/*/fake_*.py", None),
+    ("sync/plan.py", ["sync/test_plan.py"]),
+    ("sync/schedule_plan.py", ["sync/test_schedule_plan.py"]),
+    ("sync/*", ["sync/test_rules.py", "providers/test_haku_engine.py"]),
+    ("warehouse/participants.py", ["warehouse/test_participants_writer.py"]),
+    (
+        "warehouse/copy.py",
+        [
+            "warehouse/test_copy.py",
+            "warehouse/test_participants_writer.py",
+            "warehouse/test_events_store.py",
+            "reliability/test_text_columns.py",
+        ],
+    ),
+    ("providers/quota.py", ["providers/test_quota.py"]),
+    (
+        "providers/timeparse.py",
+        ["providers/test_runsignup_parsing.py", "providers/test_haku_records.py"],
+    ),
+    ("providers/http.py", ["reliability/test_transport_faults.py"]),
+    (
+        "providers/haku/*",
+        [
+            "providers/test_haku_client.py",
+            "providers/test_haku_records.py",
+            "providers/test_haku_engine.py",
+        ],
+    ),
+    ("providers/runsignup/*", ["providers/test_runsignup_parsing.py", "sync/test_rules.py"]),
+    ("providers/*", ["providers/", "sync/test_rules.py", "reliability/test_record_faults.py"]),
+    ("redaction.py", ["test_redaction.py", "reliability/test_security.py"]),
+    ("partners.py", ["test_partners.py"]),
+]
+COPY = [
+    "p88_pipeline",
+    "p88_pipeline_tests",
+    "benchmarks",
+    "pyproject.toml",
+    "partners.example.yaml",
+    "dagster.yaml",
+    "workspace.yaml",
+]
+
+
+def rule_modules(patterns: list[str]) -> list[str]:
+    """Modules (relative to p88_pipeline/) that are rule modules and match `patterns`."""
+    package = ROOT / "p88_pipeline"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if path.name == "__init__.py" or not tests_for(rel):
+            continue
+        if not patterns or any(fnmatch.fnmatch(rel, p) or rel == p for p in patterns):
+            found.append(rel)
+    return found
+
+
+def tests_for(module: str) -> list[str]:
+    tests = next((t for glob, t in TESTS if fnmatch.fnmatch(module, glob)), None) or []
+    return [f"p88_pipeline_tests/{t}" for t in tests if (ROOT / "p88_pipeline_tests" / t).exists()]
+
+
+def write_config(work: Path, module: str, tests: list[str]) -> None:
+    """Append this run's [tool.mutmut] to the copy's pyproject.toml (the checkout's has none)."""
+    also_copy = [c for c in COPY if c not in ("p88_pipeline", "pyproject.toml")]
+    with (work / "pyproject.toml").open("a") as out:
+        out.write(
+            "\n[tool.mutmut]\n"
+            'source_paths = ["p88_pipeline"]\n'
+            f"only_mutate = {json.dumps(['p88_pipeline/' + module])}\n"
+            f"also_copy = {json.dumps(also_copy)}\n"
+            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+            f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        )
+
+
+def run_module(module: str, database_url: str, children: int) -> dict[str, list[str]]:
+    tests = tests_for(module)
+    with tempfile.TemporaryDirectory(prefix="p88-mutation-") as tmp:
+        work = Path(tmp)
+        for name in COPY:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, work / name)
+        write_config(work, module, tests)
+        env = {**os.environ, "P88_TEST_DATABASE_URL": database_url}
+        print(f"== {module}: tests {' '.join(tests)}", flush=True)
+        subprocess.run(
+            [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children)],
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        listing = subprocess.run(
+            [str(VENV_BIN / "mutmut"), "results", "--all", "true"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        by_status: dict[str, list[str]] = {}
+        for line in listing.splitlines():
+            name, _, status = line.strip().rpartition(": ")
+            if name:
+                by_status.setdefault(status, []).append(name)
+        for name in by_status.get("survived", []) + by_status.get("no tests", []):
+            diff = subprocess.run(
+                [str(VENV_BIN / "mutmut"), "show", name],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            print(diff, flush=True)
+        return by_status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="rule modules under p88_pipeline/ (globs)")
+    parser.add_argument("--children", type=int, default=2, help="mutants tested at once")
+    parser.add_argument("--list", action="store_true", help="list modules and their tests")
+    args = parser.parse_args()
+    modules = rule_modules(args.modules)
+    if args.list or not modules:
+        for module in modules:
+            print(f"{module}: {' '.join(tests_for(module))}")
+        return 0 if modules else 2
+
+    sys.path.insert(0, str(ROOT))
+    from p88_pipeline.warehouse.embedded import embedded_url
+    from p88_pipeline.warehouse.embedded_admin import stop_server
+
+    pg_root = Path(tempfile.mkdtemp(prefix="p88-mutation-pg-"))
+    totals: dict[str, int] = {}
+    try:
+        url = embedded_url(pg_root / "pgdata")
+        for module in modules:
+            by_status = run_module(module, url, args.children)
+            counts = {status: len(names) for status, names in by_status.items()}
+            print(f"## {module}: {json.dumps(counts)}", flush=True)
+            for status, n in counts.items():
+                totals[status] = totals.get(status, 0) + n
+    finally:
+        stop_server(pg_root / "pgdata")
+        shutil.rmtree(pg_root, ignore_errors=True)
+    tested = sum(totals.values())
+    killed = totals.get("killed", 0) + totals.get("timeout", 0)
+    print(f"TOTAL {json.dumps(totals)}: {killed}/{tested} killed or timed out")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
