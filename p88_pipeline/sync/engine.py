@@ -32,6 +32,7 @@ from p88_pipeline.providers.timeparse import iso_utc
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.warehouse.events import load_events, upsert_events, upsert_partner
+from p88_pipeline.warehouse.locks import try_advisory_lock
 from p88_pipeline.warehouse.participants import ParticipantWriter
 from p88_pipeline.warehouse.watermarks import load_watermarks, save_watermarks
 
@@ -56,20 +57,13 @@ class PartnerBusyError(RuntimeError):
 
 @contextmanager
 def partner_lock(engine: sa.Engine, provider: str, partner: Partner) -> Iterator[None]:
-    """Postgres advisory lock: two syncs of one partner never write at once, Dagster or not."""
-    # Autocommit: a session lock held by a connection that is not "idle in transaction" (which
-    # idle_in_transaction_session_timeout would end, silently releasing the lock).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        key = f"p88:{provider}:{partner.id}"
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
-        if not got.scalar():
+    """Two syncs of one partner and provider never write at once, Dagster or not."""
+    with try_advisory_lock(engine, f"p88:{provider}:{partner.id}") as got:
+        if not got:
             raise PartnerBusyError(
                 f"{provider} partner {partner.slug}: another sync holds its lock; not starting"
             )
-        try:
-            yield
-        finally:
-            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+        yield
 
 
 def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> SyncFigures:
@@ -94,31 +88,31 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
     return figures
 
 
-def select_future(
-    engine: sa.Engine,
-    provider: str,
-    partner: Partner,
-    now: datetime,
-    policy: plan.SyncPolicy,
-    *,
-    announce: bool = True,
+def stored_future(
+    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy
 ) -> tuple[int, list[Event]]:
-    """Stage 2: the stored events still to come. No API calls. Stage 3 asks again (one query:
-    the warehouse is the hand-off between assets) with `announce=False`, so it logs once."""
+    """(events stored, those still to come). No API calls: the warehouse is the hand-off
+    between the assets, so stage 3 asks again rather than receiving a list."""
     with engine.connect() as conn:
         events = load_events(conn, provider, partner.id)
-    future = plan.future_events(events, now, policy.grace)
-    if announce:
-        log.info(
-            "%s partner %s: %d events found, %d future (grace %.0f h, now %s)",
-            provider,
-            partner.slug,
-            len(events),
-            len(future),
-            policy.grace.total_seconds() / 3600,
-            _fmt(now),
-        )
-    return len(events), future
+    return len(events), plan.future_events(events, now, policy.grace)
+
+
+def select_future(
+    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy
+) -> tuple[int, list[Event]]:
+    """Stage 2: the stored events still to come, announced once per run."""
+    total, future = stored_future(engine, provider, partner, now, policy)
+    log.info(
+        "%s partner %s: %d events found, %d future (grace %.0f h, now %s)",
+        provider,
+        partner.slug,
+        total,
+        len(future),
+        policy.grace.total_seconds() / 3600,
+        _fmt(now),
+    )
+    return total, future
 
 
 @dataclass(frozen=True)

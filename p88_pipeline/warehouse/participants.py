@@ -110,7 +110,6 @@ class ParticipantWriter:
         with a plain COPY into participants: no staging pass, no conflicts possible, nothing to
         reconcile. The partner lock guarantees nobody else writes these events meanwhile."""
         self.track_seen = full
-        self._event_ids = list(event_ids)
         self._fresh = (
             full
             and not self.conn.execute(
