@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.providers.base import Event
+from p88_pipeline.sync.guard import GuardPolicy
 
 FULL = "full"
 INCREMENTAL = "incremental"
@@ -21,6 +22,7 @@ class SyncPolicy:
     incremental_days: int = 7
     overlap: timedelta = timedelta(minutes=10)
     grace: timedelta = timedelta(days=1)
+    guard: GuardPolicy = GuardPolicy()
 
 
 @dataclass(frozen=True)

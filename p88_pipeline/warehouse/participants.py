@@ -105,26 +105,27 @@ class ParticipantWriter:
             "(event_id text NOT NULL, participant_id text NOT NULL) ON COMMIT DELETE ROWS"
         )
 
-    def begin(self, event_ids: Sequence[str], full: bool) -> None:
-        """Start a group. A full read of events with nothing stored yet (a first sync) is loaded
-        with a plain COPY into participants: no staging pass, no conflicts possible, nothing to
-        reconcile. The partner lock guarantees nobody else writes these events meanwhile."""
+    def begin(self, event_ids: Sequence[str], full: bool) -> dict[str, int]:
+        """Start a group; for a full read, return each event's active registrations before it.
+
+        A full read of events with nothing stored yet (a first sync) is loaded with a plain COPY
+        into participants: no staging pass, no conflicts possible, nothing to reconcile. The
+        partner lock guarantees nobody else writes these events meanwhile."""
         self.track_seen = full
-        self._fresh = (
-            full
-            and not self.conn.execute(
-                sa.text(
-                    "SELECT EXISTS (SELECT 1 FROM participants WHERE provider = :provider "
-                    "AND timing_partner_id = :partner AND event_id = ANY(:event_ids))"
-                ),
-                {
-                    "provider": self.provider,
-                    "partner": self.partner_id,
-                    "event_ids": list(event_ids),
-                },
-            ).scalar()
-        )
         self._loaded.clear()
+        self._fresh = False
+        if not full:
+            return {}
+        rows = self.conn.execute(
+            sa.text(
+                "SELECT event_id, count(*) AS stored, count(*) FILTER (WHERE removed_at IS NULL) "
+                "AS active FROM participants WHERE provider = :provider "
+                "AND timing_partner_id = :partner AND event_id = ANY(:event_ids) GROUP BY event_id"
+            ),
+            {"provider": self.provider, "partner": self.partner_id, "event_ids": list(event_ids)},
+        ).all()
+        self._fresh = not rows
+        return {r.event_id: r.active for r in rows}
 
     def upsert(self, participants: Sequence[Participant]) -> int:
         """Stage a batch with COPY and merge it; a row only overwrites an older or equal version."""
@@ -209,18 +210,20 @@ class ParticipantWriter:
         )
         return result.rowcount
 
-    def reconcile_missing(self, event_ids: Sequence[str], removed_at: datetime) -> int:
-        """After a complete read, soft-delete active registrations the read did not return."""
+    def reconcile_missing(self, event_ids: Sequence[str], removed_at: datetime) -> dict[str, int]:
+        """After a complete read, soft-delete active registrations the read did not return;
+        returns how many per event."""
         if self._fresh:
-            return 0  # every stored row of these events came from this very read
-        result = self.conn.execute(
+            return {}  # every stored row of these events came from this very read
+        rows = self.conn.execute(
             sa.text(
-                f"UPDATE participants p SET removed_at = :removed_at, "
+                "WITH gone AS (UPDATE participants p SET removed_at = :removed_at, "
                 "removed_reason = 'missing from full sync', synced_at = now() "
                 "WHERE p.provider = :provider AND p.timing_partner_id = :partner "
                 "AND p.event_id = ANY(:event_ids) AND p.removed_at IS NULL "
                 f"AND NOT EXISTS (SELECT 1 FROM {_SEEN} s "
-                "WHERE s.event_id = p.event_id AND s.participant_id = p.participant_id)"
+                "WHERE s.event_id = p.event_id AND s.participant_id = p.participant_id) "
+                "RETURNING p.event_id) SELECT event_id, count(*) AS n FROM gone GROUP BY event_id"
             ),
             {
                 "removed_at": removed_at,
@@ -229,7 +232,7 @@ class ParticipantWriter:
                 "event_ids": list(event_ids),
             },
         )
-        return result.rowcount
+        return {r.event_id: r.n for r in rows}
 
     def reject(self, rejected: Sequence[RejectedRecord]) -> int:
         """Quarantine records the client could not read, with the reason and the raw payload."""

@@ -92,7 +92,7 @@ def test_reconcile_soft_deletes_what_a_full_read_did_not_return(engine: sa.Engin
     with engine.begin() as conn:
         writer = ParticipantWriter(conn, "runsignup", "101")
         writer.upsert([person("1", T0)])
-        assert writer.reconcile_missing(["e1"], T0 + timedelta(days=1)) == 1
+        assert writer.reconcile_missing(["e1"], T0 + timedelta(days=1)) == {"e1": 1}
     assert rows(engine) == {"1": ("Ann", None), "2": ("Ann", "missing from full sync")}
 
 
