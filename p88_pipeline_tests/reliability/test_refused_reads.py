@@ -65,8 +65,8 @@ def test_a_read_with_every_changed_row_rejected_fails_and_writes_nothing(engine,
 @pytest.mark.parametrize(
     ("provider", "slug", "cap"),
     [
-        ("runsignup", "bravo", "runsignup_max_results_per_page"),
-        ("haku", "alpha", "haku_max_per_page"),
+        ("runsignup", "bravo", "max_results_per_page"),
+        ("haku", "alpha", "max_per_page"),
     ],
 )
 def test_a_silently_capped_full_read_does_not_soft_delete_the_rest(
@@ -76,10 +76,10 @@ def test_a_silently_capped_full_read_does_not_soft_delete_the_rest(
     before = warehouse_state(engine)
     # The server now returns at most 5 rows a page whatever is asked, without saying so: a full
     # read looks complete after one short page and would soft-delete everything else.
-    setattr(sandbox.server.config, cap, 5)
+    sandbox.server.config.set(provider, **{cap: 5})
     with pytest.raises(SyncFailedError, match="would soft-delete"):
         sync(engine, sandbox, slug, provider, policy=plan.SyncPolicy(force_full=True))
     assert warehouse_state(engine) == before
-    setattr(sandbox.server.config, cap, 2500)
+    sandbox.server.config.set(provider, **{cap: 2500})
     sync(engine, sandbox, slug, provider, policy=plan.SyncPolicy(force_full=True))
     assert_equals_truth(engine, sandbox, slug, provider)
