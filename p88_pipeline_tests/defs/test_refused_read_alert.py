@@ -12,9 +12,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.commands.verify import future_truth_events
 from p88_pipeline.definitions import defs
 from p88_pipeline.defs.alerts import run_failure_alerts
+from p88_pipeline.truth_comparison import future_truth_events
 from p88_pipeline_tests.defs.test_run_failure_alerts import Receiver
 
 SLUG = "bravo"  # RunSignUp only in the seed-88 world
