@@ -20,6 +20,7 @@ from p88_pipeline.partners import Partner
 from p88_pipeline.providers.base import (
     AuthError,
     Event,
+    InaccessibleError,
     ProviderClient,
     ProviderError,
     QuotaExhaustedError,
@@ -36,9 +37,15 @@ from p88_pipeline.sync.group import (
     sync_group,
 )
 from p88_pipeline.sync.guard import SuspiciousReadError
-from p88_pipeline.warehouse.events import load_events, upsert_events, upsert_partner
+from p88_pipeline.warehouse.events import (
+    load_events,
+    mark_inaccessible,
+    retire_missing,
+    upsert_events,
+    upsert_partner,
+)
 from p88_pipeline.warehouse.locks import try_advisory_lock
-from p88_pipeline.warehouse.watermarks import load_watermarks
+from p88_pipeline.warehouse.watermarks import load_watermarks, untimed_events
 
 __all__ = ["Clock", "LoadOptions", "PartnerBusyError", "select_future", "sync_participants"]
 
@@ -74,6 +81,16 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
             conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
         )
         upsert_events(conn, partner.id, events)
+        gone = retire_missing(conn, client.provider, partner.id, [e.event_id for e in events])
+    if gone:
+        log.warning(
+            "%s partner %s: %d events no longer in the events list, marked gone (kept, not "
+            "synced): %s",
+            client.provider,
+            partner.slug,
+            len(gone),
+            ", ".join(gone[:20]),
+        )
     figures.events_total = len(events)
     figures.api_calls = client.calls - calls_before
     log.info(
@@ -92,7 +109,7 @@ def stored_future(
     """(events stored, those still to come). No API calls: the warehouse is the hand-off
     between the assets, so stage 3 asks again rather than receiving a list."""
     with engine.connect() as conn:
-        events = load_events(conn, provider, partner.id)
+        events = load_events(conn, provider, partner.id, retry_inaccessible=policy.force_full)
     return len(events), plan.future_events(events, now, policy.grace)
 
 
@@ -136,7 +153,10 @@ def sync_participants(
     with partner_lock(engine, client.provider, partner):
         with engine.connect() as conn:
             watermarks = load_watermarks(conn, client.provider, partner.id)
-        groups = plan.plan_groups(future, watermarks, clock(), policy, options.group_by_race)
+            untimed = untimed_events(conn, client.provider, partner.id)
+        groups = plan.plan_groups(
+            future, watermarks, clock(), policy, options.group_by_race, untimed
+        )
         stop = threading.Event()
         lock = threading.Lock()
         shared = GroupRun(engine, client, partner, policy, figures, clock, options, lock)
@@ -161,6 +181,22 @@ def sync_participants(
                     partner.slug,
                     exc,
                 )
+            except InaccessibleError as exc:
+                refused = (
+                    f"the provider refuses this race to the partner ({exc}); marked "
+                    "inaccessible: later runs skip it until the events list offers it again"
+                )
+                with engine.begin() as conn:
+                    mark_inaccessible(conn, client.provider, partner.id, group.event_ids, refused)
+                with lock:
+                    figures.errors.append({**_error(group, exc), "error": refused})
+                log.error(
+                    "%s partner %s race %s: %s",
+                    client.provider,
+                    partner.slug,
+                    group.race_id,
+                    refused,
+                )
             except (ProviderError, SuspiciousReadError, sa.exc.DBAPIError, ValueError) as exc:
                 with lock:
                     figures.errors.append(_error(group, exc))
@@ -176,6 +212,16 @@ def sync_participants(
         with ThreadPoolExecutor(max(1, options.parallel_groups)) as pool:
             for future_result in [pool.submit(run, g) for g in groups]:
                 future_result.result()  # re-raises AuthError
+    compared = sorted(e for e, t in figures.sync_types.items() if t == plan.FULL_COMPARE)
+    if compared:  # once per run, not per row
+        log.warning(
+            "%s partner %s: %d events read whole and compared with what is stored, their "
+            "records carry no modification time: %s",
+            client.provider,
+            partner.slug,
+            len(compared),
+            ", ".join(compared),
+        )
     figures.api_calls = client.calls - calls_before
     figures.duration_s = round(time.monotonic() - started, 3)
     types = figures.type_counts

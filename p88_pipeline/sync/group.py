@@ -16,7 +16,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from p88_pipeline.partners import Partner
-from p88_pipeline.providers.base import FilterRejectedError, Participant, ProviderClient
+from p88_pipeline.providers.base import (
+    FilterRejectedError,
+    Participant,
+    ProviderClient,
+    UntimedRecordsError,
+)
 from p88_pipeline.providers.timeparse import iso_utc
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.figures import SyncFigures
@@ -66,19 +71,30 @@ class GroupRun:
 
 
 def sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
-    """Rule 3: a refused incremental filter falls back to a full read of the same events."""
+    """Rule 3: a refused incremental filter falls back to a full read of the same events.
+    Rule 8: so does an incremental read that meets records without a modification time (they
+    cannot be filtered by time); that read is compared whole (full_compare)."""
     try:
         _sync_group(run, group)
     except FilterRejectedError as exc:
         log.warning("%s: incremental filter refused (%s); full_fallback", run.where(group), exc)
-        fallback = plan.SyncGroup(
-            group.race_id,
-            group.events,
-            plan.FULL_FALLBACK,
-            None,
-            {e: "incremental filter refused" for e in group.event_ids},
-        )
-        _sync_group(run, fallback)
+        _sync_group(run, _read_whole(group, plan.FULL_FALLBACK, "incremental filter refused"))
+    except UntimedRecordsError as exc:
+        log.warning("%s: %s; reading it whole (full_compare)", run.where(group), exc)
+        _sync_group(run, _read_whole(group, plan.FULL_COMPARE, "records without modification time"))
+
+
+def _read_whole(group: plan.SyncGroup, sync_type: str, reason: str) -> plan.SyncGroup:
+    return plan.SyncGroup(
+        group.race_id, group.events, sync_type, None, {e: reason for e in group.event_ids}
+    )
+
+
+def _types(group: plan.SyncGroup, untimed: set[str]) -> dict[str, str]:
+    """Each event's sync type as recorded: full_compare while its records lack times (the next
+    plan reads it whole again), plain full once they carry them again."""
+    settled = plan.FULL if group.sync_type == plan.FULL_COMPARE else group.sync_type
+    return {e: plan.FULL_COMPARE if e in untimed else settled for e in group.event_ids}
 
 
 def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
@@ -96,6 +112,7 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
         )
     upserted = removed = rejected = 0
     tally = ReadTally()
+    untimed: set[str] = set()
     with run.engine.begin() as conn:
         writer = run.options.writer(conn, client.provider, run.partner.id)
         tally.active_before = writer.begin(
@@ -105,6 +122,7 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
         for page in client.iter_participant_pages(group.events, group.modified_after):
             batch.extend(page.participants)
             tally.read.update(p.event_id for p in page.participants)
+            untimed.update(p.event_id for p in page.participants if p.modified_at is None)
             for record in page.rejected:
                 tally.note_rejected(record.event_id, record.reason)
             rejected += writer.reject(page.rejected)
@@ -135,15 +153,16 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
                 "nothing of what the provider returned is a failure)"
             )
         watermark = plan.next_watermark(started_at, provider_started_at, clock())
-        save_watermarks(
-            conn, client.provider, run.partner.id, group.event_ids, watermark, group.sync_type
-        )
+        types = _types(group, untimed)
+        for sync_type in sorted(set(types.values())):
+            events = [e for e, t in types.items() if t == sync_type]
+            save_watermarks(conn, client.provider, run.partner.id, events, watermark, sync_type)
     with run.lock:
         run.figures.events_synced += len(group.events)
         run.figures.participants_upserted += upserted
         run.figures.participants_removed += removed
         run.figures.participants_rejected += rejected
-        run.figures.sync_types.update({e: group.sync_type for e in group.event_ids})
+        run.figures.sync_types.update(types)
     log.info(
         "%s: %d events %s, %d participants upserted, %d removed, %d rejected, watermark %s",
         run.where(group),

@@ -37,6 +37,22 @@ COLUMNS = (
 UPDATABLE = [c for c in COLUMNS[4:]] + ["synced_at"]
 
 _STAGE = "p88_participants_stage"
+# When a read row replaces the stored one. Newer wins; an equal timestamp only rewrites a row
+# whose content differs, so an overlap re-read or a re-run writes nothing and the count means
+# "changed". Without a timestamp on either side (rule 8: records the provider serves without a
+# modification time, read whole) the read is the latest word: it wins when its content, its
+# timestamp or its removed state differs (not the removed time: a cancellation without a time
+# is stamped with the read's time, which must not count as a change at every read).
+_CHANGED = (
+    "excluded.modified_at > participants.modified_at "
+    "OR (excluded.modified_at = participants.modified_at AND ("
+    "excluded.raw IS DISTINCT FROM participants.raw "
+    "OR excluded.removed_at IS DISTINCT FROM participants.removed_at)) "
+    "OR ((excluded.modified_at IS NULL OR participants.modified_at IS NULL) AND ("
+    "excluded.raw IS DISTINCT FROM participants.raw "
+    "OR excluded.modified_at IS DISTINCT FROM participants.modified_at "
+    "OR (excluded.removed_at IS NULL) <> (participants.removed_at IS NULL)))"
+)
 _SEEN = "p88_seen_ids"
 
 
@@ -80,6 +96,14 @@ def _csv_line(partner_id: str, p: Participant) -> str:
         )
         + "\n"
     )
+
+
+def _older(a: Participant, b: Participant) -> bool:
+    """Whether `a` is an older copy than `b` (of one registration read twice). Without times the
+    later copy wins: it was read last."""
+    if a.modified_at is None or b.modified_at is None:
+        return False
+    return a.modified_at < b.modified_at
 
 
 class ParticipantWriter:
@@ -135,7 +159,7 @@ class ParticipantWriter:
             newest: dict[tuple[str, str], Participant] = {}
             for p in participants:  # a page that shifted may repeat a registration
                 key = (p.event_id, p.participant_id)
-                if key not in newest or p.modified_at >= newest[key].modified_at:
+                if key not in newest or not _older(p, newest[key]):
                     newest[key] = p
             if self._loaded.isdisjoint(newest):
                 copy_lines(
@@ -159,15 +183,10 @@ class ParticipantWriter:
         written, removed = self.conn.exec_driver_sql(
             f"WITH written AS (INSERT INTO participants ({cols}) "
             f"SELECT DISTINCT ON (event_id, participant_id) {cols} FROM {_STAGE} "
-            "ORDER BY event_id, participant_id, modified_at DESC "
+            "ORDER BY event_id, participant_id, modified_at DESC NULLS LAST "
             "ON CONFLICT (provider, timing_partner_id, event_id, participant_id) "
             f"DO UPDATE SET {updates} "
-            # Newer wins; an equal timestamp only rewrites a row whose content differs, so an
-            # overlap re-read or a re-run writes nothing and the count means "changed".
-            "WHERE excluded.modified_at > participants.modified_at "
-            "OR (excluded.modified_at = participants.modified_at AND ("
-            "excluded.raw IS DISTINCT FROM participants.raw "
-            "OR excluded.removed_at IS DISTINCT FROM participants.removed_at)) "
+            f"WHERE {_CHANGED} "
             "RETURNING removed_at) SELECT count(*), count(removed_at) FROM written"
         ).one()
         self.cancelled += removed  # cancellations carried in records (Haku's is_cancelled)

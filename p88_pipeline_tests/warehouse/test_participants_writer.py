@@ -106,3 +106,39 @@ def test_removals_soft_delete_and_rejects_are_quarantined(engine: sa.Engine) -> 
     with engine.connect() as conn:
         reason = conn.execute(sa.text("SELECT reason FROM rejected_records")).scalar()
     assert reason == "missing registration_id"
+
+
+def test_rows_without_modification_time_are_written_only_when_their_content_changes(
+    engine: sa.Engine,
+) -> None:
+    def untimed(
+        pid: str, name: str, removed: datetime | None = None, modified: datetime | None = None
+    ) -> Participant:
+        return Participant(
+            "haku",
+            "e1",
+            pid,
+            modified,
+            first_name=name,
+            removed_at=removed,
+            removed_reason="cancelled" if removed else None,
+            raw={"registration_number": pid, "name": name, "cancelled": removed is not None},
+        )
+
+    def write(*people: Participant) -> int:
+        with engine.begin() as conn:
+            writer = ParticipantWriter(conn, "haku", "101")
+            writer.begin(["e1"], full=False)
+            return writer.upsert(list(people))
+
+    assert write(untimed("1", "Ann"), untimed("2", "Bob")) == 2
+    assert write(untimed("1", "Ann"), untimed("2", "Bob")) == 0  # the same content: nothing
+    assert write(untimed("1", "Anna"), untimed("2", "Bob")) == 1  # changed content wins
+    # A cancellation without a time is stamped with the read's time; a later read of the same
+    # cancelled record (another read time) is no change.
+    assert write(untimed("1", "Anna"), untimed("2", "Bob", T0)) == 1
+    assert write(untimed("1", "Anna"), untimed("2", "Bob", T0 + timedelta(hours=1))) == 0
+    # A timed version replaces an untimed one, and the other way round.
+    assert write(untimed("1", "Anna", modified=T0)) == 1
+    assert write(untimed("1", "Anna")) == 1
+    assert rows(engine) == {"1": ("Anna", None), "2": ("Bob", "cancelled")}
