@@ -80,7 +80,7 @@ def compare_with_truth(
         if row is None or row.removed:
             result.missing.append(key)
         elif (
-            row.modified_at != t.modified_at
+            (row.modified_at is not None and row.modified_at != t.modified_at)
             or row.first_name != t.first_name
             or row.last_name != t.last_name
             or row.email != t.email

@@ -15,7 +15,12 @@ from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import Partner
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
+from p88_pipeline.sync.engine import (
+    select_future,
+    stored_future,
+    sync_events,
+    sync_participants,
+)
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.warehouse.runs import calls_in_last_hour, record_run
 
@@ -48,18 +53,7 @@ def _client(engine, partner: Partner, provider: str):
 
 
 def _metadata(figures: SyncFigures) -> dict:
-    meta: dict = {
-        "partner": figures.partner,
-        "events_total": figures.events_total,
-        "events_future": figures.events_future,
-        "events_synced": figures.events_synced,
-        "participants_upserted": figures.participants_upserted,
-        "participants_removed": figures.participants_removed,
-        "participants_rejected": figures.participants_rejected,
-        "api_calls": figures.api_calls,
-        "duration_s": figures.duration_s,
-        "status": figures.status,
-    }
+    meta: dict = {"partner": figures.partner, **figures.figures(), "status": figures.status}
     for sync_type, count in figures.type_counts.items():
         meta[f"events_{sync_type}"] = count
     if figures.errors:
@@ -163,7 +157,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             return
         engine = warehouse.get_engine()
         clock, policy = sync_settings.clock(), sync_settings.policy()
-        total, future = select_future(engine, provider, partner, clock(), policy, announce=False)
+        total, future = stored_future(engine, provider, partner, clock(), policy)
         client = _client(engine, partner, provider)
         try:
             figures = sync_participants(engine, client, partner, future, policy, clock)
@@ -186,13 +180,8 @@ def _record(engine, run_id: str, partner: Partner, figures: SyncFigures) -> None
         partner.id,
         finished_at=datetime.now(UTC),
         status=figures.status,
-        events_future=figures.events_future,
-        events_synced=figures.events_synced,
+        # events_total is recorded by the earlier steps (what the events list held)
+        **{k: v for k, v in figures.figures().items() if k != "events_total"},
         sync_types=figures.sync_types,
-        participants_upserted=figures.participants_upserted,
-        participants_removed=figures.participants_removed,
-        participants_rejected=figures.participants_rejected,
-        api_calls=figures.api_calls,
-        duration_s=figures.duration_s,
         errors=figures.errors,
     )

@@ -12,6 +12,7 @@ from pydantic import Field
 from p88_pipeline.partners import Partner, find_partner, load_partners
 from p88_pipeline.settings import load_settings
 from p88_pipeline.sync.engine import Clock, utc_now
+from p88_pipeline.sync.guard import GuardPolicy
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.db import get_engine, normalize_url, resolve_database_url
 from p88_pipeline.warehouse.migrations import prepare_warehouse
@@ -55,6 +56,18 @@ class SyncSettingsResource(dg.ConfigurableResource):
     incremental_days: int = Field(default=7, description="older watermarks force a full sync")
     overlap_minutes: float = Field(default=10, description="re-read window before the watermark")
     grace_days: float = Field(default=1, description="events started this recently still sync")
+    max_rejected_share: float = Field(
+        default=GuardPolicy.max_rejected_share,
+        description="an event read with more than this share of rows rejected fails (rule 8)",
+    )
+    max_vanished_share: float = Field(
+        default=GuardPolicy.max_vanished_share,
+        description="a full read that would soft-delete more than this share of an event's "
+        "active registrations, unannounced, fails (rule 8)",
+    )
+    guard_min_rows: int = Field(
+        default=GuardPolicy.min_rows, description="rows from which those shares are judged"
+    )
     as_of: str | None = Field(
         default=None, description="ISO instant to use as 'now' (sandbox time travel); unset: clock"
     )
@@ -65,6 +78,9 @@ class SyncSettingsResource(dg.ConfigurableResource):
             incremental_days=self.incremental_days,
             overlap=timedelta(minutes=self.overlap_minutes),
             grace=timedelta(days=self.grace_days),
+            guard=GuardPolicy(
+                self.max_rejected_share, self.max_vanished_share, self.guard_min_rows
+            ),
         )
 
     def clock(self) -> Clock:

@@ -39,7 +39,7 @@ class Participant:
     provider: str
     event_id: str
     participant_id: str
-    modified_at: datetime
+    modified_at: datetime | None  # None: the provider gave none (the event is then read whole)
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
@@ -117,8 +117,18 @@ class AuthError(ProviderError):
     """Credentials were refused: never retried, never a reason to fall back to a full read."""
 
 
+class InaccessibleError(ProviderError):
+    """One race (or event) refuses this partner: permission denied, or not found. Not the
+    credentials (those fail every call: AuthError); the partner's other races keep syncing."""
+
+
 class FilterRejectedError(ProviderError):
     """The provider refused the incremental filter; a full read can fix this (full_fallback)."""
+
+
+class UntimedRecordsError(ProviderError):
+    """An incremental read met a record without a modification time: it cannot be filtered by
+    time, so the event must be read whole and compared (full_compare)."""
 
 
 class MalformedResponseError(ProviderError):

@@ -49,6 +49,7 @@ class RecordShape(Protocol):
     first_page_only: bool
     removal_reason: str
     escape_slashes: bool
+    problems: tuple[str, ...]  # which of PROBLEMS make this provider's record unreadable
 
     def blocks(self, body: Any, request: Request) -> list[tuple[str, list]]: ...
 
@@ -229,7 +230,11 @@ class RecordFaults:
             was_full = shape.keyset and per_page > 0 and len(rows) >= per_page
             bad = [_invalid(shape, template, p, None) for p in ("missing id", "not an object")]
             if not was_full:  # an id must stay in keyset order: only after the last page's ids
-                bad += [_invalid(shape, template, p, self._fresh_id(provider)) for p in PROBLEMS]
+                bad += [
+                    _invalid(shape, template, p, self._fresh_id(provider))
+                    for p in PROBLEMS
+                    if p in shape.problems
+                ]
             for _, record in bad[:2]:
                 rows.insert(rng.randint(0, len(rows)), record)
             rows.extend(record for _, record in bad[2:])

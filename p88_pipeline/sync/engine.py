@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -21,33 +20,40 @@ from p88_pipeline.partners import Partner
 from p88_pipeline.providers.base import (
     AuthError,
     Event,
-    FilterRejectedError,
-    Participant,
+    InaccessibleError,
     ProviderClient,
     ProviderError,
     QuotaExhaustedError,
     ThrottledError,
 )
-from p88_pipeline.providers.timeparse import iso_utc
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
-from p88_pipeline.warehouse.events import load_events, upsert_events, upsert_partner
-from p88_pipeline.warehouse.participants import ParticipantWriter
-from p88_pipeline.warehouse.watermarks import load_watermarks, save_watermarks
+from p88_pipeline.sync.group import (
+    DEFAULT_LOAD,
+    Clock,
+    GroupRun,
+    LoadOptions,
+    fmt_time,
+    sync_group,
+)
+from p88_pipeline.sync.guard import SuspiciousReadError
+from p88_pipeline.warehouse.events import (
+    load_events,
+    mark_inaccessible,
+    retire_missing,
+    upsert_events,
+    upsert_partner,
+)
+from p88_pipeline.warehouse.locks import try_advisory_lock
+from p88_pipeline.warehouse.watermarks import load_watermarks, untimed_events
+
+__all__ = ["Clock", "LoadOptions", "PartnerBusyError", "select_future", "sync_participants"]
 
 log = logging.getLogger("p88.sync")
-
-BATCH_ROWS = 2500  # one RunSignUp page: memory stays flat however many groups run at once
-Clock = Callable[[], datetime]
-WriterFactory = Callable[[sa.Connection, str, str], ParticipantWriter]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _fmt(moment: datetime | None) -> str:
-    return iso_utc(moment) if moment else "-"
 
 
 class PartnerBusyError(RuntimeError):
@@ -56,20 +62,13 @@ class PartnerBusyError(RuntimeError):
 
 @contextmanager
 def partner_lock(engine: sa.Engine, provider: str, partner: Partner) -> Iterator[None]:
-    """Postgres advisory lock: two syncs of one partner never write at once, Dagster or not."""
-    # Autocommit: a session lock held by a connection that is not "idle in transaction" (which
-    # idle_in_transaction_session_timeout would end, silently releasing the lock).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        key = f"p88:{provider}:{partner.id}"
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
-        if not got.scalar():
+    """Two syncs of one partner and provider never write at once, Dagster or not."""
+    with try_advisory_lock(engine, f"p88:{provider}:{partner.id}") as got:
+        if not got:
             raise PartnerBusyError(
                 f"{provider} partner {partner.slug}: another sync holds its lock; not starting"
             )
-        try:
-            yield
-        finally:
-            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+        yield
 
 
 def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> SyncFigures:
@@ -82,6 +81,16 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
             conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
         )
         upsert_events(conn, partner.id, events)
+        gone = retire_missing(conn, client.provider, partner.id, [e.event_id for e in events])
+    if gone:
+        log.warning(
+            "%s partner %s: %d events no longer in the events list, marked gone (kept, not "
+            "synced): %s",
+            client.provider,
+            partner.slug,
+            len(gone),
+            ", ".join(gone[:20]),
+        )
     figures.events_total = len(events)
     figures.api_calls = client.calls - calls_before
     log.info(
@@ -94,41 +103,31 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
     return figures
 
 
-def select_future(
-    engine: sa.Engine,
-    provider: str,
-    partner: Partner,
-    now: datetime,
-    policy: plan.SyncPolicy,
-    *,
-    announce: bool = True,
+def stored_future(
+    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy
 ) -> tuple[int, list[Event]]:
-    """Stage 2: the stored events still to come. No API calls. Stage 3 asks again (one query:
-    the warehouse is the hand-off between assets) with `announce=False`, so it logs once."""
+    """(events stored, those still to come). No API calls: the warehouse is the hand-off
+    between the assets, so stage 3 asks again rather than receiving a list."""
     with engine.connect() as conn:
-        events = load_events(conn, provider, partner.id)
-    future = plan.future_events(events, now, policy.grace)
-    if announce:
-        log.info(
-            "%s partner %s: %d events found, %d future (grace %.0f h, now %s)",
-            provider,
-            partner.slug,
-            len(events),
-            len(future),
-            policy.grace.total_seconds() / 3600,
-            _fmt(now),
-        )
-    return len(events), future
+        events = load_events(conn, provider, partner.id, retry_inaccessible=policy.force_full)
+    return len(events), plan.future_events(events, now, policy.grace)
 
 
-@dataclass(frozen=True)
-class LoadOptions:
-    """How stage 3 reads and writes. The defaults are p88's; benchmarks vary them to reproduce
-    the old strategies (per-event calls, row-by-row writes) on the same engine."""
-
-    group_by_race: bool = True
-    parallel_groups: int = 2  # RunSignUp allows 2 calls in flight per account
-    writer: WriterFactory = ParticipantWriter
+def select_future(
+    engine: sa.Engine, provider: str, partner: Partner, now: datetime, policy: plan.SyncPolicy
+) -> tuple[int, list[Event]]:
+    """Stage 2: the stored events still to come, announced once per run."""
+    total, future = stored_future(engine, provider, partner, now, policy)
+    log.info(
+        "%s partner %s: %d events found, %d future (grace %.0f h, now %s)",
+        provider,
+        partner.slug,
+        total,
+        len(future),
+        policy.grace.total_seconds() / 3600,
+        fmt_time(now),
+    )
+    return total, future
 
 
 def sync_participants(
@@ -138,7 +137,7 @@ def sync_participants(
     future: list[Event],
     policy: plan.SyncPolicy,
     clock: Clock = utc_now,
-    options: LoadOptions = LoadOptions(),
+    options: LoadOptions = DEFAULT_LOAD,
 ) -> SyncFigures:
     """Stage 3: every future event, grouped per race; a failing group does not stop the others.
 
@@ -154,17 +153,19 @@ def sync_participants(
     with partner_lock(engine, client.provider, partner):
         with engine.connect() as conn:
             watermarks = load_watermarks(conn, client.provider, partner.id)
-        groups = plan.plan_groups(future, watermarks, clock(), policy, options.group_by_race)
+            untimed = untimed_events(conn, client.provider, partner.id)
+        groups = plan.plan_groups(
+            future, watermarks, clock(), policy, options.group_by_race, untimed
+        )
         stop = threading.Event()
         lock = threading.Lock()
+        shared = GroupRun(engine, client, partner, policy, figures, clock, options, lock)
 
         def run(group: plan.SyncGroup) -> None:
             if stop.is_set():
                 return
             try:
-                _sync_group_with_fallback(
-                    engine, client, partner, group, figures, clock, options, lock
-                )
+                sync_group(shared, group)
             except AuthError:
                 stop.set()
                 raise
@@ -180,7 +181,23 @@ def sync_participants(
                     partner.slug,
                     exc,
                 )
-            except (ProviderError, sa.exc.DBAPIError, ValueError) as exc:
+            except InaccessibleError as exc:
+                refused = (
+                    f"the provider refuses this race to the partner ({exc}); marked "
+                    "inaccessible: later runs skip it until the events list offers it again"
+                )
+                with engine.begin() as conn:
+                    mark_inaccessible(conn, client.provider, partner.id, group.event_ids, refused)
+                with lock:
+                    figures.errors.append({**_error(group, exc), "error": refused})
+                log.error(
+                    "%s partner %s race %s: %s",
+                    client.provider,
+                    partner.slug,
+                    group.race_id,
+                    refused,
+                )
+            except (ProviderError, SuspiciousReadError, sa.exc.DBAPIError, ValueError) as exc:
                 with lock:
                     figures.errors.append(_error(group, exc))
                 log.error(
@@ -195,6 +212,16 @@ def sync_participants(
         with ThreadPoolExecutor(max(1, options.parallel_groups)) as pool:
             for future_result in [pool.submit(run, g) for g in groups]:
                 future_result.result()  # re-raises AuthError
+    compared = sorted(e for e, t in figures.sync_types.items() if t == plan.FULL_COMPARE)
+    if compared:  # once per run, not per row
+        log.warning(
+            "%s partner %s: %d events read whole and compared with what is stored, their "
+            "records carry no modification time: %s",
+            client.provider,
+            partner.slug,
+            len(compared),
+            ", ".join(compared),
+        )
     figures.api_calls = client.calls - calls_before
     figures.duration_s = round(time.monotonic() - started, 3)
     types = figures.type_counts
@@ -224,102 +251,3 @@ def _error(group: plan.SyncGroup, exc: BaseException) -> dict:
         "event_ids": group.event_ids,
         "error": f"{type(exc).__name__}: {exc}",
     }
-
-
-def _sync_group_with_fallback(
-    engine: sa.Engine,
-    client: ProviderClient,
-    partner: Partner,
-    group: plan.SyncGroup,
-    figures: SyncFigures,
-    clock: Clock,
-    options: LoadOptions,
-    lock: threading.Lock,
-) -> None:
-    """Rule 3: a refused incremental filter falls back to a full read of the same events."""
-    try:
-        _sync_group(engine, client, partner, group, figures, clock, options, lock)
-    except FilterRejectedError as exc:
-        log.warning(
-            "%s partner %s race %s: incremental filter refused (%s); full_fallback",
-            client.provider,
-            partner.slug,
-            group.race_id,
-            exc,
-        )
-        fallback = plan.SyncGroup(
-            group.race_id,
-            group.events,
-            plan.FULL_FALLBACK,
-            None,
-            {e: "incremental filter refused" for e in group.event_ids},
-        )
-        _sync_group(engine, client, partner, fallback, figures, clock, options, lock)
-
-
-def _sync_group(
-    engine: sa.Engine,
-    client: ProviderClient,
-    partner: Partner,
-    group: plan.SyncGroup,
-    figures: SyncFigures,
-    clock: Clock,
-    options: LoadOptions,
-    lock: threading.Lock,
-) -> None:
-    started_at = clock()
-    provider_started_at = client.server_time()
-    for event in group.events:
-        log.info(
-            "%s partner %s event %s (race %s): %s sync (%s), modified after %s",
-            client.provider,
-            partner.slug,
-            event.event_id,
-            group.race_id,
-            group.sync_type,
-            group.reasons.get(event.event_id, ""),
-            _fmt(group.modified_after),
-        )
-    upserted = removed = rejected = 0
-    with engine.begin() as conn:
-        writer = options.writer(conn, client.provider, partner.id)
-        writer.begin(group.event_ids, full=group.sync_type != plan.INCREMENTAL)
-        batch: list[Participant] = []
-        for page in client.iter_participant_pages(group.events, group.modified_after):
-            batch.extend(page.participants)
-            rejected += writer.reject(page.rejected)
-            if len(batch) >= BATCH_ROWS:
-                upserted += writer.upsert(batch)
-                batch = []
-        upserted += writer.upsert(batch)
-        removed += writer.cancelled
-        if group.sync_type == plan.INCREMENTAL:
-            assert group.modified_after is not None
-            for page in client.iter_removals(group.events, group.modified_after):
-                removed += writer.apply_removals(page.removals)
-                rejected += writer.reject(page.rejected)
-        else:
-            removed += writer.reconcile_missing(group.event_ids, started_at)
-        watermark = plan.next_watermark(started_at, provider_started_at, clock())
-        save_watermarks(
-            conn, client.provider, partner.id, group.event_ids, watermark, group.sync_type
-        )
-    with lock:
-        figures.events_synced += len(group.events)
-        figures.participants_upserted += upserted
-        figures.participants_removed += removed
-        figures.participants_rejected += rejected
-        figures.sync_types.update({e: group.sync_type for e in group.event_ids})
-    log.info(
-        "%s partner %s race %s: %d events %s, %d participants upserted, %d removed, "
-        "%d rejected, watermark %s",
-        client.provider,
-        partner.slug,
-        group.race_id,
-        len(group.events),
-        group.sync_type,
-        upserted,
-        removed,
-        rejected,
-        _fmt(watermark),
-    )

@@ -6,6 +6,19 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The figures every run reports, in this order: sync_runs columns, Dagster metadata keys, CLI
+# summary fields. The one list; everything that shows a run's figures reads it from here.
+RUN_FIGURES = (
+    "events_total",
+    "events_future",
+    "events_synced",
+    "participants_upserted",
+    "participants_removed",
+    "participants_rejected",
+    "api_calls",
+    "duration_s",
+)
+
 
 @dataclass
 class SyncFigures:
@@ -22,11 +35,14 @@ class SyncFigures:
     sync_types: dict[str, str] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     status: str = "success"
-    skipped: str | None = None
 
     @property
     def type_counts(self) -> dict[str, int]:
         return dict(Counter(self.sync_types.values()))
+
+    def figures(self) -> dict[str, int | float]:
+        """RUN_FIGURES by name, with this run's values."""
+        return {name: getattr(self, name) for name in RUN_FIGURES}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

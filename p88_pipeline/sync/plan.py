@@ -4,15 +4,17 @@ new watermark. Everything here is pure so each rule of DESIGN.md has a plain tes
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.providers.base import Event
+from p88_pipeline.sync.guard import GuardPolicy
 
 FULL = "full"
 INCREMENTAL = "incremental"
 FULL_FALLBACK = "full_fallback"
+FULL_COMPARE = "full_compare"  # read whole and compared: the records carry no modification time
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class SyncPolicy:
     incremental_days: int = 7
     overlap: timedelta = timedelta(minutes=10)
     grace: timedelta = timedelta(days=1)
+    guard: GuardPolicy = GuardPolicy()
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,18 @@ def future_events(events: Iterable[Event], now: datetime, grace: timedelta) -> l
     return [e for e in events if is_future(e, now, grace)]
 
 
-def decide(watermark: datetime | None, now: datetime, policy: SyncPolicy) -> Decision:
-    """Rule 2: full when forced, new, or stale; otherwise incremental from watermark - overlap."""
+def decide(
+    watermark: datetime | None, now: datetime, policy: SyncPolicy, untimed: bool = False
+) -> Decision:
+    """Rule 2: full when forced, new, or stale; otherwise incremental from watermark - overlap.
+    Rule 8: an event whose records carry no modification time cannot be read incrementally:
+    it is read whole and compared with what is stored (`untimed`, learned from its last read)."""
     if policy.force_full:
         return Decision(FULL, "forced", None)
     if watermark is None:
         return Decision(FULL, "no watermark (new event)", None)
+    if untimed:
+        return Decision(FULL_COMPARE, "records without modification time", None)
     if as_utc(watermark) < as_utc(now) - timedelta(days=policy.incremental_days):
         return Decision(FULL, f"watermark older than {policy.incremental_days} days", None)
     return Decision(INCREMENTAL, "watermark", as_utc(watermark) - policy.overlap)
@@ -86,6 +95,7 @@ def plan_groups(
     now: datetime,
     policy: SyncPolicy,
     group_by_race: bool = True,
+    untimed: Collection[str] = frozenset(),
 ) -> list[SyncGroup]:
     """One group per race and sync type: full events together, incremental ones together from the
     oldest of their watermarks (re-reading a little more is harmless, an extra call is not).
@@ -93,7 +103,7 @@ def plan_groups(
     """
     by_race: dict[tuple[str, str], list[tuple[Event, Decision]]] = defaultdict(list)
     for event in events:
-        decision = decide(watermarks.get(event.event_id), now, policy)
+        decision = decide(watermarks.get(event.event_id), now, policy, event.event_id in untimed)
         key = event.race_id if group_by_race else f"{event.race_id}/{event.event_id}"
         by_race[(key, decision.sync_type)].append((event, decision))
     groups = []

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Event
-from p88_pipeline.warehouse.copy import copy_rows
+from p88_pipeline.warehouse.copy import copy_rows, without_nul
 
 
 def future_condition(alias: str = "e") -> str:
@@ -82,19 +82,62 @@ def upsert_events(conn: sa.Connection, partner_id: str, events: Sequence[Event])
         f"INSERT INTO provider_events ({cols}) "
         f"SELECT DISTINCT ON (event_id) {cols} FROM p88_events_stage ORDER BY event_id "
         "ON CONFLICT (provider, timing_partner_id, event_id) "
-        f"DO UPDATE SET {updates}, updated_at = now()"
+        f"DO UPDATE SET {updates}, updated_at = now(), gone_at = NULL, "
+        # Back in the list after an absence: a refusal of before is retried (rule 9).
+        "inaccessible_at = CASE WHEN provider_events.gone_at IS NULL "
+        "THEN provider_events.inaccessible_at END, "
+        "inaccessible_reason = CASE WHEN provider_events.gone_at IS NULL "
+        "THEN provider_events.inaccessible_reason END"
     )
     return result.rowcount
 
 
-def load_events(conn: sa.Connection, provider: str, partner_id: str) -> list[Event]:
+def retire_missing(
+    conn: sa.Connection, provider: str, partner_id: str, listed: Sequence[str]
+) -> list[str]:
+    """Rule 9: events absent from a complete events list are gone (kept, no longer synced)."""
+    rows = conn.execute(
+        sa.text(
+            "UPDATE provider_events SET gone_at = now() WHERE provider = :provider "
+            "AND timing_partner_id = :partner AND gone_at IS NULL "
+            "AND NOT (event_id = ANY(:listed)) RETURNING event_id"
+        ),
+        {"provider": provider, "partner": partner_id, "listed": list(listed)},
+    )
+    return sorted(rows.scalars())
+
+
+def mark_inaccessible(
+    conn: sa.Connection, provider: str, partner_id: str, event_ids: Sequence[str], reason: str
+) -> None:
+    """Rule 9: the provider refused these events to this partner; skipped from now on."""
+    conn.execute(
+        sa.text(
+            "UPDATE provider_events SET inaccessible_at = now(), inaccessible_reason = :reason "
+            "WHERE provider = :provider AND timing_partner_id = :partner "
+            "AND event_id = ANY(:event_ids)"
+        ),
+        {
+            "provider": provider,
+            "partner": partner_id,
+            "event_ids": list(event_ids),
+            "reason": without_nul(reason),
+        },
+    )
+
+
+def load_events(
+    conn: sa.Connection, provider: str, partner_id: str, retry_inaccessible: bool = False
+) -> list[Event]:
+    """The partner's live events: not gone, and not refused unless `retry_inaccessible`."""
     rows = conn.execute(
         sa.text(
             "SELECT event_id, race_id, name, race_name, start_time, end_time, timezone "
             "FROM provider_events WHERE provider = :provider AND timing_partner_id = :partner "
+            "AND gone_at IS NULL AND (inaccessible_at IS NULL OR :retry) "
             "ORDER BY race_id, event_id"
         ),
-        {"provider": provider, "partner": partner_id},
+        {"provider": provider, "partner": partner_id, "retry": retry_inaccessible},
     )
     return [
         Event(

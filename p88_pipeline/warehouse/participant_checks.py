@@ -53,6 +53,7 @@ _LAGGING_SQL = sa.text(
          AND w.timing_partner_id = e.timing_partner_id AND w.event_id = e.event_id
     WHERE e.provider = :provider
       AND {future_condition("e")}
+      AND e.gone_at IS NULL AND e.inaccessible_at IS NULL  -- rule 9: not synced any more
       AND coalesce(w.watermark, e.first_seen_at) < :now - make_interval(secs => t.max_age_s)
     ORDER BY coalesce(w.watermark, e.first_seen_at) LIMIT {SAMPLE}
     """

@@ -37,6 +37,22 @@ COLUMNS = (
 UPDATABLE = [c for c in COLUMNS[4:]] + ["synced_at"]
 
 _STAGE = "p88_participants_stage"
+# When a read row replaces the stored one. Newer wins; an equal timestamp only rewrites a row
+# whose content differs, so an overlap re-read or a re-run writes nothing and the count means
+# "changed". Without a timestamp on either side (rule 8: records the provider serves without a
+# modification time, read whole) the read is the latest word: it wins when its content, its
+# timestamp or its removed state differs (not the removed time: a cancellation without a time
+# is stamped with the read's time, which must not count as a change at every read).
+_CHANGED = (
+    "excluded.modified_at > participants.modified_at "
+    "OR (excluded.modified_at = participants.modified_at AND ("
+    "excluded.raw IS DISTINCT FROM participants.raw "
+    "OR excluded.removed_at IS DISTINCT FROM participants.removed_at)) "
+    "OR ((excluded.modified_at IS NULL OR participants.modified_at IS NULL) AND ("
+    "excluded.raw IS DISTINCT FROM participants.raw "
+    "OR excluded.modified_at IS DISTINCT FROM participants.modified_at "
+    "OR (excluded.removed_at IS NULL) <> (participants.removed_at IS NULL)))"
+)
 _SEEN = "p88_seen_ids"
 
 
@@ -82,6 +98,14 @@ def _csv_line(partner_id: str, p: Participant) -> str:
     )
 
 
+def _older(a: Participant, b: Participant) -> bool:
+    """Whether `a` is an older copy than `b` (of one registration read twice). Without times the
+    later copy wins: it was read last."""
+    if a.modified_at is None or b.modified_at is None:
+        return False
+    return a.modified_at < b.modified_at
+
+
 class ParticipantWriter:
     """Writes one partner's participants for one provider inside an open transaction."""
 
@@ -105,27 +129,27 @@ class ParticipantWriter:
             "(event_id text NOT NULL, participant_id text NOT NULL) ON COMMIT DELETE ROWS"
         )
 
-    def begin(self, event_ids: Sequence[str], full: bool) -> None:
-        """Start a group. A full read of events with nothing stored yet (a first sync) is loaded
-        with a plain COPY into participants: no staging pass, no conflicts possible, nothing to
-        reconcile. The partner lock guarantees nobody else writes these events meanwhile."""
+    def begin(self, event_ids: Sequence[str], full: bool) -> dict[str, int]:
+        """Start a group; for a full read, return each event's active registrations before it.
+
+        A full read of events with nothing stored yet (a first sync) is loaded with a plain COPY
+        into participants: no staging pass, no conflicts possible, nothing to reconcile. The
+        partner lock guarantees nobody else writes these events meanwhile."""
         self.track_seen = full
-        self._event_ids = list(event_ids)
-        self._fresh = (
-            full
-            and not self.conn.execute(
-                sa.text(
-                    "SELECT EXISTS (SELECT 1 FROM participants WHERE provider = :provider "
-                    "AND timing_partner_id = :partner AND event_id = ANY(:event_ids))"
-                ),
-                {
-                    "provider": self.provider,
-                    "partner": self.partner_id,
-                    "event_ids": list(event_ids),
-                },
-            ).scalar()
-        )
         self._loaded.clear()
+        self._fresh = False
+        if not full:
+            return {}
+        rows = self.conn.execute(
+            sa.text(
+                "SELECT event_id, count(*) AS stored, count(*) FILTER (WHERE removed_at IS NULL) "
+                "AS active FROM participants WHERE provider = :provider "
+                "AND timing_partner_id = :partner AND event_id = ANY(:event_ids) GROUP BY event_id"
+            ),
+            {"provider": self.provider, "partner": self.partner_id, "event_ids": list(event_ids)},
+        ).all()
+        self._fresh = not rows
+        return {r.event_id: r.active for r in rows}
 
     def upsert(self, participants: Sequence[Participant]) -> int:
         """Stage a batch with COPY and merge it; a row only overwrites an older or equal version."""
@@ -135,7 +159,7 @@ class ParticipantWriter:
             newest: dict[tuple[str, str], Participant] = {}
             for p in participants:  # a page that shifted may repeat a registration
                 key = (p.event_id, p.participant_id)
-                if key not in newest or p.modified_at >= newest[key].modified_at:
+                if key not in newest or not _older(p, newest[key]):
                     newest[key] = p
             if self._loaded.isdisjoint(newest):
                 copy_lines(
@@ -159,15 +183,10 @@ class ParticipantWriter:
         written, removed = self.conn.exec_driver_sql(
             f"WITH written AS (INSERT INTO participants ({cols}) "
             f"SELECT DISTINCT ON (event_id, participant_id) {cols} FROM {_STAGE} "
-            "ORDER BY event_id, participant_id, modified_at DESC "
+            "ORDER BY event_id, participant_id, modified_at DESC NULLS LAST "
             "ON CONFLICT (provider, timing_partner_id, event_id, participant_id) "
             f"DO UPDATE SET {updates} "
-            # Newer wins; an equal timestamp only rewrites a row whose content differs, so an
-            # overlap re-read or a re-run writes nothing and the count means "changed".
-            "WHERE excluded.modified_at > participants.modified_at "
-            "OR (excluded.modified_at = participants.modified_at AND ("
-            "excluded.raw IS DISTINCT FROM participants.raw "
-            "OR excluded.removed_at IS DISTINCT FROM participants.removed_at)) "
+            f"WHERE {_CHANGED} "
             "RETURNING removed_at) SELECT count(*), count(removed_at) FROM written"
         ).one()
         self.cancelled += removed  # cancellations carried in records (Haku's is_cancelled)
@@ -210,18 +229,20 @@ class ParticipantWriter:
         )
         return result.rowcount
 
-    def reconcile_missing(self, event_ids: Sequence[str], removed_at: datetime) -> int:
-        """After a complete read, soft-delete active registrations the read did not return."""
+    def reconcile_missing(self, event_ids: Sequence[str], removed_at: datetime) -> dict[str, int]:
+        """After a complete read, soft-delete active registrations the read did not return;
+        returns how many per event."""
         if self._fresh:
-            return 0  # every stored row of these events came from this very read
-        result = self.conn.execute(
+            return {}  # every stored row of these events came from this very read
+        rows = self.conn.execute(
             sa.text(
-                f"UPDATE participants p SET removed_at = :removed_at, "
+                "WITH gone AS (UPDATE participants p SET removed_at = :removed_at, "
                 "removed_reason = 'missing from full sync', synced_at = now() "
                 "WHERE p.provider = :provider AND p.timing_partner_id = :partner "
                 "AND p.event_id = ANY(:event_ids) AND p.removed_at IS NULL "
                 f"AND NOT EXISTS (SELECT 1 FROM {_SEEN} s "
-                "WHERE s.event_id = p.event_id AND s.participant_id = p.participant_id)"
+                "WHERE s.event_id = p.event_id AND s.participant_id = p.participant_id) "
+                "RETURNING p.event_id) SELECT event_id, count(*) AS n FROM gone GROUP BY event_id"
             ),
             {
                 "removed_at": removed_at,
@@ -230,7 +251,7 @@ class ParticipantWriter:
                 "event_ids": list(event_ids),
             },
         )
-        return result.rowcount
+        return {r.event_id: r.n for r in rows}
 
     def reject(self, rejected: Sequence[RejectedRecord]) -> int:
         """Quarantine records the client could not read, with the reason and the raw payload."""

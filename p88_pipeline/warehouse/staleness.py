@@ -39,6 +39,7 @@ _FRESHNESS_SQL = sa.text(
            ON w.provider = e.provider AND w.timing_partner_id = e.timing_partner_id
           AND w.event_id = e.event_id
     WHERE e.timing_partner_id = ANY(:partner_ids)
+      AND e.gone_at IS NULL AND e.inaccessible_at IS NULL  -- rule 9: not synced any more
     GROUP BY e.timing_partner_id
     """
 )

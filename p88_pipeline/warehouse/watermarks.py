@@ -45,3 +45,15 @@ def save_watermarks(
             "type": sync_type,
         },
     )
+
+
+def untimed_events(conn: sa.Connection, provider: str, partner_id: str) -> set[str]:
+    """Events whose last read found records without modification time (rule 8)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT event_id FROM sync_watermarks WHERE provider = :provider "
+            "AND timing_partner_id = :partner AND last_sync_type = 'full_compare'"
+        ),
+        {"provider": provider, "partner": partner_id},
+    )
+    return set(rows.scalars())

@@ -139,3 +139,22 @@ def set_watermark(
         ),
         {"provider": provider, "partner": partner_id, "event": event_id, "wm": watermark},
     )
+
+
+@pytest.fixture
+def sandbox_env(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, Path]]:
+    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_pipeline.sandbox.server import SandboxServer
+    from p88_pipeline.sandbox.world import World
+
+    world = World(seed=88, scale="tiny")
+    with SandboxServer(world) as server:
+        partners_file = tmp_path / "partners.yaml"
+        partners_file.write_text(render_partners_yaml(world, server))
+        for name, value in partner_environment(world).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("P88_PARTNERS_FILE", str(partners_file))
+        monkeypatch.setenv("P88_DATABASE_URL", db_url)
+        yield world, partners_file

@@ -3,36 +3,15 @@ provider of that partner, the warehouse equal to the sandbox's truth, and the ch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.definitions import defs
 from p88_pipeline.partners import parse_partners
 from p88_pipeline.truth_comparison import compare_with_truth
-
-
-@pytest.fixture
-def sandbox_env(
-    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Any, Path]]:
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
-
-    world = World(seed=88, scale="tiny")
-    with SandboxServer(world) as server:
-        partners_file = tmp_path / "partners.yaml"
-        partners_file.write_text(render_partners_yaml(world, server))
-        for name, value in partner_environment(world).items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("P88_PARTNERS_FILE", str(partners_file))
-        monkeypatch.setenv("P88_DATABASE_URL", db_url)
-        yield world, partners_file
 
 
 def test_full_refresh_of_one_partner_matches_the_sandbox_truth(

@@ -59,13 +59,14 @@ def test_an_unrecoverable_error_fails_its_race_only_and_the_run_at_the_end(engin
     before = watermarks(engine)
     rows_before = {e: snapshot(engine, [e]) for e in before}
     failing = sorted(races(sandbox))[0]
-    # Error 201 (race not found) is not retryable: one call, then the race is given up.
+    # Error 223 (event id not valid) is not retryable: one call, then the race is given up for
+    # this run. (201/301/7 would mark the race inaccessible: test_event_lifecycle.)
     sandbox.server.inject(
         "runsignup",
         SLUG,
         "error_in_array",
         count=100,
-        error_code=201,
+        error_code=223,
         path_contains=f"/race/{failing}/",
     )
     sandbox.server.reset_log()
@@ -75,7 +76,7 @@ def test_an_unrecoverable_error_fails_its_race_only_and_the_run_at_the_end(engin
     synced = sum(len(v) for k, v in races(sandbox).items() if k != failing)
     assert f"partner {SLUG}: 1 group(s) failed" in message
     assert f"({synced} of {synced + len(races(sandbox)[failing])} future events synced)" in message
-    assert f"race {failing}" in message and "RunSignUp error 201" in message
+    assert f"race {failing}" in message and "RunSignUp error 223" in message
     assert caught.value.figures.status == "failed"
     calls = [r for r in sandbox.server.log if f"/race/{failing}/" in r.path]
     assert len(calls) == 1, "a non-retryable error is not retried"

@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Event, Participant, RejectedRecord, Removal
-from p88_pipeline.warehouse.events import load_events, upsert_events, upsert_partner
+from p88_pipeline.warehouse.events import (
+    load_events,
+    mark_inaccessible,
+    upsert_events,
+    upsert_partner,
+)
 from p88_pipeline.warehouse.participants import ParticipantWriter
 from p88_pipeline.warehouse.watermarks import load_watermarks, save_watermarks
 from p88_pipeline_tests.reliability.support import assert_equals_truth, sync
@@ -59,6 +64,7 @@ COVERED = {
         "race_name",
         "timezone",
         "raw",
+        "inaccessible_reason",
     },
 }
 
@@ -146,9 +152,16 @@ def test_nasty_strings_round_trip_through_every_text_column(engine: sa.Engine) -
             ]
         )
         save_watermarks(conn, PROVIDER, PARTNER, [clean(e.event_id) for e in events], T, NASTY[0])
+        for e, s in zip(events, NASTY, strict=True):  # a provider's refusal text, verbatim
+            mark_inaccessible(conn, PROVIDER, PARTNER, [clean(e.event_id)], s)
     assert schema_objects(engine) == tables
     with engine.connect() as conn:
-        stored = {e.event_id: e for e in load_events(conn, PROVIDER, PARTNER)}
+        stored = {
+            e.event_id: e for e in load_events(conn, PROVIDER, PARTNER, retry_inaccessible=True)
+        }
+        refusals = dict(
+            conn.execute(sa.text("SELECT event_id, inaccessible_reason FROM provider_events")).all()
+        )
         marks = load_watermarks(conn, PROVIDER, PARTNER)
         rows = {
             r.participant_id: r
@@ -171,6 +184,7 @@ def test_nasty_strings_round_trip_through_every_text_column(engine: sa.Engine) -
     )
     assert set(marks) == set(stored) == {clean(e.event_id) for e in events}
     for event, s in zip(events, NASTY, strict=True):
+        assert refusals[clean(event.event_id)] == clean(s)
         got = stored[clean(event.event_id)]
         assert (got.race_id, got.name, got.race_name, got.timezone) == (
             clean(f"r{s}"),

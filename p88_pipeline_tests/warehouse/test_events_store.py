@@ -1,4 +1,5 @@
-"""timing_partners and provider_events: registered by several runs at once without a conflict."""
+"""timing_partners and provider_events: registered by several runs at once without a conflict;
+events that go, come back, and refuse the partner (rule 9)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import threading
 
 import sqlalchemy as sa
 
-from p88_pipeline.warehouse.events import upsert_partner
+from p88_pipeline.providers.base import Event
+from p88_pipeline.warehouse.events import (
+    load_events,
+    mark_inaccessible,
+    retire_missing,
+    upsert_events,
+    upsert_partner,
+)
 
 ROUNDS = 60
 WRITERS = 4
@@ -38,3 +46,30 @@ def test_a_new_partner_registered_by_parallel_runs_at_once_is_no_unique_violatio
     assert errors == []
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM timing_partners")).scalar() == ROUNDS
+
+
+def event(event_id: str) -> Event:
+    return Event("runsignup", event_id, "r1", "E", None, None, "UTC")
+
+
+def test_events_go_and_come_back_and_a_refusal_is_retried_only_after_an_absence(
+    engine: sa.Engine,
+) -> None:
+    with engine.begin() as conn:
+        upsert_partner(conn, "101", "acme", "Acme", True, ["runsignup"])
+
+    def listed(*ids: str) -> list[str]:
+        with engine.begin() as conn:
+            upsert_events(conn, "101", [event(i) for i in ids])
+            retire_missing(conn, "runsignup", "101", list(ids))
+            return [e.event_id for e in load_events(conn, "runsignup", "101")]
+
+    assert listed("a", "b", "c") == ["a", "b", "c"]
+    with engine.begin() as conn:
+        mark_inaccessible(conn, "runsignup", "101", ["c"], "permission denied")
+    assert listed("a", "c") == ["a"]  # b gone; c still listed, still refused
+    assert listed("a", "b") == ["a", "b"]  # b is back; c gone
+    assert listed("a", "b", "c") == ["a", "b", "c"]  # c offered again: retried
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM provider_events")).scalar()
+    assert stored == 3  # nothing is ever deleted

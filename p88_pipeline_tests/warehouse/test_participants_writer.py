@@ -94,7 +94,7 @@ def test_reconcile_soft_deletes_what_a_full_read_did_not_return(engine: sa.Engin
     with engine.begin() as conn:
         writer = ParticipantWriter(conn, "runsignup", "101")
         writer.upsert([person("1", T0)])
-        assert writer.reconcile_missing(["e1"], T0 + timedelta(days=1)) == 1
+        assert writer.reconcile_missing(["e1"], T0 + timedelta(days=1)) == {"e1": 1}
     assert rows(engine) == {"1": ("Ann", None), "2": ("Ann", "missing from full sync")}
 
 
@@ -181,3 +181,39 @@ def test_every_field_is_stored_as_given_on_both_write_paths(
     assert one.raw == {"registration_id": "1", "n": 2**70}
     two = stored["2"]
     assert (two.removed_at, two.removed_reason) == (T0 - timedelta(hours=1), "cancelled")
+
+
+def test_rows_without_modification_time_are_written_only_when_their_content_changes(
+    engine: sa.Engine,
+) -> None:
+    def untimed(
+        pid: str, name: str, removed: datetime | None = None, modified: datetime | None = None
+    ) -> Participant:
+        return Participant(
+            "haku",
+            "e1",
+            pid,
+            modified,
+            first_name=name,
+            removed_at=removed,
+            removed_reason="cancelled" if removed else None,
+            raw={"registration_number": pid, "name": name, "cancelled": removed is not None},
+        )
+
+    def write(*people: Participant) -> int:
+        with engine.begin() as conn:
+            writer = ParticipantWriter(conn, "haku", "101")
+            writer.begin(["e1"], full=False)
+            return writer.upsert(list(people))
+
+    assert write(untimed("1", "Ann"), untimed("2", "Bob")) == 2
+    assert write(untimed("1", "Ann"), untimed("2", "Bob")) == 0  # the same content: nothing
+    assert write(untimed("1", "Anna"), untimed("2", "Bob")) == 1  # changed content wins
+    # A cancellation without a time is stamped with the read's time; a later read of the same
+    # cancelled record (another read time) is no change.
+    assert write(untimed("1", "Anna"), untimed("2", "Bob", T0)) == 1
+    assert write(untimed("1", "Anna"), untimed("2", "Bob", T0 + timedelta(hours=1))) == 0
+    # A timed version replaces an untimed one, and the other way round.
+    assert write(untimed("1", "Anna", modified=T0)) == 1
+    assert write(untimed("1", "Anna")) == 1
+    assert rows(engine) == {"1": ("Anna", None), "2": ("Bob", "cancelled")}

@@ -19,10 +19,12 @@ from p88_pipeline.providers.base import (
     AuthError,
     Event,
     FilterRejectedError,
+    InaccessibleError,
     MalformedResponseError,
     ParticipantPage,
     ProviderConfigError,
     ProviderError,
+    UntimedRecordsError,
 )
 from p88_pipeline.providers.haku.records import (
     PROVIDER,
@@ -200,9 +202,13 @@ class HakuClient:
                 on_unauthorized=lambda: self._renew_after_401(token),
                 check_body=_check_page,
             )
-        except (AuthError, FilterRejectedError):
+        except FilterRejectedError:
             raise
         except ProviderError as exc:
+            if exc.code in (403, 404) and path.startswith("/events/"):  # this event refuses us
+                raise InaccessibleError(str(exc), code=exc.code, partner=exc.partner) from None
+            if isinstance(exc, AuthError):
+                raise
             if filtered and exc.code in FILTER_STATUSES:
                 raise FilterRejectedError(str(exc), code=exc.code, partner=exc.partner) from None
             raise
@@ -255,14 +261,21 @@ class HakuClient:
             return unwrap_list(body, f"event {event_id} participants page {page}")
 
         ordered, previous = True, None
+        read_at = self.session.last_server_time or datetime.now(UTC)
         for rows in by_page_number(fetch, PageSize(self.page_size)):
             good, rejected = parse_or_reject(
                 rows,
-                lambda raw: parse_participant(raw, event_id, self._tz),
+                lambda raw: parse_participant(raw, event_id, self._tz, read_at),
                 provider=PROVIDER,
                 event_id=event_id,
                 id_of=registration_id,
             )
+            if cutoff is not None and any(p.modified_at is None for p in good):
+                raise UntimedRecordsError(
+                    f"haku partner {self.session.partner} event {event_id}: records without "
+                    "updated_at in an incremental read",
+                    partner=self.session.partner,
+                )
             page, reached_older = ParticipantPage(rejected=rejected), False
             stamps = [p.modified_at for p in good]
             seen = [previous, *stamps] if previous else stamps

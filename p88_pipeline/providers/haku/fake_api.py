@@ -38,6 +38,7 @@ class HakuSettings:
     updated_since_param: str = "updated_since"
     token_expires_in: int = 3600  # seconds of SIMULATED time
     timestamp_style: str = "plain"  # plain 'YYYY-mm-dd HH:MM:SS' UTC | iso_z | iso
+    list_times: bool = True  # False: list rows without updated_at/cancelled_at (detail only)
 
 
 def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -206,7 +207,11 @@ class HakuApi:
             ids.sort(reverse=descending)
         chunk = ids[(page - 1) * per_page : page * per_page]
         style = self.config.timestamp_style
-        return [record(self.world.registration(event, i), style) for i in chunk]
+        rows = [record(self.world.registration(event, i), style) for i in chunk]
+        if not self.config.list_times:
+            for row in rows:
+                del row["updated_at"], row["cancelled_at"]
+        return rows
 
 
 def _order_key(world: Any, event: EventState, descending: bool) -> tuple:

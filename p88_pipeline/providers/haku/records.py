@@ -111,21 +111,25 @@ def parse_event(raw: Any, default_zone: str) -> Event:
     )
 
 
-def parse_participant(raw: Any, event_id: str, tz: ZoneInfo) -> Participant:
+def parse_participant(
+    raw: Any, event_id: str, tz: ZoneInfo, read_at: datetime | None = None
+) -> Participant:
     """Raises ValueError/KeyError/TypeError/AttributeError for a record we must quarantine.
 
     The event id is the one we asked for (the URL's), so keys match the watermarks' event ids.
-    A cancellation is a soft delete carried by the record itself: removed_at = cancelled_at.
+    A cancellation is a soft delete carried by the record itself: removed_at = cancelled_at (or
+    updated_at, or the read's time `read_at`). A record without `updated_at` is still a
+    registration (list rows may lack it, PROVIDERS.md): modified_at None.
     """
     registration = text_or_none(raw.get("registration_number"))
     if registration is None:
         raise ValueError("missing registration_number")
     modified_at = parse_local(raw.get("updated_at"), tz)
-    if modified_at is None:
-        raise ValueError("missing updated_at")
     removed_at = None
     if _flag(raw.get("is_cancelled")):
-        removed_at = parse_local(raw.get("cancelled_at"), tz) or modified_at
+        removed_at = parse_local(raw.get("cancelled_at"), tz) or modified_at or read_at
+        if removed_at is None:
+            raise ValueError("cancelled without cancelled_at, updated_at or a read time")
     first, last = split_name(raw.get("person_full_name"))
     team = raw.get("team")
     dob = parse_date(raw.get("date_of_birth") or raw.get("dob"))

@@ -14,6 +14,7 @@ from p88_pipeline.providers.base import (
     AuthError,
     Event,
     FilterRejectedError,
+    InaccessibleError,
     MalformedResponseError,
     ParticipantPage,
     ProviderError,
@@ -36,6 +37,7 @@ PARTICIPANTS_PAGE_MAX = 2500
 THROTTLED = 14
 TRANSIENT = {4, 5}  # unknown error, database error
 AUTH = {6, 7}
+RACE_REFUSED = {7, 201, 301}  # permission denied, race not found, event not found (race calls)
 FILTER = {3, 9}  # invalid parameters, invalid date: the filter may be what was refused
 
 
@@ -48,7 +50,9 @@ def find_error(body: Any) -> dict | None:
     return None
 
 
-def check_body(body: Any, *, filtered: bool = False) -> None:
+def check_body(body: Any, *, filtered: bool = False, race_call: bool = False) -> None:
+    """`race_call`: a call about one race (participants, removed-participants), where error 7
+    means this race refuses us, not that the keys are refused (issue 13)."""
     error = find_error(body)
     if error is None:
         return
@@ -58,6 +62,8 @@ def check_body(body: Any, *, filtered: bool = False) -> None:
         raise RetryableBody(message, throttled=True)
     if code in TRANSIENT:
         raise RetryableBody(message)
+    if race_call and code in RACE_REFUSED:
+        raise InaccessibleError(message, code=code)
     if code in AUTH:
         raise AuthError(message, code=code)
     if filtered and code in FILTER:
@@ -131,7 +137,9 @@ class RunSignUpClient:
             "GET",
             f"{self.base_url}{path}",
             params={**self._auth, **params},
-            check_body=lambda body: check_body(body, filtered=filtered),
+            check_body=lambda body: check_body(
+                body, filtered=filtered, race_call=path.startswith("/race/")
+            ),
         )
 
     def _races_page(self, page: int, per_page: int) -> list:

@@ -18,6 +18,11 @@ class RecordShape:
     first_page_only = False
     removal_reason = "cleared"
     escape_slashes = True
+    problems = (
+        "impossible date of birth",
+        "impossible registration date",
+        "missing modification time",
+    )
 
     def blocks(self, body: Any, request: Request) -> list[tuple[str, list]]:
         if not isinstance(body, list):
