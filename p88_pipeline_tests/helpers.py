@@ -36,12 +36,16 @@ def run_sync(
     provider: str = "runsignup",
     partner: Partner | None = None,
     retry: RetryPolicy = FAST_RETRY,
+    clients: list | None = None,
 ) -> SyncFigures:
-    """Stages 1-3 exactly as the assets run them, on the sandbox's clock."""
+    """Stages 1-3 exactly as the assets run them, on the sandbox's clock (`clients` collects
+    the client, to look at what it learned)."""
     policy = policy or SyncPolicy()
     partner = partner or sandbox.partner(slug)
     clock = sandbox.world.clock.now
     client = build_client(partner, provider, retry=retry)
+    if clients is not None:
+        clients.append(client)
     events = sync_events(engine, client, partner)
     _, future = select_future(engine, provider, partner, clock(), policy)
     figures = sync_participants(engine, client, partner, future, policy, clock)

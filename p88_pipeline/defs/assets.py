@@ -58,6 +58,8 @@ def _metadata(figures: SyncFigures) -> dict:
         meta[f"events_{sync_type}"] = count
     if figures.errors:
         meta["errors"] = dg.MetadataValue.json(figures.errors)
+    if figures.page_caps:
+        meta["page_caps"] = dg.MetadataValue.json(figures.page_caps)
     return meta
 
 
@@ -93,12 +95,14 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             partner.id,
             events_total=figures.events_total,
             api_calls=figures.api_calls,
+            page_caps=figures.page_caps,
         )
         yield dg.MaterializeResult(
             metadata={
                 "partner": partner.slug,
                 "events_total": figures.events_total,
                 "api_calls": figures.api_calls,
+                "page_caps": dg.MetadataValue.json(figures.page_caps),
             }
         )
 
@@ -184,4 +188,5 @@ def _record(engine, run_id: str, partner: Partner, figures: SyncFigures) -> None
         **{k: v for k, v in figures.figures().items() if k != "events_total"},
         sync_types=figures.sync_types,
         errors=figures.errors,
+        page_caps=figures.page_caps,
     )

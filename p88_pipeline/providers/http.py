@@ -127,12 +127,14 @@ class ApiSession:
         headers: dict[str, str] | None = None,
         check_body: Callable[[Any], None] | None = None,
         on_unauthorized: Callable[[], dict[str, str]] | None = None,
+        response_headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
         """One logical call: paced, retried on throttling/5xx/timeouts/bad bodies, counted.
 
         `check_body` raises RetryableBody for errors that a retry may fix, or a ProviderError.
         `on_unauthorized` may return fresh headers once (e.g. a renewed OAuth token).
+        `response_headers`, when given, receives the answer's headers (pagination metadata).
         """
         headers = dict(headers or {})
         reauthorized = False
@@ -190,6 +192,9 @@ class ApiSession:
                 log.warning("%s attempt %d: %s", self._where(url), attempt + 1, last_problem)
                 self._sleep(self.retry.delay(attempt))
                 continue
+            if response_headers is not None:
+                response_headers.clear()
+                response_headers.update(response.headers)
             try:
                 if check_body is not None:
                     check_body(body)

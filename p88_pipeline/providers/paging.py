@@ -1,14 +1,19 @@
-"""Paging loops and the parse-or-reject step, written once for every client.
+"""Paging loops, page caps and the parse-or-reject step, written once for every client.
 
-A loop asks `fetch` for one page and yields its rows; when a read is complete is decided by one
-`PageSize` object, so how far a short page can be trusted lives in one place. Provider quirks
-(RunSignUp's keyset across the events of a race, Haku's newest-first early stop) stay in their
-client: the first is its own `next_key`, the second is the caller closing the generator.
+A loop asks `fetch` for one page and yields its rows; whether the read is complete is decided by
+one `PageSize` per read, so how far a short page can be trusted lives in one place (issue 9: no
+silent truncation). A short page ends a read only when the server is known to fill bigger pages
+on that endpoint and account (a cap seen, a bigger page seen, a documented maximum) or when
+pagination metadata says so; otherwise one more page is read, and an answer there teaches the
+cap. Provider quirks (RunSignUp's keyset across the events of a race, Haku's newest-first early
+stop) stay in their client: the first is its own `next_key`, the second is closing the generator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -19,36 +24,159 @@ K = TypeVar("K")
 UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Cap:
+    """`cap`: a page of that many rows, fewer than asked, came while more rows followed;
+    `largest`: the most rows one page ever held."""
+
+    cap: int | None = None
+    largest: int = 0
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {"cap": self.cap, "largest_page": self.largest}
+
+
+class PageCaps:
+    """What one account's server is known to do per endpoint, shared by a client's reads.
+
+    `documented` maxima are only what to ask at most: a server that documents 2,500 and silently
+    sends 1,000 must not lose rows, so a short page is judged on what was seen, never on docs.
+    """
+
+    def __init__(self, documented: Mapping[str, int | None] | None = None) -> None:
+        self._ceilings = {e: c for e, c in (documented or {}).items() if c}
+        self._known: dict[str, Cap] = {}
+        self._learned: dict[str, Cap] = {}
+        self._lock = threading.Lock()
+        self.extra: dict[str, int] = {}  # per endpoint: pages read only to find the end
+
+    @property
+    def extra_calls(self) -> int:
+        return sum(self.extra.values())
+
+    def ask(self, endpoint: str, wanted: int) -> int:
+        """What to request: the wanted size, at most the documented maximum and a learned cap."""
+        limits = [wanted, self._ceilings.get(endpoint), self.get(endpoint).cap]
+        return max(1, min(n for n in limits if n))
+
+    def load(self, known: Mapping[str, Cap]) -> None:
+        """Facts learned by earlier runs (the warehouse), merged with what is known already."""
+        with self._lock:
+            for endpoint, cap in known.items():
+                old = self._known.get(endpoint, Cap())
+                self._known[endpoint] = Cap(cap.cap or old.cap, max(cap.largest, old.largest))
+
+    def get(self, endpoint: str) -> Cap:
+        with self._lock:
+            return self._known.get(endpoint, Cap())
+
+    def learn(self, endpoint: str, *, cap: int | None = None, page: int = 0) -> None:
+        with self._lock:
+            old = self._known.get(endpoint, Cap())
+            new = Cap(cap or old.cap, max(page, old.largest))
+            if new != old:
+                self._known[endpoint] = new
+                self._learned[endpoint] = new
+
+    def wasted(self, endpoint: str) -> None:
+        with self._lock:
+            self.extra[endpoint] = self.extra.get(endpoint, 0) + 1
+
+    def learned(self) -> dict[str, Cap]:
+        """What this client learned (to persist)."""
+        with self._lock:
+            return dict(self._learned)
+
+    def snapshot(self) -> dict[str, dict[str, int | None]]:
+        """Every endpoint's known facts, for sync_runs and the run's metadata."""
+        with self._lock:
+            return {e: c.as_dict() for e, c in sorted(self._known.items())}
+
+
 class PageSize:
-    """How many rows a read asks for per page, and whether a page that came back short ends it."""
+    """One read's page size, and the rule that says when a page is its last.
 
-    asked: int
+    The same size is asked for the whole read (page numbers and offsets stay consistent); a cap
+    learned during the read only changes what counts as a full page, and what the next read asks.
+    """
 
-    def ends_read(self, rows: int) -> bool:
-        return rows < self.asked
+    def __init__(self, wanted: int, endpoint: str = "", caps: PageCaps | None = None) -> None:
+        self.endpoint = endpoint
+        self.caps = caps if caps is not None else PageCaps()
+        self.asked = self.caps.ask(endpoint, wanted)
+        self._pending: int | None = None  # rows of a short page not yet known to be the last
+        self._probed = False  # one page was read past a short one and brought nothing new
+
+    def ends_read(self, rows: int, more: bool | None = None, new_rows: int | None = None) -> bool:
+        """`more`: what pagination metadata says (None when the answer carries none);
+        `new_rows`: how many of the rows this read had not seen (when a page can repeat some)."""
+        known = self.caps.get(self.endpoint)
+        if self._pending is not None:
+            if (rows if new_rows is None else new_rows) > 0:  # the short page was a silent cap
+                self.caps.learn(self.endpoint, cap=self._pending)
+                known = self.caps.get(self.endpoint)
+            else:
+                self.caps.wasted(self.endpoint)
+                self._probed = True
+            self._pending = None
+        full = min(self.asked, known.cap) if known.cap else self.asked
+        self.caps.learn(self.endpoint, page=rows)
+        if more is not None:
+            if more and 0 < rows < full:
+                self.caps.learn(self.endpoint, cap=rows)
+            return not more or rows == 0
+        if rows == 0:
+            return True
+        if rows >= full:
+            return False
+        if known.cap is not None or rows < known.largest or self._probed:
+            # The server is known to fill bigger pages, or this read already looked past a
+            # short page and found nothing new (at most one extra call per read): the last.
+            return True
+        self._pending = rows  # unproven: read one more page (an empty one ends the read)
+        return False
 
 
-def by_page_number(
-    fetch: Callable[[int, int], Sequence[T]], size: PageSize, first: int = 1
-) -> Iterator[Sequence[T]]:
+LINK_NEXT = re.compile(r'<[^>]*>\s*;\s*rel="?next"?', re.IGNORECASE)
+
+
+def more_from_headers(headers: Mapping[str, str]) -> bool | None:
+    """Pagination metadata in the answer's headers: a `Link: <...>; rel="next"` says more rows
+    follow, its absence (with other links present) says none do; no Link header says nothing."""
+    link = next((v for k, v in headers.items() if k.lower() == "link"), None)
+    if link is None:
+        return None
+    return LINK_NEXT.search(link) is not None
+
+
+Fetch = Callable[[int, int], "Sequence[T] | tuple[Sequence[T], bool | None]"]
+
+
+def _rows_and_more(answer: Any) -> tuple[Sequence[Any], bool | None]:
+    """A fetch returns its rows, or (rows, more) when the answer carried pagination metadata."""
+    if isinstance(answer, tuple):
+        return answer
+    return answer, None
+
+
+def by_page_number(fetch: Fetch, size: PageSize, first: int = 1) -> Iterator[Sequence[T]]:
     """`fetch(page, per_page)` from page `first` on, until a page ends the read."""
     page = first
     while True:
-        rows = fetch(page, size.asked)
+        rows, more = _rows_and_more(fetch(page, size.asked))
         yield rows
-        if size.ends_read(len(rows)):
+        if size.ends_read(len(rows), more):
             return
         page += 1
 
 
-def by_offset(fetch: Callable[[int, int], Sequence[T]], size: PageSize) -> Iterator[Sequence[T]]:
+def by_offset(fetch: Fetch, size: PageSize) -> Iterator[Sequence[T]]:
     """`fetch(offset, limit)` from offset 0, advancing by the rows each page held."""
     offset = 0
     while True:
-        rows = fetch(offset, size.asked)
+        rows, more = _rows_and_more(fetch(offset, size.asked))
         yield rows
-        if size.ends_read(len(rows)):
+        if size.ends_read(len(rows), more):
             return
         offset += len(rows)
 

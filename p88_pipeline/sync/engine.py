@@ -27,6 +27,7 @@ from p88_pipeline.providers.base import (
     ThrottledError,
 )
 from p88_pipeline.sync import plan
+from p88_pipeline.sync.caps import learning_caps
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.sync.group import (
     DEFAULT_LOAD,
@@ -75,7 +76,8 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
     """Stage 1: read the whole events list and store every event."""
     figures = SyncFigures(client.provider, partner.slug)
     calls_before = client.calls
-    events = list(client.list_events())
+    with learning_caps(engine, client, partner, figures):
+        events = list(client.list_events())
     with engine.begin() as conn:
         upsert_partner(
             conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
@@ -150,7 +152,10 @@ def sync_participants(
     if not future:
         log.info("%s partner %s: no future events, nothing to sync", client.provider, partner.slug)
         return figures
-    with partner_lock(engine, client.provider, partner):
+    with (
+        partner_lock(engine, client.provider, partner),
+        learning_caps(engine, client, partner, figures),
+    ):
         with engine.connect() as conn:
             watermarks = load_watermarks(conn, client.provider, partner.id)
             untimed = untimed_events(conn, client.provider, partner.id)

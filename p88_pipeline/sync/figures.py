@@ -33,6 +33,7 @@ class SyncFigures:
     api_calls: int = 0
     duration_s: float = 0.0
     sync_types: dict[str, str] = field(default_factory=dict)
+    page_caps: dict[str, dict[str, int | None]] = field(default_factory=dict)  # per endpoint
     errors: list[dict[str, Any]] = field(default_factory=list)
     status: str = "success"
 

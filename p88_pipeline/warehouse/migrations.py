@@ -21,6 +21,7 @@ REQUIRED_UNIQUE_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("participants", ("provider", "timing_partner_id", "event_id", "participant_id")),
     ("sync_watermarks", ("provider", "timing_partner_id", "event_id")),
     ("sync_runs", ("run_id", "provider", "timing_partner_id")),
+    ("page_caps", ("provider", "timing_partner_id", "endpoint")),
 )
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-JSON_FIELDS = ("sync_types", "errors")
+JSON_FIELDS = ("sync_types", "errors", "page_caps")
 COUNTER_FIELDS = ("api_calls",)  # summed across a run's assets; the rest overwrite
+MERGED_FIELDS = ("page_caps",)  # per endpoint: each asset adds the endpoints it read
 
 
 def record_run(
@@ -18,7 +19,11 @@ def record_run(
     values = {k: (json.dumps(v) if k in JSON_FIELDS else v) for k, v in figures.items()}
     columns = ["run_id", "provider", "timing_partner_id", *values]
     updates = ", ".join(
-        f"{k} = sync_runs.{k} + excluded.{k}" if k in COUNTER_FIELDS else f"{k} = excluded.{k}"
+        f"{k} = sync_runs.{k} + excluded.{k}"
+        if k in COUNTER_FIELDS
+        else f"{k} = sync_runs.{k} || excluded.{k}"
+        if k in MERGED_FIELDS
+        else f"{k} = excluded.{k}"
         for k in values
     )
     casts = {k: f"CAST(:{k} AS jsonb)" for k in JSON_FIELDS}

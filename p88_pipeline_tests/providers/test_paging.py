@@ -1,12 +1,92 @@
-"""The shared paging and parse-or-reject steps as plain functions (survivors of the mutation
-check, docs/testing.md): the first keyset request carries no cursor, and a record that is not
-even an object is rejected without asking it for an id."""
+"""The shared pager as plain decisions: when a short page ends a read (issue 9: no silent
+truncation), keyset paging, and parse-or-reject (survivors of the mutation check,
+docs/testing.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from p88_pipeline.providers.paging import by_keyset, parse_or_reject
+from p88_pipeline.providers.paging import (
+    Cap,
+    PageCaps,
+    PageSize,
+    by_keyset,
+    by_offset,
+    by_page_number,
+    more_from_headers,
+    parse_or_reject,
+)
+
+
+def server(rows: int, cap: int):
+    """A list of `rows` rows served `cap` at most per page, whatever was asked."""
+
+    def fetch(page: int, per_page: int) -> list[int]:
+        size = min(per_page, cap)
+        return list(range(rows))[(page - 1) * size : page * size]
+
+    return fetch
+
+
+def read(rows: int, cap: int, caps: PageCaps, wanted: int = 100) -> tuple[int, int]:
+    calls = 0
+
+    def counted(page: int, per_page: int) -> list[int]:
+        nonlocal calls
+        calls += 1
+        return server(rows, cap)(page, per_page)
+
+    got = sum(len(p) for p in by_page_number(counted, PageSize(wanted, "list", caps)))
+    return got, calls
+
+
+def test_a_silent_cap_costs_no_row_and_is_learned_then_asked_for() -> None:
+    caps = PageCaps()
+    assert read(60, 25, caps) == (60, 3)  # 25, 25 (more followed: cap 25), 10
+    assert caps.get("list") == Cap(25, 25)
+    assert PageSize(100, "list", caps).asked == 25
+    assert read(60, 25, caps) == (60, 3)
+
+
+def test_an_unproven_short_page_costs_one_extra_call_then_none() -> None:
+    caps = PageCaps()
+    assert read(10, 25, caps) == (10, 2)  # 10 rows, then an empty page: one extra call
+    assert caps.extra_calls == 1 and caps.get("list") == Cap(None, 10)
+    assert read(7, 25, caps) == (7, 1)  # shorter than a page already seen: the last
+    assert caps.extra_calls == 1
+
+
+def test_a_documented_maximum_is_asked_for_but_not_trusted() -> None:
+    caps = PageCaps({"list": 2500})
+    assert PageSize(5000, "list", caps).asked == 2500
+    assert read(1200, 1000, caps, wanted=2500) == (1200, 2)  # silently 1,000: nothing lost
+    assert caps.get("list").cap == 1000
+
+
+def test_a_full_page_then_a_short_one_ends_the_read() -> None:
+    caps = PageCaps()
+    assert read(250, 100, caps) == (250, 3)
+    assert caps.extra_calls == 0
+
+
+def test_pagination_metadata_decides_when_present() -> None:
+    assert more_from_headers({"Link": '<https://x/?page=2>; rel="next"'}) is True
+    assert more_from_headers({"link": '<https://x/?page=1>; rel="first"'}) is False
+    assert more_from_headers({}) is None
+    caps = PageCaps()
+    pages = [([1, 2, 3], True), ([4, 5, 6], True), ([7], False)]
+    got = list(by_offset(lambda offset, limit: pages.pop(0), PageSize(100, "list", caps)))
+    assert [len(p) for p in got] == [3, 3, 1] and caps.get("list").cap == 3
+    assert caps.extra_calls == 0
+
+
+def test_learned_caps_are_what_to_persist_and_loaded_ones_are_known() -> None:
+    caps = PageCaps()
+    caps.load({"list": Cap(25, 25)})
+    assert caps.learned() == {} and PageSize(100, "list", caps).asked == 25
+    caps.learn("other", page=40)
+    assert caps.learned() == {"other": Cap(None, 40)}
+    assert caps.snapshot()["list"] == {"cap": 25, "largest_page": 25}
 
 
 def test_keyset_paging_starts_without_a_cursor_and_stops_when_there_is_no_next() -> None:

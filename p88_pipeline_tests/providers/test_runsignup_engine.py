@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from p88_pipeline.providers.timeparse import to_unix
+from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.timeparse import EASTERN, to_unix
 from p88_pipeline.sync import plan
 from p88_pipeline.truth_comparison import compare_with_truth
-from p88_pipeline_tests.helpers import Sandbox, run_sync, watermarks
+from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync, watermarks
 
 SLUG = "bravo"  # RunSignUp only
 
@@ -43,8 +44,10 @@ def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_ove
     assert {race_of[ids.split(",")[0]]: stamp for ids, stamp in sent.items()} == {
         race: to_unix(w - timedelta(minutes=10)) for race, w in expected.items()
     }
-    # One events page, then per race one participants and one removed-participants call.
-    assert second.api_calls == 1 + 2 * len(expected)
+    # One events page, then per race one participants and one removed-participants call, plus
+    # at most one more page per read while a list's cap is unknown (issue 9).
+    reads = 1 + 2 * len(expected)
+    assert reads <= second.api_calls <= 2 * reads
     assert participant_calls(sandbox, "/removed-participants")
 
 
@@ -66,3 +69,25 @@ def test_a_page_past_the_end_is_an_empty_list(engine, sandbox) -> None:
     partner = type(partner)(**{**partner.__dict__, "accounts": {"runsignup": exact}})
     run_sync(engine, sandbox, SLUG, plan.SyncPolicy(force_full=True), partner=partner)
     assert_equals_truth(engine, sandbox)
+
+
+def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races_by_default(
+    engine, sandbox
+) -> None:
+    run_sync(engine, sandbox, SLUG)
+    [races] = [r.params for r in sandbox.server.log if r.path.endswith("/races")][:1]
+    eastern_today = sandbox.world.clock.now().astimezone(EASTERN).date()
+    assert races["start_date"] == (eastern_today - timedelta(days=1)).isoformat()
+    assert races["only_partner_races"] == "T"
+    sent = [r.params for r in sandbox.server.log if "participants" in r.path]
+    assert sent and all(p["supports_nb"] == "T" for p in sent)
+    partner = sandbox.partner(SLUG)
+    account = partner.accounts["runsignup"]
+    every_race = type(account)(
+        **{**account.__dict__, "options": {**account.options, "only_partner_races": False}}
+    )
+    partner = type(partner)(**{**partner.__dict__, "accounts": {"runsignup": every_race}})
+    sandbox.server.reset_log()
+    list(build_client(partner, "runsignup", retry=FAST_RETRY).list_events())
+    races = next(r.params for r in sandbox.server.log if r.path.endswith("/races"))
+    assert "only_partner_races" not in races

@@ -59,7 +59,8 @@ def test_odd_but_valid_records_are_stored_exactly(engine, sandbox, provider, slu
     sandbox.server.inject(provider, slug, "odd_records", count=2)
     sync(engine, sandbox, slug, provider)
     oddities = sandbox.server.records.oddities
-    assert served_faults(sandbox, "odd_records") == 2 and len(oddities) >= 4
+    # Two pages served odd (a page read past a short one may hold none): at least one page's worth.
+    assert served_faults(sandbox, "odd_records") == 2 and len(oddities) >= 3
     assert_equals_truth(engine, sandbox, slug, provider)
     for odd in oddities:
         row = stored(engine, provider, odd.event_id, odd.participant_id)

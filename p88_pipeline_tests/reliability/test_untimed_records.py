@@ -40,7 +40,7 @@ def compare_warnings(caplog) -> list[str]:
 def test_rows_without_updated_at_are_stored_and_their_events_compared_whole(
     engine, sandbox, caplog
 ) -> None:
-    sandbox.server.config.set(PROVIDER, list_times=False)
+    sandbox.server.config.set(PROVIDER, rows_without_updated_at=True)
     first = sync(engine, sandbox, SLUG, PROVIDER)
     events = set(future_event_ids(sandbox, SLUG, PROVIDER))
     assert first.participants_rejected == 0
@@ -78,12 +78,13 @@ def test_rows_without_updated_at_are_stored_and_their_events_compared_whole(
 def test_an_incremental_read_meeting_untimed_rows_is_redone_whole(engine, sandbox) -> None:
     sync(engine, sandbox, SLUG, PROVIDER)  # timed rows: full, then incremental
     sandbox.world.advance(timedelta(days=1))
-    sandbox.server.config.set(PROVIDER, list_times=False)  # the provider stops sending times
+    # the provider stops sending times
+    sandbox.server.config.set(PROVIDER, rows_without_updated_at=True)
     figures = sync(engine, sandbox, SLUG, PROVIDER)
     assert set(figures.sync_types.values()) == {plan.FULL_COMPARE}
     assert_equals_truth(engine, sandbox, SLUG, PROVIDER)
     # Times come back: the events return to incremental syncs after one full read.
-    sandbox.server.config.set(PROVIDER, list_times=True)
+    sandbox.server.config.set(PROVIDER, rows_without_updated_at=False)
     sandbox.world.advance(timedelta(hours=2))
     assert set(sync(engine, sandbox, SLUG, PROVIDER).sync_types.values()) == {plan.FULL}
     sandbox.world.advance(timedelta(hours=2))

@@ -37,7 +37,13 @@ from p88_pipeline.providers.haku.records import (
     unwrap_list,
 )
 from p88_pipeline.providers.http import ApiSession, RetryableBody
-from p88_pipeline.providers.paging import PageSize, by_page_number, parse_or_reject
+from p88_pipeline.providers.paging import (
+    PageCaps,
+    PageSize,
+    by_page_number,
+    more_from_headers,
+    parse_or_reject,
+)
 from p88_pipeline.providers.spec import AccountSettings
 from p88_pipeline.providers.timeparse import iso_utc, zone
 
@@ -50,6 +56,9 @@ _TOKEN_CACHE: dict[tuple[str, str], tuple[str, float]] = {}  # (token_url, clien
 TOKEN_MARGIN_S = 60.0  # renew this long before expiry: a token must not die between calls
 DEFAULT_EXPIRES_IN = 3600
 FILTER_STATUSES = (400, 422)  # what a server that does not know the filter might answer
+# Nothing documents Haku's maxima (the old code's "25" contradicts its later 100 and 500): every
+# list endpoint's cap is learned per account, and a short page is not trusted until then.
+DOCUMENTED_CAPS: dict[str, int | None] = {"events": None, "participants": None}
 
 
 def _check_page(body: Any) -> None:
@@ -84,6 +93,7 @@ class HakuClient:
         self.base_url = base_url.rstrip("/")
         self.token_url = token_url
         self.page_size = max(1, page_size)
+        self.caps = PageCaps(DOCUMENTED_CAPS)
         self.updated_since_param = updated_since_param or None
         self.timezone = timezone if zone(timezone, None) else "UTC"
         self._tz = zone(self.timezone, UTC_ZONE)
@@ -191,7 +201,14 @@ class HakuClient:
             _TOKEN_CACHE[key] = (token, self._token_due)
 
     # ------------------------------------------------------------------ calls
-    def _get(self, path: str, params: dict[str, Any], *, filtered: bool = False) -> Any:
+    def _get(
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        filtered: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         token = self._access_token()
         try:
             return self.session.request_json(
@@ -201,6 +218,7 @@ class HakuClient:
                 headers={"Authorization": token, "Accept": "application/json"},
                 on_unauthorized=lambda: self._renew_after_401(token),
                 check_body=_check_page,
+                response_headers=headers,
             )
         except FilterRejectedError:
             raise
@@ -213,7 +231,8 @@ class HakuClient:
                 raise FilterRejectedError(str(exc), code=exc.code, partner=exc.partner) from None
             raise
 
-    def _events_page(self, page: int, per_page: int) -> list:
+    def _events_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
+        headers: dict[str, str] = {}
         body = self._get(
             "/events",
             {
@@ -223,11 +242,13 @@ class HakuClient:
                 "sort_direction": "desc",
                 "show_inactive": "true",
             },
+            headers=headers,
         )
-        return unwrap_list(body, f"events page {page}")
+        return unwrap_list(body, f"events page {page}"), more_from_headers(headers)
 
     def list_events(self) -> Iterator[Event]:
-        for rows in by_page_number(self._events_page, PageSize(self.page_size)):
+        size = PageSize(self.page_size, "events", self.caps)
+        for rows in by_page_number(self._events_page, size):
             for raw in rows:
                 yield parse_event(raw, self.timezone)
 
@@ -252,17 +273,21 @@ class HakuClient:
         if filtered:
             params[self.updated_since_param] = iso_utc(cutoff)
 
-        def fetch(page: int, per_page: int) -> list:
+        def fetch(page: int, per_page: int) -> tuple[list, bool | None]:
+            headers: dict[str, str] = {}
             body = self._get(
                 f"/events/{event_id}/participants",
                 {**params, "per_page": per_page, "page": page},
                 filtered=filtered,
+                headers=headers,
             )
-            return unwrap_list(body, f"event {event_id} participants page {page}")
+            rows = unwrap_list(body, f"event {event_id} participants page {page}")
+            return rows, more_from_headers(headers)
 
         ordered, previous = True, None
         read_at = self.session.last_server_time or datetime.now(UTC)
-        for rows in by_page_number(fetch, PageSize(self.page_size)):
+        size = PageSize(self.page_size, "participants", self.caps)
+        for rows in by_page_number(fetch, size):
             good, rejected = parse_or_reject(
                 rows,
                 lambda raw: parse_participant(raw, event_id, self._tz, read_at),

@@ -23,6 +23,7 @@ from p88_pipeline.sandbox.view import WorldView
 from p88_pipeline.sandbox.wire import Request, Response, haku_time, int_param, json_response
 
 PARTICIPANTS_PATH = re.compile(r"^/haku/api/events/([^/]+)/participants/?$")
+DETAIL_PATH = re.compile(r"^/haku/api/events/([^/]+)/registrations/([^/]+)/?$")
 EVENTS_PATH = re.compile(r"^/haku/api/events/?$")
 TOKEN_PATH = "/haku/auth/oauth2/token"
 
@@ -38,7 +39,9 @@ class HakuSettings:
     updated_since_param: str = "updated_since"
     token_expires_in: int = 3600  # seconds of SIMULATED time
     timestamp_style: str = "plain"  # plain 'YYYY-mm-dd HH:MM:SS' UTC | iso_z | iso
-    list_times: bool = True  # False: list rows without updated_at/cancelled_at (detail only)
+    silent_cap: int | None = None  # every list endpoint returns at most N rows, saying nothing
+    pagination_links: bool = False  # a `Link` header: rel="next" while more rows follow
+    rows_without_updated_at: bool = False  # list rows lack updated_at/cancelled_at (detail has)
 
 
 def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -114,7 +117,10 @@ class HakuApi:
     def handle(self, request: Request, partner_slug: str) -> Response:
         try:
             if EVENTS_PATH.match(request.path):
-                return self.wrap(self.events(request.params, partner_slug))
+                return self.wrap(*self.events(request.params, partner_slug))
+            detail = DETAIL_PATH.match(request.path)
+            if detail is not None:
+                return self.detail(partner_slug, detail.group(1), detail.group(2))
             found = PARTICIPANTS_PATH.match(request.path)
             if found is None:
                 return problem(404, "Not Found")
@@ -125,21 +131,39 @@ class HakuApi:
             if event.partner_slug != partner_slug:
                 return problem(404, "Event not found")
             with self.world.lock:
-                return self.wrap(self.participants(event, request.params))
+                return self.wrap(*self.participants(event, request.params))
         except ValueError as exc:
             return problem(400, str(exc))
 
-    def wrap(self, items: list[dict[str, Any]]) -> Response:
-        return json_response({"data": items} if self.config.wrap_lists else items)
+    def wrap(self, items: list[dict[str, Any]], more: bool = False) -> Response:
+        headers = {}
+        if self.config.pagination_links:
+            headers["Link"] = '<?page=next>; rel="next"' if more else '<?page=1>; rel="first"'
+        return json_response({"data": items} if self.config.wrap_lists else items, headers=headers)
 
     def paging(self, params: dict[str, str]) -> tuple[int, int]:
         page = int_param(params, "page", 1) or 1
         per_page = int_param(params, "per_page", self.config.default_per_page) or 1
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page must be positive")
-        return page, min(per_page, self.config.max_per_page)
+        cap = min(self.config.max_per_page, self.config.silent_cap or self.config.max_per_page)
+        return page, min(per_page, cap)
 
-    def events(self, params: dict[str, str], partner_slug: str) -> list[dict[str, Any]]:
+    def detail(self, partner_slug: str, event_id: str, number: str) -> Response:
+        """GET /events/{id}/registrations/{number}: one registration with every field."""
+        try:
+            event = self.world.event_state(PROVIDER, event_id)
+            if event.partner_slug != partner_slug:
+                raise KeyError(event_id)
+            with self.world.lock:
+                reg = self.world.registration(event, int(number))
+        except (KeyError, ValueError):
+            return problem(404, "Registration not found")
+        return json_response(record(reg, self.config.timestamp_style))
+
+    def events(
+        self, params: dict[str, str], partner_slug: str
+    ) -> tuple[list[dict[str, Any]], bool]:
         page, per_page = self.paging(params)
         now = self.world.clock.now()
         show_inactive = params.get("show_inactive", "false").lower() in ("true", "1", "t")
@@ -157,7 +181,7 @@ class HakuApi:
         )
         for r in keyed:
             r.pop("_sort")
-        return keyed[(page - 1) * per_page : page * per_page]
+        return keyed[(page - 1) * per_page : page * per_page], len(keyed) > page * per_page
 
     def event(self, e: EventState, now: datetime) -> dict[str, Any]:
         zone = ZoneInfo(e.timezone)
@@ -189,7 +213,9 @@ class HakuApi:
             )
         return list(cache[key])
 
-    def participants(self, event: EventState, params: dict[str, str]) -> list[dict[str, Any]]:
+    def participants(
+        self, event: EventState, params: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], bool]:
         page, per_page = self.paging(params)
         ids = event.all_ids()
         raw_since = params.get(self.config.updated_since_param)
@@ -208,10 +234,11 @@ class HakuApi:
         chunk = ids[(page - 1) * per_page : page * per_page]
         style = self.config.timestamp_style
         rows = [record(self.world.registration(event, i), style) for i in chunk]
-        if not self.config.list_times:
+        if self.config.rows_without_updated_at:  # the old integration's reading of list rows
             for row in rows:
-                del row["updated_at"], row["cancelled_at"]
-        return rows
+                row.pop("updated_at", None)
+                row.pop("cancelled_at", None)
+        return rows, len(ids) > page * per_page
 
 
 def _order_key(world: Any, event: EventState, descending: bool) -> tuple:

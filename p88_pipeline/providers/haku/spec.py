@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from p88_pipeline.providers.haku.client import DEFAULT_PAGE_SIZE, HakuClient
+from p88_pipeline.providers.haku.client import DEFAULT_PAGE_SIZE, DOCUMENTED_CAPS, HakuClient
 from p88_pipeline.providers.haku.fake_api import HakuApi, HakuSettings
 from p88_pipeline.providers.haku.records import PROVIDER
 from p88_pipeline.providers.spec import ProviderSpec, Reading, WorldShape
@@ -37,7 +37,7 @@ SPEC = ProviderSpec(
     credential_fields=("client_id_env", "client_secret_env"),
     default_quota_per_hour=500,
     page_sizes=PAGE_SIZES,
-    page_caps={"events": None, "participants": None},  # undocumented: learned per account
+    page_caps=DOCUMENTED_CAPS,  # undocumented: learned per account
     build_client=HakuClient.from_account,
     world=WorldShape(
         uses=_uses,

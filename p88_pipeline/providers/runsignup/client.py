@@ -6,8 +6,8 @@ Participants are read per race, several event ids per call, keyset-paged by regi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from p88_pipeline.providers.base import (
@@ -21,7 +21,14 @@ from p88_pipeline.providers.base import (
 )
 from p88_pipeline.providers.fields import int_or_none
 from p88_pipeline.providers.http import ApiSession, RetryableBody
-from p88_pipeline.providers.paging import PageSize, by_keyset, by_page_number, parse_or_reject
+from p88_pipeline.providers.paging import (
+    PageCaps,
+    PageSize,
+    by_keyset,
+    by_page_number,
+    more_from_headers,
+    parse_or_reject,
+)
 from p88_pipeline.providers.runsignup.records import (
     PROVIDER,
     parse_event,
@@ -30,10 +37,18 @@ from p88_pipeline.providers.runsignup.records import (
     record_id,
 )
 from p88_pipeline.providers.spec import AccountSettings
-from p88_pipeline.providers.timeparse import to_unix
+from p88_pipeline.providers.timeparse import EASTERN, to_unix
 
 RACES_PAGE_MAX = 1000
 PARTICIPANTS_PAGE_MAX = 2500
+REMOVED_PAGE_SIZE = 1000  # undocumented maximum: what a public client uses, then learned
+# Documented maxima (None: undocumented, learned per account; a short page is not trusted).
+DOCUMENTED_CAPS = {
+    "races": RACES_PAGE_MAX,
+    "participants": PARTICIPANTS_PAGE_MAX,
+    "removed-participants": None,
+}
+GRACE = timedelta(days=1)  # the sync's default grace window: races this recent still count
 THROTTLED = 14
 TRANSIENT = {4, 5}  # unknown error, database error
 AUTH = {6, 7}
@@ -105,10 +120,20 @@ class RunSignUpClient:
         api_key: str,
         api_secret: str,
         page_size: int = PARTICIPANTS_PAGE_MAX,
+        *,
+        removed_page_size: int = REMOVED_PAGE_SIZE,
+        only_partner_races: bool = True,
+        grace: timedelta = GRACE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.page_size = min(page_size, PARTICIPANTS_PAGE_MAX)
+        self.removed_page_size = max(1, removed_page_size)
+        self.only_partner_races = only_partner_races
+        self.grace = grace
+        self.clock = clock
+        self.caps = PageCaps(DOCUMENTED_CAPS)
         self._auth = {"format": "json", "api_key": api_key, "api_secret": api_secret}
         session.add_secret(api_key)
         session.add_secret(api_secret)
@@ -117,12 +142,15 @@ class RunSignUpClient:
     def from_account(
         cls, session: ApiSession, account: AccountSettings, creds: Mapping[str, str]
     ) -> RunSignUpClient:
+        options = account.options
         return cls(
             session,
             account.base_url,
             creds["api_key"],
             creds["api_secret"],
             page_size=account.page_size or PARTICIPANTS_PAGE_MAX,
+            removed_page_size=int(options.get("removed_page_size") or REMOVED_PAGE_SIZE),
+            only_partner_races=_flag(options.get("only_partner_races", True)),
         )
 
     @property
@@ -132,7 +160,14 @@ class RunSignUpClient:
     def server_time(self) -> datetime | None:
         return self.session.last_server_time
 
-    def _get(self, path: str, params: dict[str, Any], *, filtered: bool = False) -> Any:
+    def _get(
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        filtered: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         return self.session.request_json(
             "GET",
             f"{self.base_url}{path}",
@@ -140,26 +175,34 @@ class RunSignUpClient:
             check_body=lambda body: check_body(
                 body, filtered=filtered, race_call=path.startswith("/race/")
             ),
+            response_headers=headers,
         )
 
-    def _races_page(self, page: int, per_page: int) -> list:
-        body = self._get(
-            "/races",
-            {
-                "events": "T",
-                "page": page,
-                "results_per_page": per_page,
-                "only_partner_races": "T",
-                "sort": "date ASC",
-            },
-        )
+    def races_start_date(self) -> str:
+        """Races on or after this day (server-side): today in US Eastern minus the grace window.
+        The client-side future filter (the sync's rule 1) still decides what is future."""
+        return (self.clock().astimezone(EASTERN) - self.grace).date().isoformat()
+
+    def _races_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
+        headers: dict[str, str] = {}
+        params = {
+            "events": "T",
+            "page": page,
+            "results_per_page": per_page,
+            "start_date": self.races_start_date(),
+            "sort": "date ASC",
+        }
+        if self.only_partner_races:
+            params["only_partner_races"] = "T"
+        body = self._get("/races", params, headers=headers)
         races = body.get("races") if isinstance(body, dict) else None
         if not isinstance(races, list):
             raise MalformedResponseError(f"races page {page}: no 'races' list in the answer")
-        return races
+        return races, more_from_headers(headers)
 
     def list_events(self) -> Iterator[Event]:
-        for races in by_page_number(self._races_page, PageSize(RACES_PAGE_MAX)):
+        size = PageSize(RACES_PAGE_MAX, "races", self.caps)
+        for races in by_page_number(self._races_page, size):
             for item in races:
                 race = item.get("race", item) if isinstance(item, dict) else None
                 if not isinstance(race, dict) or "race_id" not in race:
@@ -168,26 +211,37 @@ class RunSignUpClient:
                     yield parse_event(race, raw_event)
 
     def _paged(
-        self, path: str, events: Sequence[Event], modified_after: datetime | None
+        self,
+        path: str,
+        endpoint: str,
+        wanted: int,
+        events: Sequence[Event],
+        modified_after: datetime | None,
     ) -> Iterator[tuple[str, list]]:
         """Keyset-paged (after_registration_id) reads of one race's events: (event_id, records).
 
         The quirk: one call answers for several events, each in its own block, and where the
-        next page starts depends on every block (`next_keyset`).
+        next page starts depends on every block (`next_keyset`): a block of higher ids is read
+        again while a lower one goes on, so how full a page was counts every record, but only
+        records not seen before in this read are evidence that a short page was not the last.
         """
+        size = PageSize(wanted, endpoint, self.caps)
         params: dict[str, Any] = {
             "event_id": ",".join(e.event_id for e in events),
-            "results_per_page": self.page_size,
+            "results_per_page": size.asked,
             "sort": "registration_id ASC",
+            "supports_nb": "T",
             "page": 1,
         }
         if modified_after is not None:
             params["modified_after_timestamp"] = to_unix(modified_after)
         filtered = modified_after is not None
+        seen: set[int] = set()
 
-        def fetch(after: int | None) -> list[tuple[str, list]]:
+        def fetch(after: int | None) -> tuple[list[tuple[str, list]], bool | None]:
             extra = {} if after is None else {"after_registration_id": after}
-            body = self._get(path, {**params, **extra}, filtered=filtered)
+            headers: dict[str, str] = {}
+            body = self._get(path, {**params, **extra}, filtered=filtered, headers=headers)
             if not isinstance(body, list):
                 raise MalformedResponseError(f"{path}: expected a list of events, got {body!r:.80}")
             blocks = []
@@ -197,25 +251,29 @@ class RunSignUpClient:
                 event = block.get("event") or {}
                 records = block.get("participants") or event.get("participants") or []
                 blocks.append((str(event.get("event_id", "")), records))
-            return blocks
+            return blocks, more_from_headers(headers)
 
-        def next_key(blocks: list[tuple[str, list]]) -> int | None:
-            per_event = {
-                event_id: sorted(
-                    n
-                    for n in (
-                        int_or_none(r.get("registration_id"))
-                        for r in records
-                        if isinstance(r, dict)
-                    )
-                    if n is not None
-                )
-                for event_id, records in blocks
-            }
+        def next_key(page: tuple[list[tuple[str, list]], bool | None]) -> int | None:
+            blocks, more = page
+            per_event: dict[str, list[int]] = {}
+            fresh: dict[str, int] = {}
+            for event_id, records in blocks:
+                ids = [
+                    int_or_none(r.get("registration_id")) if isinstance(r, dict) else None
+                    for r in records
+                ]
+                per_event[event_id] = sorted(n for n in ids if n is not None)
+                fresh[event_id] = sum(1 for n in ids if n is None or n not in seen)
+                seen.update(n for n in ids if n is not None)
             counts = {event_id: len(records) for event_id, records in blocks}
-            return next_keyset(per_event, self.page_size, counts)
+            fill = max(counts.values(), default=0)
+            if sum(counts.values()) >= size.asked > fill:
+                fill = size.asked  # the whole answer is one full page (the other reading)
+            if size.ends_read(fill, more, new_rows=sum(fresh.values())):
+                return None
+            return next_keyset(per_event, max(1, fill), counts)
 
-        for blocks in by_keyset(fetch, next_key):
+        for blocks, _ in by_keyset(fetch, next_key):
             yield from blocks
 
     def iter_participant_pages(
@@ -223,7 +281,8 @@ class RunSignUpClient:
     ) -> Iterator[ParticipantPage]:
         race_id = events[0].race_id
         path = f"/race/{race_id}/participants"
-        for event_id, records in self._paged(path, events, modified_after):
+        pages = self._paged(path, "participants", self.page_size, events, modified_after)
+        for event_id, records in pages:
             good, rejected = parse_or_reject(
                 records,
                 lambda raw, e=event_id: parse_participant(raw, e or None),
@@ -238,7 +297,9 @@ class RunSignUpClient:
     ) -> Iterator[ParticipantPage]:
         race_id = events[0].race_id
         path = f"/race/{race_id}/removed-participants"
-        for event_id, records in self._paged(path, events, modified_after):
+        size = self.removed_page_size
+        pages = self._paged(path, "removed-participants", size, events, modified_after)
+        for event_id, records in pages:
             good, rejected = parse_or_reject(
                 records,
                 lambda raw, e=event_id: parse_removal(raw, e),
@@ -246,3 +307,10 @@ class RunSignUpClient:
                 event_id=event_id,
             )
             yield ParticipantPage(removals=good, rejected=rejected)
+
+
+def _flag(value: Any) -> bool:
+    """partners.yaml booleans: true/false, or RunSignUp's own "T"/"F"."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "t", "yes", "1")
+    return bool(value)

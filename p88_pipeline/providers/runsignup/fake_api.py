@@ -60,6 +60,9 @@ class RunSignUpSettings:
 
     max_results_per_page: int = 2500
     max_races_per_page: int = 1000
+    silent_cap: int | None = None  # every list endpoint returns at most N rows, saying nothing
+    pagination_links: bool = False  # a `Link` header: rel="next" while more rows follow
+    nb_needs_flag: bool = True  # gender X only for clients that send supports_nb=T
     error_array_every: int = 3  # every Nth error body comes as [{"error": ...}]; 0 never
 
 
@@ -119,7 +122,8 @@ class RunSignUpApi:
         try:
             path = request.path
             if re.match(r"^/[Rr]est/races/?$", path):
-                return json_response(self.races(request.params, partner_slug), escape_slashes=True)
+                races, more = self.races(request.params, partner_slug)
+                return json_response(races, escape_slashes=True, headers=self.links(more))
             found = RACE_PATH.match(path)
             if found is None:
                 return text_response(404, "<html><body>Not Found</body></html>", "text/html")
@@ -127,14 +131,23 @@ class RunSignUpApi:
             selected = self.selected_events(events, request.params)
             removed = found.group(2) == "removed-participants"
             with self.world.lock:
-                return json_response(
-                    self.participants(selected, request.params, removed), escape_slashes=True
-                )
+                blocks, more = self.participants(selected, request.params, removed)
+            return json_response(blocks, escape_slashes=True, headers=self.links(more))
         except ApiError as exc:
             return self.error(exc.code, str(exc))
 
+    def links(self, more: bool) -> dict[str, str]:
+        """Pagination metadata, when switched on: a next link while more rows follow."""
+        if not self.config.pagination_links:
+            return {}
+        return {"Link": '<?page=next>; rel="next"' if more else '<?page=1>; rel="first"'}
+
+    def page_size(self, asked: int, maximum: int) -> int:
+        cap = self.config.silent_cap
+        return min(asked, maximum, cap) if cap else min(asked, maximum)
+
     # ---------------------------------------------------------------- /races
-    def races(self, params: dict[str, str], partner_slug: str) -> dict[str, Any]:
+    def races(self, params: dict[str, str], partner_slug: str) -> tuple[dict[str, Any], bool]:
         try:
             page = int_param(params, "page", 1) or 1
             per_page = int_param(params, "results_per_page", 50) or 50
@@ -142,7 +155,7 @@ class RunSignUpApi:
             raise ApiError(3, str(exc)) from None
         if page < 1 or per_page < 1:
             raise ApiError(3, "page and results_per_page must be positive")
-        per_page = min(per_page, self.config.max_races_per_page)
+        per_page = self.page_size(per_page, self.config.max_races_per_page)
         start, end = _date_param(params, "start_date"), _date_param(params, "end_date")
         own = params.get("only_partner_races", "F").upper() == "T"
         groups: dict[int, list[EventState]] = {}
@@ -158,7 +171,8 @@ class RunSignUpApi:
         races.sort(key=lambda r: (r[0], r[1]), reverse=descending)
         chunk = races[(page - 1) * per_page : page * per_page]
         with_events = params.get("events", "F").upper() == "T"
-        return {"races": [{"race": self.race(events, with_events)} for _, _, events in chunk]}
+        more = len(races) > page * per_page
+        return {"races": [{"race": self.race(events, with_events)} for _, _, events in chunk]}, more
 
     def race(self, events: list[EventState], with_events: bool) -> dict[str, Any]:
         first = events[0]
@@ -291,7 +305,7 @@ class RunSignUpApi:
 
     def participants(
         self, events: list[EventState], params: dict[str, str], removed: bool
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], bool]:
         try:
             page = int_param(params, "page", 1) or 1
             per_page = int_param(params, "results_per_page", 50) or 50
@@ -304,14 +318,17 @@ class RunSignUpApi:
             raise ApiError(9, "modified_after_timestamp must be Unix seconds") from None
         if page < 1 or per_page < 1:
             raise ApiError(3, "page and results_per_page must be positive")
-        per_page = min(per_page, self.config.max_results_per_page)
+        per_page = self.page_size(per_page, self.config.max_results_per_page)
+        nb = params.get("supports_nb", "F").upper() == "T" or not self.config.nb_needs_flag
         since = None if since_ts is None else datetime.fromtimestamp(since_ts, UTC)
         descending = params.get("sort", "registration_id ASC").strip().upper().endswith("DESC")
-        blocks = []
+        blocks, more = [], False
         for event in events:
             chunk = self._page_ids(
-                event, removed, descending, after, since, (page - 1) * per_page, per_page
+                event, removed, descending, after, since, (page - 1) * per_page, per_page + 1
             )
+            more = more or len(chunk) > per_page
+            chunk = chunk[:per_page]
             regs = [self.world.registration(event, pid) for pid in chunk]
             if removed:
                 blocks.append(
@@ -326,10 +343,10 @@ class RunSignUpApi:
                 blocks.append(
                     {
                         "event": {"event_id": event.event_id, "participants": []},
-                        "participants": [participant_record(r) for r in regs],
+                        "participants": [participant_record(r, nb) for r in regs],
                     }
                 )
-        return blocks
+        return blocks, more
 
 
 def _select(ids: Iterable[int], keep: Callable[[int], bool], skip: int, size: int) -> list[int]:

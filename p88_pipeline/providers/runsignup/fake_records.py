@@ -58,7 +58,8 @@ class RecordShape:
         return pid
 
 
-def participant_record(reg: Registration) -> dict[str, Any]:
+def participant_record(reg: Registration, nb: bool = True) -> dict[str, Any]:
+    """`nb`: the client sent supports_nb=T; without it a non-binary X is not sent."""
     f = reg.fields
     fee, processing = f["fee_cents"], f["processing_cents"]
     record: dict[str, Any] = {
@@ -78,7 +79,7 @@ def participant_record(reg: Registration) -> dict[str, Any]:
                 "country_code": "US",
             },
             "dob": f["dob"],
-            "gender": f["gender"],
+            "gender": f["gender"] if nb or f["gender"] != "X" else None,
             "phone": f["phone"],
             "profile_image_url": None,
         },

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 
 from p88_pipeline.providers.runsignup.client import (
+    DOCUMENTED_CAPS,
     PARTICIPANTS_PAGE_MAX,
     RACES_PAGE_MAX,
+    REMOVED_PAGE_SIZE,
     RunSignUpClient,
 )
 from p88_pipeline.providers.runsignup.fake_api import RunSignUpApi, RunSignUpSettings
@@ -16,7 +18,7 @@ from p88_pipeline.providers.spec import ProviderSpec, Reading, WorldShape
 PAGE_SIZES = {
     "races": RACES_PAGE_MAX,
     "participants": PARTICIPANTS_PAGE_MAX,
-    "removed-participants": PARTICIPANTS_PAGE_MAX,
+    "removed-participants": REMOVED_PAGE_SIZE,
 }
 
 
@@ -51,11 +53,7 @@ SPEC = ProviderSpec(
     credential_fields=("api_key_env", "api_secret_env"),
     default_quota_per_hour=1000,
     page_sizes=PAGE_SIZES,
-    page_caps={
-        "races": RACES_PAGE_MAX,
-        "participants": PARTICIPANTS_PAGE_MAX,
-        "removed-participants": None,
-    },
+    page_caps=DOCUMENTED_CAPS,
     build_client=RunSignUpClient.from_account,
     world=WorldShape(
         uses=_uses,
