@@ -29,7 +29,7 @@ from p88_pipeline.providers.base import (
     ThrottledError,
 )
 from p88_pipeline.providers.timeparse import iso_utc
-from p88_pipeline.sync import plan
+from p88_pipeline.sync import cancel, plan
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.warehouse.events import load_events, upsert_events, upsert_partner
 from p88_pipeline.warehouse.participants import ParticipantWriter
@@ -76,7 +76,9 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
     """Stage 1: read the whole events list and store every event."""
     figures = SyncFigures(client.provider, partner.slug)
     calls_before = client.calls
+    cancel.check()
     events = list(client.list_events())
+    cancel.check()
     with engine.begin() as conn:
         upsert_partner(
             conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
@@ -148,6 +150,7 @@ def sync_participants(
     started = time.monotonic()
     figures = SyncFigures(client.provider, partner.slug, events_future=len(future))
     calls_before = client.calls
+    cancel.check()
     if not future:
         log.info("%s partner %s: no future events, nothing to sync", client.provider, partner.slug)
         return figures
@@ -159,7 +162,7 @@ def sync_participants(
         lock = threading.Lock()
 
         def run(group: plan.SyncGroup) -> None:
-            if stop.is_set():
+            if stop.is_set() or cancel.requested():
                 return
             try:
                 _sync_group_with_fallback(
@@ -168,6 +171,11 @@ def sync_participants(
             except AuthError:
                 stop.set()
                 raise
+            except cancel.SyncInterruptedError as exc:
+                stop.set()
+                with lock:
+                    figures.status = "interrupted"
+                    figures.errors.append(_error(group, exc))
             except (QuotaExhaustedError, ThrottledError) as exc:
                 stop.set()
                 with lock:
@@ -212,8 +220,11 @@ def sync_participants(
         figures.participants_rejected,
         figures.api_calls,
     )
-    if figures.errors and figures.status != "quota_exhausted":
+    if cancel.requested() and figures.events_synced < figures.events_future:
+        figures.status = "interrupted"  # races not started are left for the next run
+    if figures.errors and figures.status == "success":
         figures.status = "failed"
+    if figures.status in ("failed", "interrupted"):
         raise SyncFailedError(figures)
     return figures
 
@@ -286,6 +297,7 @@ def _sync_group(
         writer.begin(group.event_ids, full=group.sync_type != plan.INCREMENTAL)
         batch: list[Participant] = []
         for page in client.iter_participant_pages(group.events, group.modified_after):
+            cancel.check()
             batch.extend(page.participants)
             rejected += writer.reject(page.rejected)
             if len(batch) >= BATCH_ROWS:
@@ -296,10 +308,12 @@ def _sync_group(
         if group.sync_type == plan.INCREMENTAL:
             assert group.modified_after is not None
             for page in client.iter_removals(group.events, group.modified_after):
+                cancel.check()
                 removed += writer.apply_removals(page.removals)
                 rejected += writer.reject(page.rejected)
         else:
             removed += writer.reconcile_missing(group.event_ids, started_at)
+        cancel.check()  # last boundary before the commit
         watermark = plan.next_watermark(started_at, provider_started_at, clock())
         save_watermarks(
             conn, client.provider, partner.id, group.event_ids, watermark, group.sync_type
