@@ -43,8 +43,7 @@ def configure_logging(
             )
         else:
             file_handler = logging.FileHandler(path)
-    except OSError as exc:
-        logging.getLogger("p88").warning("no log file (%s): %s", path, exc)
+    except OSError:  # an unwritable data dir: the command that needs it says so, once
         return None
     file_handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     file_handler.setFormatter(logging.Formatter(FORMAT))
