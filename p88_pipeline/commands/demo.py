@@ -8,13 +8,8 @@ import sys
 from datetime import timedelta
 
 from p88_pipeline.commands.instance import get_instance
-from p88_pipeline.commands.sync import (
-    providers_of,
-    run_config,
-    run_figures,
-    run_partners,
-    type_summary,
-)
+from p88_pipeline.commands.summary import type_summary
+from p88_pipeline.commands.sync import providers_of, run_config, run_figures, run_partners
 from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import Settings, load_settings
 from p88_pipeline.truth_comparison import compare_with_truth
@@ -60,16 +55,17 @@ def demo(settings: Settings, scale: str, seed: int, provider: str) -> int:
         partners = load_partners(partners_path)
         delete_partner_rows(engine, [p.id for p in partners])  # the world is new each time
         instance = get_instance(settings)
+        instance.add_dynamic_partitions("timing_partner", [p.slug for p in partners])
 
         say("\n== run 1: first sync (no watermarks yet: full) ==")
-        first = run_partners(
-            instance, partners, provider, run_config(as_of=world.clock.now().isoformat())
+        first, _ = run_partners(
+            partners, provider, run_config(as_of=world.clock.now().isoformat()), settings=settings
         )
         say("\n== one simulated day passes: new, modified and removed registrations ==")
         world.advance(timedelta(days=1))
         say("\n== run 2: incremental sync ==")
-        second = run_partners(
-            instance, partners, provider, run_config(as_of=world.clock.now().isoformat())
+        second, _ = run_partners(
+            partners, provider, run_config(as_of=world.clock.now().isoformat()), settings=settings
         )
 
         figures = run_figures(engine, [r.run_id for r in first + second])

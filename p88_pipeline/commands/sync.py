@@ -1,140 +1,285 @@
-"""`p88 sync`: run partners through the Dagster jobs, so CLI runs sit in the same run history
-as scheduled ones, then print each partner's figures from sync_runs."""
+"""`p88 sync`: run partners through the Dagster jobs (so CLI runs sit in the same run history as
+scheduled ones) in supervised worker processes, then print one line per partner and provider
+from sync_runs, failures first, with the cause and the fix."""
 
 from __future__ import annotations
 
+import functools
 import logging
-import multiprocessing
-import time
+import os
+import sys
+import traceback
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
 
-from p88_pipeline.defs.jobs import job_name
-from p88_pipeline.partners import Partner
+from p88_pipeline.commands import summary
+from p88_pipeline.commands.console import log_file, worker_setup
+from p88_pipeline.commands.instance import asset_pools, get_instance
+from p88_pipeline.commands.reconcile import UNFINISHED, process_tags, reconcile
+from p88_pipeline.commands.supervisor import Supervised, supervise
+from p88_pipeline.partners import Partner, find_partner, load_partners
 from p88_pipeline.providers.registry import names
-from p88_pipeline.run_tags import partner_tags
+from p88_pipeline.redaction import env_values, redact
+from p88_pipeline.run_tags import SOURCE_TAG, partner_tags
+from p88_pipeline.run_tags import run_partner as run_partner_of
+from p88_pipeline.settings import Settings, load_settings
+from p88_pipeline.sync.figures import FIGURES
+from p88_pipeline.sync.outcome import plain
+from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+from p88_pipeline.warehouse.migrations import prepare_warehouse
+from p88_pipeline.warehouse.runs import run_rows
 
 log = logging.getLogger("p88.cli")
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """`p88 sync`'s arguments. `incremental_days=None` leaves the run config's own default."""
+
+    force_full_sync: bool = False
+    incremental_days: int | None = None
+    timing_partner: str | None = None
+    test: bool = False
+    provider: str = "all"
+    parallel: int = 4
+    as_of: str | None = None
+    verbose: bool = False
 
 
 @dataclass
 class PartnerRun:
     partner: Partner
-    run_id: str
+    run_id: str | None
     success: bool
     duration_s: float
     error: str | None = None
 
 
-def run_config(
-    *, force_full: bool = False, incremental_days: int = 7, as_of: str | None = None
-) -> dict[str, Any]:
-    settings: dict[str, Any] = {"force_full_sync": force_full, "incremental_days": incremental_days}
-    if as_of:
-        settings["as_of"] = as_of
-    return {
-        "resources": {"sync_settings": {"config": settings}},
-        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-    }
-
-
-def _execute(
-    instance: dg.DagsterInstance, slug: str, name: str, config: dict[str, Any]
-) -> tuple[str, bool, str | None]:
-    from p88_pipeline.definitions import defs
-
-    result = defs.resolve_job_def(name).execute_in_process(
-        partition_key=slug,
-        instance=instance,
-        run_config=config,
-        raise_on_error=False,
-        tags=partner_tags(slug, "cli"),
-    )
-    if result.success:
-        return result.run_id, True, None
-    errors = [
-        f"{e.step_key}: {e.step_failure_data.error.message.strip()}"
-        for e in result.all_events
-        if e.is_step_failure and e.step_failure_data and e.step_failure_data.error
-    ]
-    return result.run_id, False, "; ".join(errors) or "run failed"
-
-
-def _execute_in_worker(slug: str, name: str, config: dict[str, Any]):
-    """A worker process's run: Dagster's in-process execution is not thread-safe, processes are."""
-    from p88_pipeline.cli import configure_logging
-
-    configure_logging()
-    return _execute(dg.DagsterInstance.get(), slug, name, config)
-
-
-def run_partners(
-    instance: dg.DagsterInstance,
-    partners: Sequence[Partner],
-    provider: str,
-    config: dict[str, Any],
-    parallel: int = 1,
-) -> list[PartnerRun]:
-    """One Dagster run per partner; with parallel > 1, partners run side by side in worker
-    processes on the same instance (DAGSTER_HOME), each with its own quota limiter."""
-    name = job_name(provider)
-    instance.add_dynamic_partitions("timing_partner", [p.slug for p in partners])
-    started = {p.slug: time.monotonic() for p in partners}
-    for partner in partners:
-        log.info("partner %s (%s): starting %s", partner.slug, partner.name, name)
-    if parallel <= 1 or len(partners) <= 1:
-        outcomes = [_execute(instance, p.slug, name, config) for p in partners]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(parallel, len(partners)), mp_context=context) as pool:
-            futures = [pool.submit(_execute_in_worker, p.slug, name, config) for p in partners]
-            outcomes = [f.result() for f in futures]
-    results = []
-    for partner, (run_id, success, error) in zip(partners, outcomes, strict=True):
-        if not success:
-            log.error("partner %s: run %s failed: %s", partner.slug, run_id, error)
-        duration = time.monotonic() - started[partner.slug]
-        results.append(PartnerRun(partner, run_id, success, duration, error))
-    return results
-
-
-FIGURE_COLUMNS = (
-    "events_total",
-    "events_future",
-    "events_synced",
-    "participants_upserted",
-    "participants_removed",
-    "api_calls",
-    "duration_s",
-)
-
-
-def run_figures(engine: sa.Engine, run_ids: Sequence[str]) -> dict[tuple[str, str, str], dict]:
-    """(run_id, provider, partner id) -> figures, straight from sync_runs."""
-    if not run_ids:
-        return {}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                f"SELECT run_id, provider, timing_partner_id, status, sync_types, "
-                f"{', '.join(FIGURE_COLUMNS)} FROM sync_runs WHERE run_id = ANY(:ids)"
-            ),
-            {"ids": list(run_ids)},
-        ).mappings()
-        return {(r["run_id"], r["provider"], r["timing_partner_id"]): dict(r) for r in rows}
-
-
-def type_summary(sync_types: dict[str, str]) -> str:
-    counts: dict[str, int] = {}
-    for sync_type in sync_types.values():
-        counts[sync_type] = counts.get(sync_type, 0) + 1
-    return " ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "-"
+def job_name(provider: str) -> str:
+    """The job `p88 sync --provider` launches, resolved by name in p88_pipeline.definitions."""
+    return "sync" if provider == "all" else f"{provider}_sync"
 
 
 def providers_of(provider: str) -> Sequence[str]:
     return names() if provider == "all" else (provider,)
+
+
+def run_config(
+    *,
+    force_full: bool = False,
+    incremental_days: int | None = None,
+    as_of: str | None = None,
+    verbose: bool = False,
+) -> dict[str, Any]:
+    settings: dict[str, Any] = {"force_full_sync": force_full}
+    if incremental_days is not None:
+        settings["incremental_days"] = incremental_days
+    if as_of:
+        settings["as_of"] = as_of
+    # Dagster's console logger prints whole tracebacks: kept for -v, the run history has them.
+    level = "INFO" if verbose else "CRITICAL"
+    return {
+        "resources": {"sync_settings": {"config": settings}},
+        "loggers": {"console": {"config": {"log_level": level}}},
+    }
+
+
+def _root_error(error: Any) -> Any:
+    while error.cause is not None:
+        error = error.cause
+    return error
+
+
+def run_partner(slug: str, job: str, config: dict[str, Any]) -> dict[str, Any]:
+    """One partner's Dagster run, in a worker: the run id and, if it failed, the user error's own
+    message (not Dagster's wrapper) plus the full text for the log file."""
+    from p88_pipeline.definitions import defs
+
+    tags = {**partner_tags(slug, "cli"), **process_tags()}
+    try:
+        result = defs.resolve_job_def(job).execute_in_process(
+            partition_key=slug,
+            instance=dg.DagsterInstance.get(),
+            run_config=config,
+            raise_on_error=False,
+            tags=tags,
+        )
+    except Exception as exc:  # the instance or its database failed before the run could
+        return {
+            "run_id": None,
+            "success": False,
+            "cause": f"{type(exc).__name__}: {plain(str(exc))}",
+            "detail": traceback.format_exc(),
+        }
+    errors = [
+        (e.step_key, e.step_failure_data.error)
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data and e.step_failure_data.error
+    ]
+    roots = [_root_error(error) for _, error in errors]
+    return {
+        "run_id": result.run_id,
+        "success": result.success,
+        "cause": plain(roots[0].to_string()) if roots else (None if result.success else "failed"),
+        "detail": "\n".join(f"{step}:\n{error.to_string()}" for step, error in errors),
+    }
+
+
+def run_partners(
+    partners: Sequence[Partner],
+    provider: str,
+    config: dict[str, Any],
+    parallel: int = 1,
+    *,
+    verbose: bool = False,
+    settings: Settings | None = None,
+    waiting: Any = None,
+) -> tuple[list[PartnerRun], Supervised]:
+    """One Dagster run per partner, `parallel` at a time in worker processes on the instance
+    (DAGSTER_HOME) get_instance prepared, each with its own quota limiter."""
+    settings = settings or load_settings()
+    setup = functools.partial(worker_setup, verbose, log_file(settings.data_dir))
+    tasks = [(p.slug, job_name(provider), config) for p in partners]
+    state = supervise(
+        tasks,
+        max(1, parallel),
+        f"{__name__}:run_partner",
+        setup,
+        waiting=waiting,
+        say=_say,
+        grace_s=settings.stop_grace_s,
+        note_every_s=settings.wait_note_s,
+    )
+    runs = []
+    for partner, seen in zip(partners, state.outcomes, strict=True):
+        result = seen.result
+        error = result.get("cause") or seen.note
+        runs.append(
+            PartnerRun(partner, result.get("run_id"), bool(result.get("success")), 0.0, error)
+        )
+        runs[-1].duration_s = seen.duration_s
+        if result.get("detail"):
+            log.info(
+                "partner %s run %s failed:\n%s", partner.slug, result["run_id"], result["detail"]
+            )
+    return runs, state
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_figures(engine: sa.Engine, run_ids: Sequence[str | None]) -> dict[tuple, dict]:
+    """(run_id, provider, partner id) -> the run's sync_runs row (the demo's side-by-side)."""
+    rows = run_rows(engine, [r for r in run_ids if r], FIGURES)
+    return {(r["run_id"], r["provider"], r["timing_partner_id"]): r for r in rows}
+
+
+def select_partners(partners: list[Partner], request: SyncRequest) -> tuple[list[Partner], str]:
+    """The partners to run, and why none if none (inactive, or no account for the provider)."""
+    if request.timing_partner:
+        partners = [find_partner(partners, request.timing_partner)]
+    elif request.test:
+        partners = partners[:1]
+    inactive = [p.slug for p in partners if not p.active]
+    active = [p for p in partners if p.active]
+    wanted = providers_of(request.provider)
+    chosen = [p for p in active if any(p.account(x) for x in wanted)]
+    if chosen:
+        return chosen, ""
+    if inactive and not active:
+        return [], f"{', '.join(inactive)}: inactive (active: false in the partners file)"
+    return [], f"no requested partner has a {request.provider} account"
+
+
+def waiting_lines(instance: dg.DagsterInstance, running: list[tuple[str, float]]) -> list[str]:
+    """What the unfinished partners wait for: a pool slot (and who holds it), or their sync."""
+    storage = instance.event_log_storage
+    lines = []
+    ours = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED, tags={SOURCE_TAG: "cli"}))
+    ours_by_id = {r.run_id: run_partner_of(r.tags) or "?" for r in ours}
+    if storage.supports_global_concurrency_limits:
+        for pool in sorted(asset_pools()):
+            info = storage.get_concurrency_info(pool)
+            queued = sorted(
+                {ours_by_id[s.run_id] for s in info.pending_steps if s.run_id in ours_by_id}
+                - {ours_by_id.get(s.run_id) for s in info.claimed_slots}
+            )
+            if queued:
+                holders = (
+                    ", ".join(f"{s.run_id[:8]} ({s.step_key})" for s in info.claimed_slots)
+                    or "none"
+                )
+                lines.append(
+                    f"p88: waiting: {', '.join(queued)} queued for a {pool} slot "
+                    f"({len(info.claimed_slots)} of {info.slot_count} held by runs: {holders})"
+                )
+    busy = ", ".join(f"{slug} {seconds:.0f}s" for slug, seconds in running)
+    lines.append(f"p88: still syncing: {busy}")
+    return lines
+
+
+def sync_command(request: SyncRequest) -> int:
+    settings = load_settings()
+    partners = load_partners(settings.partners_file)
+    chosen, why_none = select_partners(partners, request)
+    if not chosen:
+        print(f"p88 sync: nothing to do: {why_none}")
+        return summary.EXIT_INACTIVE
+    try:
+        engine = get_engine(resolve_database_url(settings))
+        prepare_warehouse(engine)
+        instance = get_instance(settings)
+        for line in reconcile(instance, engine):
+            _say(line)
+    except (sa.exc.OperationalError, OSError) as exc:
+        print(f"p88 sync: the database is unreachable: {plain(str(exc))}", file=sys.stderr)
+        return summary.EXIT_FAILED
+    config = run_config(
+        force_full=request.force_full_sync,
+        incremental_days=request.incremental_days,
+        as_of=request.as_of,
+        verbose=request.verbose,
+    )
+    instance.add_dynamic_partitions("timing_partner", [p.slug for p in chosen])
+    runs, state = run_partners(
+        chosen,
+        request.provider,
+        config,
+        request.parallel,
+        verbose=request.verbose,
+        settings=settings,
+        waiting=functools.partial(waiting_lines, instance),
+    )
+    if state.stop_signal is not None or state.killed:
+        for line in reconcile(instance, engine, row_status="interrupted"):
+            _say(line)
+    return report(engine, runs, state, partners, settings)
+
+
+def report(
+    engine: sa.Engine,
+    runs: list[PartnerRun],
+    state: Supervised,
+    partners: list[Partner],
+    settings: Settings,
+) -> int:
+    rows = run_rows(engine, [r.run_id for r in runs if r.run_id], FIGURES)
+    envs = [v for p in partners for a in p.accounts.values() for v in a.credential_envs.values()]
+    secrets = env_values(envs, os.environ)
+    lines = []
+    for run, seen in zip(runs, state.outcomes, strict=True):
+        mine = [r for r in rows if r["run_id"] == run.run_id and run.run_id]
+        lines += summary.partner_lines(
+            run.partner.slug, mine, seen.result, seen.note, state.stop_signal is not None
+        )
+    for line in summary.render(lines):
+        print(redact(line, secrets))
+    code = summary.exit_code([x.status for x in lines], state.stop_signal)
+    if code != summary.EXIT_OK:
+        print(f"p88 sync: exit {code}; details in {log_file(settings.data_dir)} (or run with -v)")
+    return code

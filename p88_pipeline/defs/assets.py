@@ -6,15 +6,21 @@ assets yield nothing, so Dagster records no materialization (the partition stays
 a green "filled" for work that was not done) and skips the steps downstream.
 """
 
+import logging
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
+import sqlalchemy as sa
 
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import Partner
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.redaction import env_values, redact_value
+from p88_pipeline.sync import outcome
 from p88_pipeline.sync.engine import (
     select_future,
     stored_future,
@@ -25,6 +31,34 @@ from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.warehouse.runs import calls_in_last_hour, record_run
 
 ASSET_NAMES = ("events", "future_events", "participants")  # each provider's chain, in order
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _terminal_row(
+    context: dg.AssetExecutionContext, engine: sa.Engine, provider: str, partner: Partner
+) -> Iterator[None]:
+    """Whatever ends a step early, its sync_runs row ends in a terminal status with the cause."""
+    try:
+        yield
+    except SyncFailedError:
+        raise  # the row was written with the figures
+    except BaseException as exc:
+        envs = partner.accounts[provider].credential_envs.values()
+        entry = redact_value(outcome.describe(exc), env_values(envs, os.environ))
+        try:
+            record_run(
+                engine,
+                context.run.run_id,
+                provider,
+                partner.id,
+                finished_at=datetime.now(UTC),
+                status=outcome.status_of(type(exc).__name__),
+                errors=[entry],
+            )
+        except Exception as record_exc:  # the database itself may be what failed
+            log.warning("sync_runs row left open (closed at the next start): %s", record_exc)
+        raise
 
 
 def _skip_reason(partner: Partner, provider: str) -> str | None:
@@ -87,7 +121,8 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         if partner is None:
             return
         engine = warehouse.get_engine()
-        figures = sync_events(engine, _client(engine, partner, provider), partner)
+        with _terminal_row(context, engine, provider, partner):
+            figures = sync_events(engine, _client(engine, partner, provider), partner)
         record_run(
             engine,
             context.run.run_id,
@@ -122,9 +157,10 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         if partner is None:
             return
         engine = warehouse.get_engine()
-        total, future = select_future(
-            engine, provider, partner, sync_settings.clock()(), sync_settings.policy()
-        )
+        with _terminal_row(context, engine, provider, partner):
+            total, future = select_future(
+                engine, provider, partner, sync_settings.clock()(), sync_settings.policy()
+            )
         record_run(
             engine,
             context.run.run_id,
@@ -161,14 +197,15 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             return
         engine = warehouse.get_engine()
         clock, policy = sync_settings.clock(), sync_settings.policy()
-        total, future = stored_future(engine, provider, partner, clock(), policy)
-        client = _client(engine, partner, provider)
-        try:
-            figures = sync_participants(engine, client, partner, future, policy, clock)
-        except SyncFailedError as exc:
-            exc.figures.events_total = total
-            _record(engine, context.run.run_id, partner, exc.figures)
-            raise
+        with _terminal_row(context, engine, provider, partner):
+            total, future = stored_future(engine, provider, partner, clock(), policy)
+            client = _client(engine, partner, provider)
+            try:
+                figures = sync_participants(engine, client, partner, future, policy, clock)
+            except SyncFailedError as exc:
+                exc.figures.events_total = total
+                _record(engine, context.run.run_id, partner, exc.figures)
+                raise
         figures.events_total = total  # stage 3 syncs the future events; the total is stage 2's
         _record(engine, context.run.run_id, partner, figures)
         yield dg.MaterializeResult(metadata=_metadata(figures))

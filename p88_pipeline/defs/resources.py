@@ -53,7 +53,9 @@ class SyncSettingsResource(dg.ConfigurableResource):
     """How a run syncs. One block of run config for all assets; full_refresh sets force."""
 
     force_full_sync: bool = Field(default=False, description="full read of every future event")
-    incremental_days: int = Field(default=7, description="older watermarks force a full sync")
+    incremental_days: int = Field(
+        default=SyncPolicy.incremental_days, description="older watermarks force a full sync"
+    )
     overlap_minutes: float = Field(default=10, description="re-read window before the watermark")
     grace_days: float = Field(default=1, description="events started this recently still sync")
     max_rejected_share: float = Field(

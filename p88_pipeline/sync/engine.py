@@ -26,7 +26,7 @@ from p88_pipeline.providers.base import (
     QuotaExhaustedError,
     ThrottledError,
 )
-from p88_pipeline.sync import plan
+from p88_pipeline.sync import cancel, plan
 from p88_pipeline.sync.caps import learning_caps
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.sync.group import (
@@ -76,8 +76,10 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
     """Stage 1: read the whole events list and store every event."""
     figures = SyncFigures(client.provider, partner.slug)
     calls_before = client.calls
+    cancel.check()
     with learning_caps(engine, client, partner, figures):
         events = list(client.list_events())
+    cancel.check()
     with engine.begin() as conn:
         upsert_partner(
             conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
@@ -149,6 +151,7 @@ def sync_participants(
     started = time.monotonic()
     figures = SyncFigures(client.provider, partner.slug, events_future=len(future))
     calls_before = client.calls
+    cancel.check()
     if not future:
         log.info("%s partner %s: no future events, nothing to sync", client.provider, partner.slug)
         return figures
@@ -167,13 +170,18 @@ def sync_participants(
         shared = GroupRun(engine, client, partner, policy, figures, clock, options, lock)
 
         def run(group: plan.SyncGroup) -> None:
-            if stop.is_set():
+            if stop.is_set() or cancel.requested():
                 return
             try:
                 sync_group(shared, group)
             except AuthError:
                 stop.set()
                 raise
+            except cancel.SyncInterruptedError as exc:
+                stop.set()
+                with lock:
+                    figures.status = "interrupted"
+                    figures.errors.append(_error(group, exc))
             except (QuotaExhaustedError, ThrottledError) as exc:
                 stop.set()
                 with lock:
@@ -244,8 +252,11 @@ def sync_participants(
         figures.participants_rejected,
         figures.api_calls,
     )
-    if figures.errors and figures.status != "quota_exhausted":
+    if cancel.requested() and figures.events_synced < figures.events_future:
+        figures.status = "interrupted"  # races not started are left for the next run
+    if figures.errors and figures.status == "success":
         figures.status = "failed"
+    if figures.status in ("failed", "interrupted"):
         raise SyncFailedError(figures)
     return figures
 

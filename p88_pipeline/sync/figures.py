@@ -62,3 +62,16 @@ class SyncFailedError(RuntimeError):
             f"({figures.events_synced} of {figures.events_future} future events synced): {lines}"
         )
         self.figures = figures
+
+
+# The figures every report shows, in order (sync_runs columns, Dagster metadata, `p88 sync`).
+FIGURES = (
+    "events_total",
+    "events_future",
+    "events_synced",
+    "participants_upserted",
+    "participants_removed",
+    "participants_rejected",
+    "api_calls",
+    "duration_s",
+)

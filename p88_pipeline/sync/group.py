@@ -23,7 +23,7 @@ from p88_pipeline.providers.base import (
     UntimedRecordsError,
 )
 from p88_pipeline.providers.timeparse import iso_utc
-from p88_pipeline.sync import plan
+from p88_pipeline.sync import cancel, plan
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.guard import ReadTally, SuspiciousReadError, suspicious
 from p88_pipeline.warehouse.participants import ParticipantWriter
@@ -120,6 +120,7 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
         )
         batch: list[Participant] = []
         for page in client.iter_participant_pages(group.events, group.modified_after):
+            cancel.check()
             batch.extend(page.participants)
             tally.read.update(p.event_id for p in page.participants)
             untimed.update(p.event_id for p in page.participants if p.modified_at is None)
@@ -134,6 +135,7 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
         if group.sync_type == plan.INCREMENTAL:
             assert group.modified_after is not None
             for page in client.iter_removals(group.events, group.modified_after):
+                cancel.check()
                 tally.read.update(r.event_id for r in page.removals)
                 for record in page.rejected:
                     tally.note_rejected(record.event_id, record.reason)
@@ -152,6 +154,7 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
                 + f"; nothing of race {group.race_id} was written (rule 8: a read that stores "
                 "nothing of what the provider returned is a failure)"
             )
+        cancel.check()  # last boundary before the commit
         watermark = plan.next_watermark(started_at, provider_started_at, clock())
         types = _types(group, untimed)
         for sync_type in sorted(set(types.values())):

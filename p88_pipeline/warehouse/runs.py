@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,3 +53,46 @@ def calls_in_last_hour(engine: sa.Engine, provider: str, partner_id: str) -> int
                 {"provider": provider, "partner": partner_id},
             ).scalar()
         )
+
+
+def run_rows(
+    engine: sa.Engine, run_ids: Sequence[str], figures: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The sync_runs rows of these Dagster runs, with the named figure columns."""
+    if not run_ids:
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT run_id, provider, timing_partner_id, status, sync_types, errors, "
+                f"{', '.join(figures)} FROM sync_runs WHERE run_id = ANY(:ids) "
+                "ORDER BY timing_partner_id, provider"
+            ),
+            {"ids": list(run_ids)},
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def open_run_ids(engine: sa.Engine) -> list[str]:
+    """Runs with a row still `running`: live syncs, or crashed ones not yet closed."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.text("SELECT DISTINCT run_id FROM sync_runs WHERE status = 'running'")
+            ).scalars()
+        )
+
+
+def close_runs(engine: sa.Engine, run_ids: Sequence[str], status: str, error: str) -> int:
+    """Close the still-`running` rows of runs known to be over (their process is gone)."""
+    if not run_ids:
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.text(
+                "UPDATE sync_runs SET status = :status, finished_at = now(), "
+                "errors = errors || CAST(:entry AS jsonb) "
+                "WHERE run_id = ANY(:ids) AND status = 'running'"
+            ),
+            {"ids": list(run_ids), "status": status, "entry": json.dumps([{"error": error}])},
+        ).rowcount

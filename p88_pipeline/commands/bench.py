@@ -1,0 +1,53 @@
+"""`p88 bench`: run the benchmark harness (or re-render a saved run), print or write the report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def bench_command(
+    *,
+    scale: str,
+    repeat: int,
+    latency_ms: int,
+    seed: int,
+    strategies: list[str],
+    keep_db: bool = False,
+    as_json: bool = False,
+    chart_path: str | None = None,
+    markdown_path: str | None = None,
+    from_json: str | None = None,
+) -> int:
+    from benchmarks.harness import run_bench
+    from benchmarks.report import chart, markdown, table, targets
+
+    if from_json:  # re-render a report from a saved run, without running it again
+        result: dict[str, Any] = json.loads(Path(from_json).read_text())
+    else:
+        result = run_bench(
+            scale=scale,
+            repeat=repeat,
+            latency_ms=latency_ms,
+            seed=seed,
+            strategies=strategies,
+            keep_db=keep_db,
+        )
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(table(result))
+    print()
+    for label, ok, value in targets(result):
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    if chart_path and chart(result, Path(chart_path)):
+        print(f"chart written to {chart_path}")
+    if markdown_path:
+        Path(markdown_path).with_suffix(".json").write_text(json.dumps(result, indent=2))
+        command = "p88 bench " + " ".join(sys.argv[2:])
+        name = Path(chart_path).name if chart_path else None
+        Path(markdown_path).write_text(markdown(result, name, command))
+        print(f"report written to {markdown_path}")
+    return 0

@@ -1,0 +1,24 @@
+"""CLI fixtures: the seed-10 tiny world (two partners, three accounts, two future races each)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from p88_pipeline.partners import parse_partners
+from p88_pipeline_tests.helpers import Sandbox
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_pipeline.sandbox.server import SandboxServer
+    from p88_pipeline.sandbox.world import World
+
+    world = World(seed=10, scale="tiny")
+    with SandboxServer(world) as server:
+        env = partner_environment(world)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield Sandbox(world, server, parse_partners(render_partners_yaml(world, server)), env)
