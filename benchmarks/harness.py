@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.minimum import minimum_calls
+from benchmarks.race_week import run_race_week
 from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import PROJECT_ROOT, load_settings
 from p88_pipeline.truth_comparison import compare_with_truth
@@ -127,6 +128,8 @@ def one_repetition(
             out["all_events"] = run_worker("p88-all-events", all_url, partners_file, as_of, env)
             out["all_events"]["mismatches"] = mismatches(all_url, world, partners_file)
             out["copy_floor_rows_s"] = copy_floor(all_url)
+            say(f"[{name} #{rep + 1}] race-week report + start lists on every participant")
+            out["race_week"] = run_race_week(all_url, partners_file, as_of, workdir / "exports")
         for phase, latency in (("nightly", 0), ("nightly_latency", latency_ms)):
             since = as_of
             world.advance(timedelta(days=1))
@@ -194,6 +197,16 @@ def _all_events(reps: list[dict[str, Any]]) -> dict[str, Any]:
         "all_events_load_rows_per_s": run["load_rows"] / run["load_s"] if run["load_s"] else 0.0,
         "all_events_peak_rss_mb": run["peak_rss_mb"],
         "all_events_mismatches": run["mismatches"],
+        **race_week_figures(next(r["race_week"] for r in reps if "race_week" in r)),
+    }
+
+
+def race_week_figures(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "race_week_s": run["wall_s"],
+        "race_week_events": run["events"],
+        "race_week_files": run["files"],
+        "race_week_peak_rss_mb": run["peak_rss_mb"],
     }
 
 

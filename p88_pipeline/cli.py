@@ -87,6 +87,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         chart_path=args.chart,
         markdown_path=args.markdown,
         from_json=args.from_json,
+        race_week=args.race_week,
     )
 
 
@@ -103,6 +104,12 @@ def cmd_db(args: argparse.Namespace) -> int:
     if action == "url":
         return db.url(args.database)
     return db.start()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.export import run_export
+
+    return run_export(args.timing_partner, args.event, args.out, args.force, args.as_of)
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
@@ -166,7 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--markdown", help="write the report (docs/performance.md) here")
     bench.add_argument("--from-json", help="render a saved run (the .json beside --markdown)")
     bench.add_argument("--keep-db", action="store_true", help=KEEP_DB_HELP)
+    bench.add_argument(
+        "--race-week", action="store_true", help="only the race-week report + start lists"
+    )
     bench.set_defaults(func=cmd_bench)
+
+    export = sub.add_parser("export", help="start lists (CSV) of future events that changed")
+    export.add_argument("--timing-partner", metavar="SLUG", help="one partner (default: all)")
+    export.add_argument("--event", metavar="ID", help="one event id")
+    export.add_argument("--out", metavar="DIR", help="default: P88_EXPORT_DIR")
+    export.add_argument("--force", action="store_true", help="rewrite unchanged ones too")
+    export.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    export.set_defaults(func=cmd_export)
 
     soak = sub.add_parser(
         "soak",

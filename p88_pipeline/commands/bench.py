@@ -20,10 +20,15 @@ def bench_command(
     chart_path: str | None = None,
     markdown_path: str | None = None,
     from_json: str | None = None,
+    race_week: bool = False,
 ) -> int:
     from benchmarks.harness import run_bench
+    from benchmarks.race_week_bench import race_week_only
     from benchmarks.report import chart, markdown, table, targets
 
+    if race_week:  # report + start lists alone, on a freshly loaded world
+        print(json.dumps(race_week_only(scale, seed, keep_db), indent=2))
+        return 0
     if from_json:  # re-render a report from a saved run, without running it again
         result: dict[str, Any] = json.loads(Path(from_json).read_text())
     else:
