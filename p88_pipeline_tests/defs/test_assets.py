@@ -105,9 +105,10 @@ def test_a_partner_without_the_provider_gets_no_materialization(
             dg.AssetKey(["haku", "events"]), ["bravo"], timing_partner_partitions
         )
     assert result.success
-    assert result.get_asset_materialization_events() == []
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert not [key for key in materialized if key.path[0] == "haku"]  # reports may refresh
     skipped = {e.step_key for e in result.all_events if e.is_step_skipped}
-    assert skipped == {"haku__future_events", "haku__participants"}
+    assert {"haku__future_events", "haku__participants"} <= skipped
     assert status == {"bravo": None}  # "missing" in the UI, not "materialized"
     assert sandbox.server.calls(provider="haku") == 0
 
@@ -128,7 +129,8 @@ def test_participants_metadata_counts_every_stored_event(db_url, engine, sandbox
             {"id": str(partner.id)},
         ).scalar()
     meta = materialization(result, ["runsignup", "participants"])
-    assert meta["events_total"] == stored > meta["events_future"] > 0
+    # /races?start_date= lists only races from today - grace on: stored events may all be future
+    assert meta["events_total"] == stored >= meta["events_future"] > 0
     assert meta["partner"] == "bravo"
 
 
