@@ -26,6 +26,7 @@ from p88_pipeline.providers.base import (
     ThrottledError,
 )
 from p88_pipeline.providers.quota import TokenBucket
+from p88_pipeline.redaction import spellings
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,9 @@ class ApiSession:
             self._secrets.append(secret)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
+        """Every spelling of every secret: query strings carry them quote_plus-encoded."""
+        for form in sorted({f for s in self._secrets for f in spellings(s)}, key=len, reverse=True):
+            text = text.replace(form, "***")
         return text
 
     def _where(self, url: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -17,14 +18,15 @@ from p88_pipeline.commands.sync import run_config
 from p88_pipeline.definitions import defs
 from p88_pipeline.defs.alerts import run_failure_alerts
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.partners import PartnerConfigError, parse_partners
 from p88_pipeline.providers.base import ProviderError
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.redaction import spellings
 from p88_pipeline.sandbox.partners_file import render_partners_yaml
 from p88_pipeline.sandbox.server import SandboxServer
 from p88_pipeline.sync.engine import sync_events
 from p88_pipeline_tests.helpers import FAST_RETRY
+
+URL_SAFE = re.compile(r"^[A-Za-z0-9_.~-]+$")
 
 
 def bound_job(name: str, db_url: str, partners_file: Path) -> dg.JobDefinition:
@@ -98,7 +100,8 @@ def test_no_configured_secret_reaches_logs_metadata_tables_or_alerts(
     server.inject("runsignup", "bravo", "invalid_records", count=1)
     server.inject("haku", "alpha", "http_500", count=1)
     server.inject("haku", "alpha", "invalid_records", count=1)
-    wrong = "wrong-secret-4f1d2c3b"
+    # A space and a slash: the raw, path-quoted and query-quoted spellings all differ.
+    wrong = "wrong secret/4f1d2c3b"
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("timing_partner", ["alpha", "bravo"])
         config = run_config(as_of=sandbox.world.clock.now().isoformat())
@@ -138,11 +141,12 @@ def test_no_configured_secret_reaches_logs_metadata_tables_or_alerts(
     ):
         assert seen in everything, seen
     tokens = list(server.apis["haku"]._tokens)
-    secrets = [*sandbox.env.values(), wrong, *tokens]
-    assert len(tokens) >= 1
-    for secret in secrets:
-        for spelling in spellings(secret):
-            assert spelling not in everything, f"a secret leaked ({spelling[:4]}...)"
+    plain = [*sandbox.env.values(), *tokens]
+    assert len(tokens) >= 1 and all(URL_SAFE.match(s) for s in plain)  # one spelling each
+    # Written out, not computed by the code under test: raw, quote() and quote_plus() forms.
+    spelled = ["wrong secret/4f1d2c3b", "wrong%20secret%2F4f1d2c3b", "wrong+secret%2F4f1d2c3b"]
+    for secret in [*plain, *spelled]:
+        assert secret not in everything, f"a secret leaked ({secret[:6]}...)"
 
 
 def test_the_embedded_postgres_listens_on_a_unix_socket_only(pg_admin_url) -> None:
@@ -175,9 +179,17 @@ partners:
   - id: 1
     slug: real
     providers:
+      runsignup: {base_url: "https://runsignup.com/Rest", api_key_env: K, api_secret_env: S}
+      haku: {base_url: "https://api.hakuapp.com", client_id_env: CI_, client_secret_env: CS}
+""")
+    with pytest.raises(PartnerConfigError, match="unknown key verify_tls"):
+        parse_partners("""
+partners:
+  - id: 1
+    slug: real
+    providers:
       runsignup: {base_url: "https://runsignup.com/Rest", api_key_env: K, api_secret_env: S,
                   verify_tls: false}
-      haku: {base_url: "https://api.hakuapp.com", client_id_env: CI_, client_secret_env: CS}
 """)
     for provider in ("runsignup", "haku"):
         client = build_client(partners[0], provider)
