@@ -5,9 +5,10 @@ Validation happens at load time so a bad file fails before any API call, with th
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,23 @@ SECRET_KEYS = {
     "password",
     "token",
     "access_token",
+    "apikey",
 }
+_SECRET_SQUASHED = {re.sub(r"[^a-z0-9]", "", k) for k in SECRET_KEYS}
+PARTNER_KEYS = ("id", "slug", "name", "active", "sync_interval_minutes", "providers")
+# Variable names are capitals by convention; anything else is refused so a pasted secret is too.
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 
 
 class PartnerConfigError(ProviderConfigError):
-    """partners.yaml is malformed, names an unknown provider, or a credential variable is unset."""
+    """partners.yaml is malformed, names an unknown provider, or a credential variable is unset.
+
+    `problems` holds one line per problem (a file can have several); str() joins them.
+    """
+
+    def __init__(self, problems: str | Iterable[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -72,72 +85,174 @@ class Partner:
         return self.accounts.get(provider)
 
 
-def _account(slug: str, provider: str, raw: Any) -> ProviderAccount:
+def _close(key: str, known: Iterable[str]) -> str:
+    match = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _squash(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+class _Checker:
+    """Collects every problem of one file, each naming file, partner, provider and field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(
+            f"{self.source}: {where}: {message}" if where else f"{self.source}: {message}"
+        )
+
+    def unknown_keys(self, where: str, raw: Mapping, known: Iterable[str], hint: str = "") -> None:
+        known = list(known)
+        for key in raw:
+            if key in known:
+                continue
+            if _squash(str(key)) in _SECRET_SQUASHED:
+                self.add(
+                    where,
+                    f"{key} must not be in the file: name an environment variable instead"
+                    f"{hint} (the value is not shown)",
+                )
+            else:
+                self.add(
+                    where,
+                    f"unknown key {key}{_close(str(key), known)}; allowed: {', '.join(known)}",
+                )
+
+    def positive_int(self, where: str, raw: Mapping, key: str, default: int | None) -> int | None:
+        value = raw.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            shown = repr(value) if len(repr(value)) <= 24 else type(value).__name__
+            self.add(where, f"{key} must be a whole number > 0, got {shown}")
+            return default
+        return value
+
+    def boolean(self, where: str, raw: Mapping, key: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            shown = repr(value) if len(repr(value)) <= 24 else type(value).__name__
+            self.add(where, f"{key} must be true or false (a YAML boolean, unquoted), got {shown}")
+            return default
+        return value
+
+    def env_name(self, where: str, key: str, value: Any) -> str | None:
+        if not value:
+            return None
+        if not isinstance(value, str) or not ENV_NAME.match(value) or _looks_secret(value):
+            self.add(
+                where,
+                f"{key} must be the NAME of an environment variable (capitals, digits and _, "
+                f"e.g. P88_ACME_{key[:-4].upper()}); the value given is not one and is not shown: "
+                "if it is the secret itself, take it out of the file and rotate it",
+            )
+            return None
+        return value
+
+
+def _looks_secret(value: str) -> bool:
+    """Capitals-and-digits tokens without a word break are keys, not variable names."""
+    return "_" not in value and len(value) >= 16 and any(c.isdigit() for c in value)
+
+
+def _account(check: _Checker, slug: str, provider: str, raw: Any) -> ProviderAccount | None:
     where = f"partner {slug}: provider {provider}"
     if provider not in names():
-        raise PartnerConfigError(f"{where}: unknown provider (known: {', '.join(names())})")
-    spec = spec_for(provider)
-    if not isinstance(raw, dict) or not raw.get("base_url"):
-        raise PartnerConfigError(f"{where}: needs a mapping with base_url")
-    literal = sorted(k for k in raw if k.lower() in SECRET_KEYS)
-    if literal:
-        raise PartnerConfigError(
-            f"{where}: {', '.join(literal)} must not be in the file: name an environment "
-            f"variable instead ({', '.join(spec.credential_fields)})"
+        check.add(
+            where, f"unknown provider{_close(provider, names())}; known: {', '.join(names())}"
         )
-    missing = [f for f in spec.credential_fields if not raw.get(f)]
-    if missing:
-        raise PartnerConfigError(f"{where}: missing {', '.join(missing)}")
-    known = {"base_url", "quota_per_hour", "page_size", *spec.credential_fields}
+        return None
+    spec = spec_for(provider)
+    if not isinstance(raw, dict):
+        check.add(where, "expected a mapping with base_url and the credential variable names")
+        return None
+    credential_fields = spec.credential_fields
+    known = ["base_url", *credential_fields, "quota_per_hour", "page_size", *spec.option_fields]
+    check.unknown_keys(where, raw, known, f" ({', '.join(credential_fields)})")
+    base_url = raw.get("base_url")
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        check.add(where, "base_url must be an http:// or https:// URL")
+    envs = {}
+    for name in credential_fields:
+        if raw.get(name) in (None, ""):
+            check.add(where, f"missing {name} (the name of the environment variable holding it)")
+        elif (var := check.env_name(where, name, raw[name])) is not None:
+            envs[name] = var
+    quota = check.positive_int(where, raw, "quota_per_hour", spec.default_quota_per_hour)
+    page_size = check.positive_int(where, raw, "page_size", None)
+    if len(envs) < len(credential_fields) or not isinstance(base_url, str):
+        return None
     return ProviderAccount(
         provider=provider,
-        base_url=str(raw["base_url"]).rstrip("/"),
-        credential_envs={f: str(raw[f]) for f in spec.credential_fields},
-        quota_per_hour=int(raw.get("quota_per_hour", spec.default_quota_per_hour)),
-        page_size=int(raw["page_size"]) if raw.get("page_size") else None,
-        options={k: v for k, v in raw.items() if k not in known},
+        base_url=base_url.rstrip("/"),
+        credential_envs=envs,
+        quota_per_hour=quota or spec.default_quota_per_hour,
+        page_size=page_size,
+        options={k: raw[k] for k in spec.option_fields if k in raw},
     )
 
 
-def _partner(raw: Any, index: int) -> Partner:
+def _partner(check: _Checker, raw: Any, index: int) -> Partner | None:
     if not isinstance(raw, dict):
-        raise PartnerConfigError(f"partners[{index}]: expected a mapping, got {type(raw).__name__}")
+        check.add(f"partners[{index}]", f"expected a mapping, got {type(raw).__name__}")
+        return None
     slug = str(raw.get("slug", "")).strip()
     if not SLUG.match(slug):
-        raise PartnerConfigError(
-            f"partners[{index}] (id {raw.get('id')!r}): slug {slug!r} must be lowercase letters, "
-            "digits, '-' or '_' (it is a Dagster partition key)"
+        check.add(
+            f"partners[{index}] (id {raw.get('id')!r})",
+            f"slug {slug!r} must be lowercase letters, digits, '-' or '_' "
+            "(it is a Dagster partition key)",
         )
+        slug = f"partners[{index}]"
+    where = f"partner {slug}"
+    check.unknown_keys(where, raw, PARTNER_KEYS)
     if raw.get("id") in (None, ""):
-        raise PartnerConfigError(f"partner {slug}: missing id")
+        check.add(where, "missing id")
+    active = check.boolean(where, raw, "active", True)
+    interval = check.positive_int(where, raw, "sync_interval_minutes", 60)
     providers = raw.get("providers") or {}
     if not isinstance(providers, dict):
-        raise PartnerConfigError(f"partner {slug}: providers must be a mapping")
+        check.add(where, "providers must be a mapping (runsignup: ..., haku: ...)")
+        providers = {}
+    accounts = {p: _account(check, slug, str(p), cfg) for p, cfg in providers.items()}
     return Partner(
-        id=str(raw["id"]),
+        id=str(raw.get("id")),
         slug=slug,
         name=str(raw.get("name") or slug),
-        active=bool(raw.get("active", True)),
-        sync_interval_minutes=int(raw.get("sync_interval_minutes", 60)),
-        accounts={p: _account(slug, p, cfg) for p, cfg in providers.items()},
+        active=active,
+        sync_interval_minutes=interval or 60,
+        accounts={p: a for p, a in accounts.items() if a is not None},
     )
 
 
 def parse_partners(text: str, source: str = "partners.yaml") -> list[Partner]:
+    """Every problem of the file at once, one line each, so one edit fixes them all."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PartnerConfigError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("partners"), list):
         raise PartnerConfigError(f"{source}: expected a top-level 'partners:' list")
-    partners = [_partner(raw, i) for i, raw in enumerate(doc["partners"])]
+    check = _Checker(source)
+    check.unknown_keys("", doc, ["partners"])
+    if not doc["partners"]:
+        check.add("", "partners: is empty: list at least one timing partner")
+    found = [_partner(check, raw, i) for i, raw in enumerate(doc["partners"])]
+    partners = [p for p in found if p is not None]
     for attr in ("id", "slug"):
         seen: set[str] = set()
         for p in partners:
             value = getattr(p, attr)
             if value in seen:
-                raise PartnerConfigError(f"{source}: duplicate partner {attr} {value!r}")
+                check.add("", f"duplicate partner {attr} {value!r}")
             seen.add(value)
+    if check.problems:
+        raise PartnerConfigError(check.problems)
     return partners
 
 

@@ -82,6 +82,7 @@ class ProviderSpec:
     fake_settings: Callable[[], Any]  # the fake's knobs, a dataclass of what is unknown
     minimum_calls: Callable[[Reading], int]
     server_filter: bool = True
+    option_fields: tuple[str, ...] = ()  # optional partners.yaml keys its client reads
 
     def credential_names(self) -> tuple[str, ...]:
         """`api_key_env` -> `api_key`: the names the client receives the values under."""

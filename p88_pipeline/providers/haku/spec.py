@@ -53,4 +53,5 @@ SPEC = ProviderSpec(
     fake_settings=HakuSettings,
     minimum_calls=minimum_calls,
     server_filter=False,  # no confirmed updated_since: newest-first early stop
+    option_fields=("token_url", "updated_since_param", "timezone"),
 )
