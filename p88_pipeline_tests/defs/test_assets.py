@@ -128,7 +128,8 @@ def test_participants_metadata_counts_every_stored_event(db_url, engine, sandbox
             {"id": str(partner.id)},
         ).scalar()
     meta = materialization(result, ["runsignup", "participants"])
-    assert meta["events_total"] == stored > meta["events_future"] > 0
+    # (RunSignUp lists races from yesterday on, /races?start_date=: past races may be unlisted.)
+    assert meta["events_total"] == stored >= meta["events_future"] > 0
     assert meta["partner"] == "bravo"
 
 
