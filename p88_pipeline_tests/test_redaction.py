@@ -23,6 +23,8 @@ def test_the_spellings_are_raw_percent_encoded_and_form_encoded() -> None:
 
 def test_longer_secrets_are_masked_first_so_no_piece_is_left() -> None:
     assert redaction.redact("token abcdef-123", ["abcd", "abcdef-123"]) == "token ***"
+    # Longest, not last in alphabetical order: "zz99" sorts after "abcd-zz99-x".
+    assert redaction.redact("token abcd-zz99-x", ["zz99", "abcd-zz99-x"]) == "token ***"
 
 
 def test_short_or_empty_values_are_not_treated_as_secrets() -> None:

@@ -52,7 +52,7 @@ def test_calls_made_by_earlier_runs_this_hour_are_counted() -> None:
 
 
 def test_a_quota_below_one_call_an_hour_is_refused() -> None:
-    with pytest.raises(ValueError, match="calls_per_hour must be at least 1"):
+    with pytest.raises(ValueError, match="^calls_per_hour must be at least 1$"):
         TokenBucket(0)
     clock = FakeClock()
     TokenBucket(1, clock=clock, sleep=clock.sleep).acquire()  # one an hour is a quota
@@ -87,3 +87,22 @@ def test_the_window_frees_a_place_when_its_oldest_call_is_an_hour_old() -> None:
     bucket.acquire()
     assert bucket.acquire() == 3500.0  # the call at 0 leaves the window at 3600, not later
     assert clock.now == 3600.0
+
+
+def test_a_partly_refilled_token_waits_only_for_the_rest() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(7200, burst=1, clock=clock, sleep=clock.sleep)  # 2 calls a second
+    bucket.acquire()
+    clock.now = 0.25  # half a token back
+    assert bucket.acquire() == 0.25
+
+
+def test_by_default_a_call_waits_at_most_two_minutes() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(1, clock=clock, sleep=clock.sleep)
+    bucket.acquire()
+    clock.now = 3600.0 - 120.5  # the next place is 120.5 s away: just over the default
+    with pytest.raises(QuotaExhaustedError, match="max wait 120s"):
+        bucket.acquire()
+    clock.now = 3600.0 - 120.0
+    assert bucket.acquire() == 120.0
