@@ -78,3 +78,22 @@ def test_the_stream_reads_everything_when_no_size_is_given(size: int | None) -> 
     assert stream.read(1) == "a"
     assert stream.read(size) == "b\ncd\n"
     assert stream.read(size) == ""
+
+
+def test_the_stream_encodes_lazily_only_the_lines_a_read_needs() -> None:
+    """COPY reads in chunks while the rows are encoded: a batch is never held whole in memory."""
+    consumed: list[str] = []
+
+    def lines():
+        for line in ["ab\n", "cd\n", "ef\n", "gh\n"]:
+            consumed.append(line)
+            yield line
+
+    stream = CsvStream(lines())
+    assert stream.read(3) == "ab\n" and consumed == ["ab\n"]
+    assert stream.read(4) == "cd\ne" and consumed == ["ab\n", "cd\n", "ef\n"]
+    assert stream.read() == "f\ngh\n"
+
+
+def test_reading_everything_joins_the_remaining_lines_as_they_are() -> None:
+    assert CsvStream(["a\n", "b\n", "c\n"]).read() == "a\nb\nc\n"
