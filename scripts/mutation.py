@@ -46,7 +46,11 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("providers/quota.py", ["providers/test_quota.py"]),
     (
         "providers/timeparse.py",
-        ["providers/test_runsignup_parsing.py", "providers/test_haku_records.py"],
+        [
+            "providers/test_timeparse.py",
+            "providers/test_runsignup_parsing.py",
+            "providers/test_haku_records.py",
+        ],
     ),
     ("providers/http.py", ["reliability/test_transport_faults.py"]),
     (
@@ -118,13 +122,16 @@ def run_module(module: str, database_url: str, children: int) -> dict[str, list[
         write_config(work, module, tests)
         env = {**os.environ, "P88_TEST_DATABASE_URL": database_url}
         print(f"== {module}: tests {' '.join(tests)}", flush=True)
-        subprocess.run(
+        run = subprocess.run(
             [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children)],
             cwd=work,
             env=env,
-            stdout=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
             check=False,
         )
+        if run.returncode != 0:  # e.g. the clean run failed: say why instead of "not checked"
+            print(run.stdout[-3000:], run.stderr[-3000:], sep="\n", flush=True)
         listing = subprocess.run(
             [str(VENV_BIN / "mutmut"), "results", "--all", "true"],
             cwd=work,
