@@ -217,3 +217,76 @@ def test_rows_without_modification_time_are_written_only_when_their_content_chan
     assert write(untimed("1", "Anna", modified=T0)) == 1
     assert write(untimed("1", "Anna")) == 1
     assert rows(engine) == {"1": ("Anna", None), "2": ("Bob", "cancelled")}
+
+
+@pytest.mark.parametrize("first_load", [True, False], ids=["fast-first-load", "staged-upsert"])
+def test_every_field_is_stored_as_given_on_both_write_paths(
+    engine: sa.Engine, first_load: bool
+) -> None:
+    """Each column, on the fast first-load path and the staged path (mutation survivors:
+    the fast path's own encoder was only ever checked on first names)."""
+    full = Participant(
+        "runsignup",
+        "e1",
+        "1",
+        T0,
+        first_name="Ann",
+        last_name='O"Neil',
+        email="ann@example.com",
+        dob="1990-02-03",
+        gender="F",
+        bib="101",
+        chip="C-7",
+        age=36,
+        registered_at=T0 - timedelta(days=9),
+        team="Harriers",
+        amount_paid=Decimal("45.50"),
+        raw={"registration_id": "1", "n": 2**70},
+    )
+    cancelled = Participant(
+        "runsignup", "e1", "2", T0, removed_at=T0 - timedelta(hours=1), removed_reason="cancelled"
+    )
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        if first_load:
+            writer.begin(["e1"], full=True)
+        assert writer.upsert([full, cancelled]) == 2
+        assert writer.cancelled == 1
+    with engine.connect() as conn:
+        stored = {
+            r.participant_id: r
+            for r in conn.execute(sa.text("SELECT * FROM participants ORDER BY participant_id"))
+        }
+    one = stored["1"]
+    assert (
+        one.first_name,
+        one.last_name,
+        one.email,
+        str(one.dob),
+        one.gender,
+        one.bib,
+        one.chip,
+        one.age,
+        one.registered_at,
+        one.team,
+        one.amount_paid,
+        one.removed_at,
+        one.removed_reason,
+    ) == (
+        "Ann",
+        'O"Neil',
+        "ann@example.com",
+        "1990-02-03",
+        "F",
+        "101",
+        "C-7",
+        36,
+        T0 - timedelta(days=9),
+        "Harriers",
+        Decimal("45.50"),
+        None,
+        None,
+    )
+    assert one.raw == {"registration_id": "1", "n": 2**70}
+    two = stored["2"]
+    assert (two.removed_at, two.removed_reason) == (T0 - timedelta(hours=1), "cancelled")
