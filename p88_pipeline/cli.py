@@ -143,6 +143,12 @@ def cmd_db(args: argparse.Namespace) -> int:
     return db.start()
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.export import run_export
+
+    return run_export(args.timing_partner, args.event, args.out, args.force, args.as_of)
+
+
 def cmd_soak(args: argparse.Namespace) -> int:
     from p88_pipeline.commands.soak import soak_command
 
@@ -199,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--from-json", help="render a saved run (the .json beside --markdown)")
     bench.add_argument("--keep-db", action="store_true", help=KEEP_DB_HELP)
     bench.set_defaults(func=cmd_bench)
+
+    export = sub.add_parser("export", help="start lists (CSV) of future events that changed")
+    export.add_argument("--timing-partner", metavar="SLUG", help="one partner (default: all)")
+    export.add_argument("--event", metavar="ID", help="one event id")
+    export.add_argument("--out", metavar="DIR", help="default: P88_EXPORT_DIR")
+    export.add_argument("--force", action="store_true", help="rewrite unchanged ones too")
+    export.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    export.set_defaults(func=cmd_export)
 
     soak = sub.add_parser(
         "soak",

@@ -6,6 +6,8 @@ from p88_pipeline.defs.alerts import run_failure_alerts, run_recovery_alerts
 from p88_pipeline.defs.assets import build_provider_assets
 from p88_pipeline.defs.checks import build_participant_checks
 from p88_pipeline.defs.jobs import EXECUTOR, full_refresh_job, provider_sync_jobs, sync_job
+from p88_pipeline.defs.race_week_checks import build_race_week_checks
+from p88_pipeline.defs.reports import report_assets
 from p88_pipeline.defs.resources import (
     PartnersResource,
     SyncSettingsResource,
@@ -16,8 +18,14 @@ from p88_pipeline.defs.sensors import partner_partitions_sensor, stale_watermark
 from p88_pipeline.providers.registry import names
 
 defs = dg.Definitions(
-    assets=[asset for provider in names() for asset in build_provider_assets(provider)],
-    asset_checks=[check for provider in names() for check in build_participant_checks(provider)],
+    assets=[
+        *(asset for provider in names() for asset in build_provider_assets(provider)),
+        *report_assets,
+    ],
+    asset_checks=[
+        *(check for provider in names() for check in build_participant_checks(provider)),
+        *(check for provider in names() for check in build_race_week_checks(provider)),
+    ],
     jobs=[sync_job, full_refresh_job, *provider_sync_jobs.values()],
     schedules=[nightly_sync_schedule],
     sensors=[

@@ -19,10 +19,15 @@ class Settings:
     alert_webhook_url: str | None
     dagster_url: str | None
     alert_reminder_minutes: int = 240  # while a partner keeps failing, remind this often
+    export_dir: Path | None = None  # start lists; None: <data_dir>/exports
 
     @property
     def pgdata(self) -> Path:
         return self.data_dir / "pgdata"
+
+    @property
+    def exports(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -34,6 +39,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alert_webhook_url=env.get("P88_ALERT_WEBHOOK_URL") or None,
         dagster_url=env.get("P88_DAGSTER_URL") or None,
         alert_reminder_minutes=int(env.get("P88_ALERT_REMINDER_MINUTES") or 240),
+        export_dir=Path(env["P88_EXPORT_DIR"]).resolve() if env.get("P88_EXPORT_DIR") else None,
     )
 
 

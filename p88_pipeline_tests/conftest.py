@@ -32,6 +32,13 @@ def no_shared_tokens() -> Iterator[None]:
     haku._TOKEN_CACHE.clear()
 
 
+@pytest.fixture(autouse=True)
+def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Start lists of every sync job a test runs go to its own directory, not the checkout."""
+    monkeypatch.setenv("P88_EXPORT_DIR", str(tmp_path / "exports"))
+    return tmp_path / "exports"
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     """Admin URL of a PostgreSQL server for the whole session."""

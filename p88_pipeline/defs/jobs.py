@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from p88_pipeline.defs.reports import GROUP as REPORTS
 from p88_pipeline.providers.registry import names
 
-ALL_ASSETS = dg.AssetSelection.groups(*names())
+# Every sync job ends with the partner's race-week reports (no API calls).
+ALL_ASSETS = dg.AssetSelection.groups(*names(), REPORTS)
 # One process per run: a partner's steps share its HTTP sessions and Haku token, and a run costs
 # one process start instead of one per step. Partners still run in parallel, as separate runs.
 EXECUTOR = dg.in_process_executor
@@ -32,7 +34,7 @@ full_refresh_job = dg.define_asset_job(
 provider_sync_jobs = {
     provider: dg.define_asset_job(
         f"{provider}_sync",
-        selection=dg.AssetSelection.groups(provider),
+        selection=dg.AssetSelection.groups(provider, REPORTS),
         description=f"Sync of one timing partner's {provider} account only.",
         executor_def=EXECUTOR,
     )

@@ -20,6 +20,7 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from p88_pipeline.cli import build_parser
 from p88_pipeline.commands.dev import dev_command, dev_environment
 from p88_pipeline.definitions import defs
+from p88_pipeline.defs.race_week_checks import CHECK_NAMES as RACE_WEEK_CHECKS
 from p88_pipeline.settings import PROJECT_ROOT, load_settings
 
 
@@ -47,6 +48,7 @@ def test_jobs_run_the_participant_checks() -> None:
             "unique_participant_keys",
             "events_exist",
             "future_events_fresh",
+            *RACE_WEEK_CHECKS,
         }
 
 

@@ -1,0 +1,174 @@
+"""Race-week checks on `<provider>/participants`, one evaluation per timing partner:
+
+- duplicate bibs among an event's active registrations (ERROR, not blocking: the sync's data is
+  right, the provider's is not, and the partner must hear of it before race day);
+- an event starting within 72 h with registrations lacking a bib (WARN);
+- registrations modified after their event started (WARN, informational).
+
+Each names the partner, every offending event with its count, and a capped sample of rows.
+The queries are in warehouse/bib_checks.py.
+"""
+
+import warnings
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+from p88_pipeline.defs.partitions import timing_partner_partitions
+from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
+from p88_pipeline.sync.plan import as_utc
+from p88_pipeline.warehouse.bib_checks import (
+    Offence,
+    duplicate_bibs,
+    missing_bibs,
+    modified_after_start,
+)
+
+CHECK_NAMES = ("unique_bibs", "bibs_before_start", "unchanged_after_start")
+BIB_HORIZON = timedelta(hours=72)
+LISTED = 20  # offending events (or bibs) listed in metadata
+
+
+def _partner_check(**kwargs: Any) -> Callable[[Callable], dg.AssetChecksDefinition]:
+    """`@asset_check` on the partner partitions (a Dagster 1.13 preview), its warning kept out
+    of every command's output."""
+
+    def decorate(fn: Callable) -> dg.AssetChecksDefinition:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.PreviewWarning)
+            return dg.asset_check(partitions_def=timing_partner_partitions, **kwargs)(fn)
+
+    return decorate
+
+
+def per_event(offences: list[Offence]) -> dict[str, int]:
+    """Event label -> its count: duplicate bibs (one offence per bib) or registrations."""
+    counts: dict[str, int] = {}
+    for o in offences:
+        label = f"{o.event_id} ({o.event_name})"
+        counts[label] = counts.get(label, 0) + (1 if o.bib is not None else o.count)
+    return counts
+
+
+def summary(slug: str, provider: str, what: str, offences: list[Offence]) -> str:
+    """One line a person can act on: partner, count, and the events it is in."""
+    counts = per_event(offences)
+    if not counts:
+        return f"{slug}: no {what} in {provider} events"
+    listed = ", ".join(f"{event}: {n}" for event, n in list(counts.items())[:LISTED])
+    more = f", and {len(counts) - LISTED} more" if len(counts) > LISTED else ""
+    return (
+        f"{slug}: {sum(counts.values())} {what} in {len(counts)} {provider} events: {listed}{more}"
+    )
+
+
+def _result(
+    slug: str,
+    provider: str,
+    what: str,
+    offences: list[Offence],
+    severity: dg.AssetCheckSeverity,
+) -> dg.AssetCheckResult:
+    sample = [
+        {
+            "event_id": o.event_id,
+            "event_name": o.event_name,
+            **({"bib": o.bib} if o.bib is not None else {}),
+            "count": o.count,
+            "registration_ids": list(o.registration_ids),
+        }
+        for o in offences[:LISTED]
+    ]
+    counts = per_event(offences)
+    return dg.AssetCheckResult(
+        passed=not offences,
+        severity=severity,
+        description=summary(slug, provider, what, offences),
+        metadata={
+            "partner": slug,
+            what.replace(" ", "_"): sum(counts.values()),
+            "events": len(counts),
+            "per_event": dg.MetadataValue.json(dict(list(counts.items())[:LISTED])),
+            "registrations": sum(o.count for o in offences),
+            "sample": dg.MetadataValue.json(sample),
+        },
+    )
+
+
+def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
+    asset_key = dg.AssetKey([provider, "participants"])
+
+    @_partner_check(
+        asset=asset_key,
+        name="unique_bibs",
+        description="No bib is held by two active registrations of one future event "
+        "(a timing disaster on race day). Fails with ERROR; does not block the sync.",
+    )
+    def unique_bibs(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        partners: PartnersResource,
+        sync_settings: SyncSettingsResource,
+    ) -> dg.AssetCheckResult:
+        partner = partners.get(context.partition_key)
+        now = as_utc(sync_settings.clock()())
+        cutoff = now - sync_settings.policy().grace
+        offences = duplicate_bibs(warehouse.get_engine(), provider, partner.id, cutoff)
+        return _result(
+            partner.slug,
+            provider,
+            "duplicate bibs",
+            offences,
+            dg.AssetCheckSeverity.ERROR,
+        )
+
+    @_partner_check(
+        asset=asset_key,
+        name="bibs_before_start",
+        description=f"Every active registration of an event starting within "
+        f"{int(BIB_HORIZON.total_seconds() // 3600)} h has a bib. Warns.",
+    )
+    def bibs_before_start(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        partners: PartnersResource,
+        sync_settings: SyncSettingsResource,
+    ) -> dg.AssetCheckResult:
+        partner = partners.get(context.partition_key)
+        now = as_utc(sync_settings.clock()())
+        offences = missing_bibs(warehouse.get_engine(), provider, partner.id, now, BIB_HORIZON)
+        return _result(
+            partner.slug,
+            provider,
+            "registrations without a bib",
+            offences,
+            dg.AssetCheckSeverity.WARN,
+        )
+
+    @_partner_check(
+        asset=asset_key,
+        name="unchanged_after_start",
+        description="No registration was modified after its event started (race-day edits: "
+        "informational, warns).",
+    )
+    def unchanged_after_start(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        partners: PartnersResource,
+        sync_settings: SyncSettingsResource,
+    ) -> dg.AssetCheckResult:
+        partner = partners.get(context.partition_key)
+        now = as_utc(sync_settings.clock()())
+        cutoff = now - sync_settings.policy().grace
+        offences = modified_after_start(warehouse.get_engine(), provider, partner.id, cutoff)
+        return _result(
+            partner.slug,
+            provider,
+            "registrations modified after the start",
+            offences,
+            dg.AssetCheckSeverity.WARN,
+        )
+
+    return [unique_bibs, bibs_before_start, unchanged_after_start]

@@ -1,0 +1,125 @@
+"""`reports/event_registrations` and `reports/start_lists`: per timing partner, downstream of
+every provider's participants (so the lineage shows all of them), in the sync jobs right after
+the sync. They read the warehouse only: no API call.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from p88_pipeline.defs.partitions import timing_partner_partitions
+from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
+from p88_pipeline.partners import Partner
+from p88_pipeline.providers.registry import names
+from p88_pipeline.reports.export import export_start_lists
+from p88_pipeline.reports.registrations import TOTALS, run_report
+from p88_pipeline.settings import load_settings
+from p88_pipeline.sync.plan import as_utc
+
+GROUP = "reports"
+TABLE_ROWS = 200  # the UI table shows the soonest events; the warehouse table has them all
+TABLE_COLUMNS = (
+    ("provider", "string"),
+    ("event_id", "string"),
+    ("event_name", "string"),
+    ("days_to_start", "int"),
+    *((name, "int") for name in TOTALS),
+    ("gender_f", "int"),
+    ("gender_m", "int"),
+    ("gender_x", "int"),
+)
+
+
+def _partner(context: dg.AssetExecutionContext, partners: PartnersResource) -> Partner | None:
+    partner = partners.get(context.partition_key)
+    if not partner.active:
+        context.log.info(f"not materialized: partner {partner.slug} is inactive")
+        return None
+    return partner
+
+
+def _table(rows: list[dict]) -> dg.MetadataValue:
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({name: row[name] for name, _ in TABLE_COLUMNS})
+            for row in rows[:TABLE_ROWS]
+        ],
+        schema=dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in TABLE_COLUMNS]),
+    )
+
+
+_COMMON = dict(
+    key_prefix=[GROUP],
+    group_name=GROUP,
+    partitions_def=timing_partner_partitions,
+    deps=[dg.AssetKey([provider, "participants"]) for provider in names()],
+    kinds={"postgres", "pandas"},
+    output_required=False,
+)
+
+
+@dg.asset(
+    name="event_registrations",
+    description="Race week, per future event: active registrations, new / modified / removed in "
+    "the last 24 h, without a bib, genders, age groups, days to start (race's zone). One row per "
+    "event and day in event_registration_stats.",
+    **_COMMON,
+)
+def event_registrations(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    partners: PartnersResource,
+    sync_settings: SyncSettingsResource,
+) -> Iterator[dg.MaterializeResult]:
+    partner = _partner(context, partners)
+    if partner is None:
+        return
+    now = as_utc(sync_settings.clock()())
+    report = run_report(warehouse.get_engine(), partner.id, now, now - sync_settings.policy().grace)
+    yield dg.MaterializeResult(
+        metadata={
+            "partner": partner.slug,
+            "report_date": report.report_date,
+            **report.totals(),
+            "events_table": _table(report.rows),
+        }
+    )
+
+
+@dg.asset(
+    name="start_lists",
+    description="One CSV per future event for timing software (bib, names, gender, age, dob, "
+    "team, registration id, provider), rewritten atomically when its registrations changed; "
+    "manifest.json beside them. Directory: P88_EXPORT_DIR (default <P88_DATA_DIR>/exports).",
+    **_COMMON,
+)
+def start_lists(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    partners: PartnersResource,
+    sync_settings: SyncSettingsResource,
+) -> Iterator[dg.MaterializeResult]:
+    partner = _partner(context, partners)
+    if partner is None:
+        return
+    now = as_utc(sync_settings.clock()())
+    result = export_start_lists(
+        warehouse.get_engine(),
+        partner.id,
+        partner.slug,
+        load_settings().exports,
+        now - sync_settings.policy().grace,
+    )
+    yield dg.MaterializeResult(
+        metadata={
+            "partner": partner.slug,
+            "directory": dg.MetadataValue.path(str(result.directory)),
+            "files_written": len(result.written),
+            "files_unchanged": result.unchanged,
+            "rows_written": sum(e.rows for e in result.written),
+            "written": ", ".join(e.path.name for e in result.written)[:2000],
+        }
+    )
+
+
+report_assets = [event_registrations, start_lists]

@@ -1,0 +1,147 @@
+"""What the race-week reports read and write: future events, one event's registrations as a
+pandas frame, start-list fingerprints, and the `event_registration_stats` upsert.
+
+Reads go through `pandas.read_sql` on the SQLAlchemy engine, one event per query, so a partner
+with a 30,000-runner race never holds more than that race in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+# Rule 1 (sync.plan.is_future) in SQL: no start time, or a start after now minus the grace window.
+FUTURE = "(e.start_time IS NULL OR e.start_time > :cutoff)"
+
+_FUTURE_EVENTS = sa.text(
+    f"""
+    SELECT e.provider, e.event_id, e.name, e.race_name, e.start_time, e.timezone
+    FROM provider_events e
+    WHERE e.timing_partner_id = :partner AND {FUTURE}
+      AND (CAST(:event AS text) IS NULL OR e.event_id = :event)
+    ORDER BY e.start_time NULLS LAST, e.provider, e.event_id
+    """
+)
+
+REGISTRATION_COLUMNS = (
+    "participant_id, first_name, last_name, gender, age, dob, bib, team, "
+    "registered_at, modified_at, removed_at"
+)
+_REGISTRATIONS = sa.text(
+    f"""
+    SELECT {REGISTRATION_COLUMNS} FROM participants
+    WHERE provider = :provider AND timing_partner_id = :partner AND event_id = :event
+    """
+)
+
+# NULL and '' must hash apart: concat_ws skips NULLs, so each field is marked first.
+_FIELDS = ", ".join(
+    f"coalesce(CAST(p.{c} AS text), E'\\x1d')"
+    for c in ("participant_id", "bib", "first_name", "last_name", "gender", "age", "dob", "team")
+)
+# What a start list is made of, hashed per event in the database: an event whose fingerprint
+# equals the one its last export recorded has nothing new to write (and is not even read).
+_FINGERPRINTS = sa.text(
+    f"""
+    SELECT e.provider, e.event_id,
+           md5(coalesce(string_agg(concat_ws(E'\\x1f', {_FIELDS}),
+                                   E'\\x1e' ORDER BY p.participant_id), '')) AS fingerprint
+    FROM provider_events e
+    LEFT JOIN participants p ON p.provider = e.provider
+         AND p.timing_partner_id = e.timing_partner_id AND p.event_id = e.event_id
+         AND p.removed_at IS NULL
+    WHERE e.timing_partner_id = :partner AND {FUTURE}
+    GROUP BY e.provider, e.event_id
+    """
+)
+
+STATS_COLUMNS = (
+    "provider",
+    "timing_partner_id",
+    "event_id",
+    "report_date",
+    "event_name",
+    "start_time",
+    "timezone",
+    "days_to_start",
+    "active",
+    "new_24h",
+    "modified_24h",
+    "removed_24h",
+    "without_bib",
+    "gender_f",
+    "gender_m",
+    "gender_x",
+    "gender_unknown",
+    "age_groups",
+    "as_of",
+)
+_KEY = ("provider", "timing_partner_id", "event_id", "report_date")
+_UPSERT_STATS = sa.text(
+    f"INSERT INTO event_registration_stats ({', '.join(STATS_COLUMNS)}) VALUES ("
+    + ", ".join(
+        "CAST(:age_groups AS jsonb)" if c == "age_groups" else f":{c}" for c in STATS_COLUMNS
+    )
+    + f") ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in STATS_COLUMNS if c not in _KEY)
+    + ", computed_at = now()"
+)
+
+
+def future_events(
+    engine: sa.Engine, partner_id: str, cutoff: datetime, event_id: str | None = None
+) -> pd.DataFrame:
+    """The partner's future events of every provider, soonest first (undated last)."""
+    with engine.connect() as conn:
+        return pd.read_sql(
+            _FUTURE_EVENTS,
+            conn,
+            params={"partner": partner_id, "cutoff": cutoff, "event": event_id},
+        )
+
+
+def event_registrations(
+    engine: sa.Engine, provider: str, partner_id: str, event_id: str
+) -> pd.DataFrame:
+    """Every registration of one event, removed ones included (removals count in the report).
+    Age as a nullable integer: a float column would print 34 as 34.0 in a start list."""
+    with engine.connect() as conn:
+        return pd.read_sql(
+            _REGISTRATIONS,
+            conn,
+            params={"provider": provider, "partner": partner_id, "event": event_id},
+            dtype={"age": "Int64"},
+        )
+
+
+def start_list_fingerprints(
+    engine: sa.Engine, partner_id: str, cutoff: datetime
+) -> dict[tuple[str, str], str]:
+    with engine.connect() as conn:
+        rows = conn.execute(_FINGERPRINTS, {"partner": partner_id, "cutoff": cutoff})
+        return {(r.provider, r.event_id): r.fingerprint for r in rows}
+
+
+def write_event_stats(engine: sa.Engine, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Upsert the day's rows: one per (event, report day); a rerun the same day replaces it."""
+    if not rows:
+        return 0
+    with engine.begin() as conn:
+        conn.execute(_UPSERT_STATS, list(rows))
+    return len(rows)
+
+
+def stored_event_stats(engine: sa.Engine, partner_id: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(
+            sa.text(
+                "SELECT * FROM event_registration_stats WHERE timing_partner_id = :partner "
+                "ORDER BY report_date, provider, event_id"
+            ),
+            conn,
+            params={"partner": partner_id},
+        )
