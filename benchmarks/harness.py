@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.minimum import minimum_calls
+from benchmarks.race_week import run_race_week
 from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import PROJECT_ROOT, load_settings
 from p88_pipeline.truth_comparison import compare_with_truth
@@ -127,6 +128,8 @@ def one_repetition(
             out["all_events"] = run_worker("p88-all-events", all_url, partners_file, as_of, env)
             out["all_events"]["mismatches"] = mismatches(all_url, world, partners_file)
             out["copy_floor_rows_s"] = copy_floor(all_url)
+            say(f"[{name} #{rep + 1}] race-week report + start lists on every participant")
+            out["race_week"] = run_race_week(all_url, partners_file, as_of, workdir / "exports")
         for phase, latency in (("nightly", 0), ("nightly_latency", latency_ms)):
             since = as_of
             world.advance(timedelta(days=1))
@@ -194,6 +197,60 @@ def _all_events(reps: list[dict[str, Any]]) -> dict[str, Any]:
         "all_events_load_rows_per_s": run["load_rows"] / run["load_s"] if run["load_s"] else 0.0,
         "all_events_peak_rss_mb": run["peak_rss_mb"],
         "all_events_mismatches": run["mismatches"],
+        **race_week_figures(next(r["race_week"] for r in reps if "race_week" in r)),
+    }
+
+
+def race_week_figures(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "race_week_s": run["wall_s"],
+        "race_week_events": run["events"],
+        "race_week_files": run["files"],
+        "race_week_peak_rss_mb": run["peak_rss_mb"],
+    }
+
+
+def race_week_only(scale: str = "seed", seed: int = 88, keep_db: bool = False) -> dict[str, Any]:
+    """`p88 bench --race-week`: one world, every event's participants loaded, then the reports
+    and start lists twice: every file new, then nothing changed (an ordinary night)."""
+    with stopped_afterwards(load_settings().pgdata, keep_db, say):
+        return _race_week(scale, seed)
+
+
+def _race_week(scale: str, seed: int) -> dict[str, Any]:
+    from p88_pipeline.sandbox.config import SandboxConfig
+    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_pipeline.sandbox.server import SandboxServer
+    from p88_pipeline.sandbox.world import World
+
+    admin_url = os.environ.get("P88_BENCH_ADMIN_URL") or embedded_url(
+        load_settings().pgdata, "postgres"
+    )
+    world = World(seed=seed, scale=scale)
+    config = SandboxConfig()
+    config.quota_per_hour = dict.fromkeys(config.quota_per_hour, 10**9)
+    with tempfile.TemporaryDirectory(prefix="p88-race-week-") as tmp:
+        workdir = Path(tmp)
+        with SandboxServer(world, config=config) as server:
+            partners_file = workdir / "partners.yaml"
+            partners_file.write_text(render_partners_yaml(world, server))
+            db_url = fresh_database(admin_url, "p88_bench_race_week")
+            as_of = world.clock.now()
+            say(f"race week ({scale}): full sync of every event's participants")
+            env = partner_environment(world)
+            load = run_worker("p88-all-events", db_url, partners_file, as_of, env)
+            wrong = mismatches(db_url, world, partners_file)
+        say(f"race week: {load['rows_written']:,} rows loaded; report + start lists, twice")
+        first = run_race_week(db_url, partners_file, as_of, workdir / "exports")
+        again = run_race_week(db_url, partners_file, as_of, workdir / "exports")
+    return {
+        "scale": scale,
+        "seed": seed,
+        "machine": machine(),
+        "participants": load["rows_written"],
+        "mismatches": wrong,
+        "first": first,
+        "unchanged": again,
     }
 
 

@@ -21,6 +21,9 @@ ROWS = (
     ("every event, full sync: wall s", "all_events_wall_s", "{:.1f}"),
     ("every event: load rows/s", "all_events_load_rows_per_s", "{:,.0f}"),
     ("every event: peak RSS MB", "all_events_peak_rss_mb", "{:.0f}"),
+    ("race week: report + start lists s", "race_week_s", "{:.1f}"),
+    ("race week: future events", "race_week_events", "{:.0f}"),
+    ("race week: peak RSS MB", "race_week_peak_rss_mb", "{:.0f}"),
     ("mismatches vs truth", "mismatches", "{:.0f}"),
 )
 
@@ -63,6 +66,10 @@ def targets(result: dict[str, Any]) -> list[tuple[str, bool, str]]:
         )
         rss = max(p88["peak_rss_mb"], p88.get("all_events_peak_rss_mb", 0))
         checks.append(("peak RSS <= 600 MB", rss <= 600, f"{rss:.0f} MB"))
+        if "race_week_s" in p88:
+            week, week_rss = p88["race_week_s"], p88["race_week_peak_rss_mb"]
+            checks.append(("race week report + export <= 10 s", week <= 10, f"{week:.1f} s"))
+            checks.append(("race week peak RSS <= 400 MB", week_rss <= 400, f"{week_rss:.0f} MB"))
         load = p88.get("all_events_load_rows_per_s", p88["load_rows_per_s"])
         floor = p88.get("copy_floor_rows_s")
         if floor:

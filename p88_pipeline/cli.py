@@ -99,6 +99,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from benchmarks.harness import run_bench
     from benchmarks.report import chart, markdown, table, targets
 
+    if args.race_week:  # report + start lists alone, on a freshly loaded world
+        from benchmarks.harness import race_week_only
+
+        print(json.dumps(race_week_only(args.scale, args.seed, args.keep_db), indent=2))
+        return 0
     if args.from_json:  # re-render a report from a saved run, without running it again
         result = json.loads(Path(args.from_json).read_text())
     else:
@@ -204,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--markdown", help="write the report (docs/performance.md) here")
     bench.add_argument("--from-json", help="render a saved run (the .json beside --markdown)")
     bench.add_argument("--keep-db", action="store_true", help=KEEP_DB_HELP)
+    bench.add_argument(
+        "--race-week", action="store_true", help="only the race-week report + start lists"
+    )
     bench.set_defaults(func=cmd_bench)
 
     export = sub.add_parser("export", help="start lists (CSV) of future events that changed")

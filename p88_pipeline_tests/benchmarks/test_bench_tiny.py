@@ -35,8 +35,8 @@ def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(
     assert list(strategies) == ["before", "seed-optimized", "p88"]
     for name, figures in strategies.items():
         for _, key, _ in ROWS:
-            if key.startswith("all_events") and name != "p88":
-                continue  # the every-event load is measured for p88 only
+            if key.startswith(("all_events", "race_week")) and name != "p88":
+                continue  # the every-event load and race week are measured for p88 only
             assert figures[key] is not None, (name, key)
         # Same rows: each strategy's warehouse equals the sandbox truth for future events.
         assert figures["mismatches"] == 0, name
@@ -46,6 +46,7 @@ def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(
     assert p88["nightly_minimum_calls"] <= p88["nightly_api_calls"] < optimized["nightly_api_calls"]
     assert p88["copy_floor_rows_s"] > 0 and p88["all_events_mismatches"] == 0
     assert p88["all_events_rows"] == before["full_rows"]  # every participant of every event
+    assert p88["race_week_events"] == p88["race_week_files"] > 0  # a start list per event
     assert before["nightly_latency_modelled"] and not p88["nightly_latency_modelled"]
     assert "nightly: minimum calls the data allows" in table(result)
     assert "| nightly calls <= 1.2 x minimum |" in markdown(result, None, "p88 bench")
