@@ -26,9 +26,9 @@ import sqlalchemy as sa
 
 from p88_pipeline.reports.start_list import start_list, to_csv
 from p88_pipeline.warehouse.race_week import (
-    event_registrations,
     future_events,
     start_list_fingerprints,
+    start_list_rows,
 )
 
 MANIFEST = "manifest.json"
@@ -119,7 +119,7 @@ def export_start_lists(
             ):
                 result.unchanged += 1
                 continue
-            regs = event_registrations(engine, event.provider, partner_id, event.event_id)
+            regs = start_list_rows(engine, event.provider, partner_id, event.event_id)
             frame = start_list(regs, event.provider)
             data, rows = to_csv(frame), len(frame)
             write_atomically(directory / name, data)

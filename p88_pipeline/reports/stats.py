@@ -1,6 +1,7 @@
 """One event's race-week figures from its registrations (a pandas frame). Pure: no I/O.
 
-The frame has the columns of warehouse.race_week.REGISTRATION_COLUMNS, removed rows included.
+The frame is warehouse.race_week.event_registrations: gender, age, bib and the registration,
+modification and removal times as epoch seconds (NaN: none), removed rows included.
 """
 
 from __future__ import annotations
@@ -64,14 +65,17 @@ def days_to_start(start: datetime | None, timezone: str, now: datetime) -> int |
     return (race_day - now.astimezone(tz).date()).days
 
 
-def missing_bib(bibs: pd.Series) -> pd.Series:
-    return bibs.isna() | (bibs.astype("string").str.strip() == "")
+def has_bib(bib: object) -> bool:
+    """A bib is text with something in it: NULL, NaN and blanks are no bib."""
+    return isinstance(bib, str) and bib.strip() != ""
 
 
 def gender_counts(genders: pd.Series) -> dict[str, int]:
-    normalized = genders.astype("string").str.strip().str.upper().map(GENDERS)
-    counts = normalized.value_counts()
-    known = {g: int(counts.get(g, 0)) for g in ("f", "m", "x")}
+    """Counted per distinct spelling (a handful), then normalised: F/female, M/male, X/NB."""
+    known = {"f": 0, "m": 0, "x": 0}
+    for value, n in genders.value_counts().items():
+        if (code := GENDERS.get(str(value).strip().upper())) is not None:
+            known[code] += int(n)
     return {**known, "unknown": len(genders) - sum(known.values())}
 
 
@@ -92,17 +96,17 @@ def age_group_counts(ages: pd.Series) -> dict[str, int]:
 def event_figures(regs: pd.DataFrame, now: datetime) -> EventFigures:
     """New = registered in the last 24 h; modified = changed in the last 24 h but registered
     before; removed = removed in the last 24 h. Every other figure counts active registrations."""
-    since = pd.Timestamp(now - DAY)
-    active = regs[regs["removed_at"].isna()]
-    new = active["registered_at"].notna() & (active["registered_at"] >= since)
-    modified = (active["modified_at"] >= since) & ~new
+    since = (now - DAY).timestamp()
+    active = regs[regs["removed_s"].isna()]
+    new = active["registered_s"] >= since  # NaN (unknown) compares False
+    modified = (active["modified_s"] >= since) & ~new
     genders = gender_counts(active["gender"])
     return EventFigures(
         active=len(active),
         new_24h=int(new.sum()),
         modified_24h=int(modified.sum()),
-        removed_24h=int((regs["removed_at"].notna() & (regs["removed_at"] >= since)).sum()),
-        without_bib=int(missing_bib(active["bib"]).sum()),
+        removed_24h=int((regs["removed_s"] >= since).sum()),
+        without_bib=len(active) - sum(map(has_bib, active["bib"])),
         gender_f=genders["f"],
         gender_m=genders["m"],
         gender_x=genders["x"],

@@ -27,21 +27,29 @@ _FUTURE_EVENTS = sa.text(
     """
 )
 
-REGISTRATION_COLUMNS = (
-    "participant_id, first_name, last_name, gender, age, dob, bib, team, "
-    "registered_at, modified_at, removed_at"
-)
+# Times as epoch seconds: pandas compares floats at once, tz-aware objects one by one.
 _REGISTRATIONS = sa.text(
-    f"""
-    SELECT {REGISTRATION_COLUMNS} FROM participants
+    """
+    SELECT gender, age, bib,
+           extract(epoch FROM registered_at)::float8 AS registered_s,
+           extract(epoch FROM modified_at)::float8 AS modified_s,
+           extract(epoch FROM removed_at)::float8 AS removed_s
+    FROM participants
     WHERE provider = :provider AND timing_partner_id = :partner AND event_id = :event
+    """
+)
+START_LIST_COLUMNS = "participant_id, bib, first_name, last_name, gender, age, dob, team"
+_START_LIST = sa.text(
+    f"""
+    SELECT {START_LIST_COLUMNS.replace("dob", "CAST(dob AS text) AS dob")} FROM participants
+    WHERE provider = :provider AND timing_partner_id = :partner AND event_id = :event
+      AND removed_at IS NULL
     """
 )
 
 # NULL and '' must hash apart: concat_ws skips NULLs, so each field is marked first.
 _FIELDS = ", ".join(
-    f"coalesce(CAST(p.{c} AS text), E'\\x1d')"
-    for c in ("participant_id", "bib", "first_name", "last_name", "gender", "age", "dob", "team")
+    f"coalesce(CAST(p.{c} AS text), E'\\x1d')" for c in START_LIST_COLUMNS.split(", ")
 )
 # What a start list is made of, hashed per event in the database: an event whose fingerprint
 # equals the one its last export recorded has nothing new to write (and is not even read).
@@ -104,18 +112,24 @@ def future_events(
         )
 
 
+def _read(query: sa.TextClause, engine: sa.Engine, **params: object) -> pd.DataFrame:
+    """Age as a nullable integer: a float column would print 34 as 34.0 in a start list."""
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn, params=params, dtype={"age": "Int64"})
+
+
 def event_registrations(
     engine: sa.Engine, provider: str, partner_id: str, event_id: str
 ) -> pd.DataFrame:
-    """Every registration of one event, removed ones included (removals count in the report).
-    Age as a nullable integer: a float column would print 34 as 34.0 in a start list."""
-    with engine.connect() as conn:
-        return pd.read_sql(
-            _REGISTRATIONS,
-            conn,
-            params={"provider": provider, "partner": partner_id, "event": event_id},
-            dtype={"age": "Int64"},
-        )
+    """What the report counts of one event: every registration, removed ones included."""
+    return _read(_REGISTRATIONS, engine, provider=provider, partner=partner_id, event=event_id)
+
+
+def start_list_rows(
+    engine: sa.Engine, provider: str, partner_id: str, event_id: str
+) -> pd.DataFrame:
+    """One event's active registrations in start-list columns (dob as ISO text)."""
+    return _read(_START_LIST, engine, provider=provider, partner=partner_id, event=event_id)
 
 
 def start_list_fingerprints(

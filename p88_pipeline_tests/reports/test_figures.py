@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -22,60 +22,51 @@ def test_days_to_start_counts_calendar_days_in_the_races_zone() -> None:
     assert days_to_start(None, "UTC", now) is None
 
 
-def frame(rows: list[dict]) -> pd.DataFrame:
-    base = {
-        "participant_id": "1",
-        "first_name": "A",
-        "last_name": "B",
-        "gender": "F",
-        "age": None,
-        "dob": None,
-        "bib": None,
-        "team": None,
-        "registered_at": pd.Timestamp("2026-01-01", tz="UTC"),
-        "modified_at": pd.Timestamp("2026-01-01", tz="UTC"),
-        "removed_at": pd.NaT,
-    }
-    out = pd.DataFrame([{**base, **r} for r in rows])
+def epoch(text: str | None) -> float:
+    return float("nan") if text is None else datetime.fromisoformat(text).timestamp()
+
+
+def registrations(rows: list[dict]) -> pd.DataFrame:
+    """As warehouse.race_week.event_registrations reads them: times as epoch seconds."""
+    out = pd.DataFrame(
+        [
+            {
+                "gender": r.get("gender", "F"),
+                "age": r.get("age"),
+                "bib": r.get("bib"),
+                "registered_s": epoch(r.get("registered_at", "2026-01-01T00:00+00:00")),
+                "modified_s": epoch(r.get("modified_at", "2026-01-01T00:00+00:00")),
+                "removed_s": epoch(r.get("removed_at")),
+            }
+            for r in rows
+        ]
+    )
     out["age"] = out["age"].astype("Int64")
-    for col in ("registered_at", "modified_at", "removed_at"):
-        out[col] = pd.to_datetime(out[col], utc=True, format="mixed")
     return out
 
 
 def test_figures_count_active_registrations_only() -> None:
     now = datetime(2026, 1, 10, tzinfo=UTC)
-    regs = frame(
+    day = "2026-01-09T{}+00:00"
+    regs = registrations(
         [
-            {"participant_id": "1", "bib": " ", "gender": "female", "age": 19},
+            {"bib": " ", "gender": "female", "age": 19},
             {
-                "participant_id": "2",
                 "bib": "7",
                 "gender": "M",
                 "age": 20,
-                "registered_at": "2026-01-09 12:00Z",
-                "modified_at": "2026-01-09 12:00Z",
+                "registered_at": day.format("12:00"),
+                "modified_at": day.format("12:00"),
             },
-            {
-                "participant_id": "3",
-                "bib": None,
-                "gender": "x",
-                "age": 60,
-                "modified_at": "2026-01-09 23:00Z",
-            },
-            {
-                "participant_id": "4",
-                "bib": None,
-                "gender": None,
-                "removed_at": "2026-01-09 13:00Z",
-                "modified_at": "2026-01-09 13:00Z",
-            },
-            {"participant_id": "5", "bib": "8", "gender": "?", "removed_at": "2026-01-01"},
+            {"bib": None, "gender": "x", "age": 60, "modified_at": day.format("23:00")},
+            {"gender": None, "removed_at": day.format("13:00"), "modified_at": day.format("13:00")},
+            {"bib": "8", "gender": "?", "removed_at": "2026-01-01T00:00+00:00"},
+            {"bib": "9", "gender": " f ", "registered_at": None},
         ]
     )
     f = event_figures(regs, now)
-    assert (f.active, f.new_24h, f.modified_24h, f.removed_24h, f.without_bib) == (3, 1, 1, 1, 2)
-    assert (f.gender_f, f.gender_m, f.gender_x, f.gender_unknown) == (1, 1, 1, 0)
+    assert (f.active, f.new_24h, f.modified_24h, f.removed_24h, f.without_bib) == (4, 1, 1, 1, 2)
+    assert (f.gender_f, f.gender_m, f.gender_x, f.gender_unknown) == (2, 1, 1, 0)
     assert f.age_groups == {
         "under 20": 1,
         "20-29": 1,
@@ -83,28 +74,30 @@ def test_figures_count_active_registrations_only() -> None:
         "40-49": 0,
         "50-59": 0,
         "60+": 1,
-        "unknown": 0,
+        "unknown": 1,
     }
     assert age_group_counts(pd.Series([None, 5], dtype="Int64"))["unknown"] == 1
 
 
 def test_start_list_order_and_csv_round_trip() -> None:
-    regs = frame(
+    base = {"first_name": "A", "last_name": "B", "gender": "F", "age": None, "dob": None}
+    regs = pd.DataFrame(
         [
-            {"participant_id": "10", "bib": "A12", "last_name": "z"},
-            {"participant_id": "11", "bib": "10", "last_name": "Tab\there"},
-            {"participant_id": "12", "bib": "007", "first_name": 'Say "hi"', "age": 34},
-            {"participant_id": "13", "bib": "7", "last_name": "Línea\nnueva, dos"},
-            {"participant_id": "14", "bib": None, "last_name": "a", "dob": date(1990, 2, 3)},
-            {"participant_id": "9", "bib": "a12", "last_name": "a"},
-            {"participant_id": "15", "bib": "8", "removed_at": "2026-01-01"},
+            {**base, "participant_id": "10", "bib": "A12", "last_name": "z"},
+            {**base, "participant_id": "11", "bib": "10", "last_name": "Tab\there"},
+            {**base, "participant_id": "12", "bib": "007", "first_name": 'Say "hi"', "age": 34},
+            {**base, "participant_id": "13", "bib": "7", "last_name": "Línea\nnueva, dos"},
+            {**base, "participant_id": "14", "bib": None, "last_name": "a", "dob": "1990-02-03"},
+            {**base, "participant_id": "9", "bib": "a12", "last_name": "a"},
+            {**base, "participant_id": "100", "bib": " 7 ", "last_name": "B"},
         ]
-    )
+    ).assign(team=None)
+    regs["age"] = regs["age"].astype("Int64")
     listed = start_list(regs, "runsignup")
-    assert listed["registration_id"].tolist() == ["12", "13", "11", "9", "10", "14"]
+    assert listed["registration_id"].tolist() == ["12", "100", "13", "11", "9", "10", "14"]
     rows = list(csv.DictReader(io.StringIO(to_csv(listed).decode("utf-8"), newline="")))
-    assert [r["bib"] for r in rows] == ["007", "7", "10", "a12", "A12", ""]
+    assert [r["bib"] for r in rows] == ["007", "7", "7", "10", "a12", "A12", ""]
     assert rows[0]["first_name"] == 'Say "hi"' and rows[0]["age"] == "34"
-    assert rows[1]["last_name"] == "Línea\nnueva, dos" and rows[2]["last_name"] == "Tab\there"
-    assert rows[5]["dob"] == "1990-02-03" and rows[5]["age"] == ""
+    assert rows[2]["last_name"] == "Línea\nnueva, dos" and rows[3]["last_name"] == "Tab\there"
+    assert rows[6]["dob"] == "1990-02-03" and rows[6]["age"] == ""
     assert {r["provider"] for r in rows} == {"runsignup"}
