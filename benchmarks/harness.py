@@ -210,50 +210,6 @@ def race_week_figures(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def race_week_only(scale: str = "seed", seed: int = 88, keep_db: bool = False) -> dict[str, Any]:
-    """`p88 bench --race-week`: one world, every event's participants loaded, then the reports
-    and start lists twice: every file new, then nothing changed (an ordinary night)."""
-    with stopped_afterwards(load_settings().pgdata, keep_db, say):
-        return _race_week(scale, seed)
-
-
-def _race_week(scale: str, seed: int) -> dict[str, Any]:
-    from p88_pipeline.sandbox.config import SandboxConfig
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
-
-    admin_url = os.environ.get("P88_BENCH_ADMIN_URL") or embedded_url(
-        load_settings().pgdata, "postgres"
-    )
-    world = World(seed=seed, scale=scale)
-    config = SandboxConfig()
-    config.quota_per_hour = dict.fromkeys(config.quota_per_hour, 10**9)
-    with tempfile.TemporaryDirectory(prefix="p88-race-week-") as tmp:
-        workdir = Path(tmp)
-        with SandboxServer(world, config=config) as server:
-            partners_file = workdir / "partners.yaml"
-            partners_file.write_text(render_partners_yaml(world, server))
-            db_url = fresh_database(admin_url, "p88_bench_race_week")
-            as_of = world.clock.now()
-            say(f"race week ({scale}): full sync of every event's participants")
-            env = partner_environment(world)
-            load = run_worker("p88-all-events", db_url, partners_file, as_of, env)
-            wrong = mismatches(db_url, world, partners_file)
-        say(f"race week: {load['rows_written']:,} rows loaded; report + start lists, twice")
-        first = run_race_week(db_url, partners_file, as_of, workdir / "exports")
-        again = run_race_week(db_url, partners_file, as_of, workdir / "exports")
-    return {
-        "scale": scale,
-        "seed": seed,
-        "machine": machine(),
-        "participants": load["rows_written"],
-        "mismatches": wrong,
-        "first": first,
-        "unchanged": again,
-    }
-
-
 def run_bench(
     scale: str = "seed",
     repeat: int = 3,

@@ -100,7 +100,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from benchmarks.report import chart, markdown, table, targets
 
     if args.race_week:  # report + start lists alone, on a freshly loaded world
-        from benchmarks.harness import race_week_only
+        from benchmarks.race_week_bench import race_week_only
 
         print(json.dumps(race_week_only(args.scale, args.seed, args.keep_db), indent=2))
         return 0
