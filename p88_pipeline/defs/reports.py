@@ -1,6 +1,7 @@
 """`reports/event_registrations` and `reports/start_lists`: per timing partner, downstream of
 every provider's participants (so the lineage shows all of them), in the sync jobs right after
-the sync. They read the warehouse only: no API call.
+the sync. They read the warehouse only: no API call. An inactive partner gets no
+materialization (nothing was computed), a partner with one provider a full report.
 """
 
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ TABLE_COLUMNS = (
 )
 
 
-def _partner(context: dg.AssetExecutionContext, partners: PartnersResource) -> Partner | None:
+def _partner(context: dg.OpExecutionContext, partners: PartnersResource) -> Partner | None:
     partner = partners.get(context.partition_key)
     if not partner.active:
         context.log.info(f"not materialized: partner {partner.slug} is inactive")
@@ -48,57 +49,36 @@ def _table(rows: list[dict]) -> dg.MetadataValue:
     )
 
 
-_COMMON = dict(
-    key_prefix=[GROUP],
-    group_name=GROUP,
-    partitions_def=timing_partner_partitions,
-    deps=[dg.AssetKey([provider, "participants"]) for provider in names()],
-    kinds={"postgres", "pandas"},
-    output_required=False,
-)
-
-
-@dg.asset(
-    name="event_registrations",
-    description="Race week, per future event: active registrations, new / modified / removed in "
-    "the last 24 h, without a bib, genders, age groups, days to start (race's zone). One row per "
-    "event and day in event_registration_stats.",
-    **_COMMON,
-)
-def event_registrations(
-    context: dg.AssetExecutionContext,
+@dg.op(ins={"after": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing, is_required=False))
+def event_registrations_report(
+    context: dg.OpExecutionContext,
     warehouse: WarehouseResource,
     partners: PartnersResource,
     sync_settings: SyncSettingsResource,
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.Output]:
     partner = _partner(context, partners)
     if partner is None:
         return
     now = as_utc(sync_settings.clock()())
     report = run_report(warehouse.get_engine(), partner.id, now, now - sync_settings.policy().grace)
-    yield dg.MaterializeResult(
+    yield dg.Output(
+        None,
         metadata={
             "partner": partner.slug,
             "report_date": report.report_date,
             **report.totals(),
             "events_table": _table(report.rows),
-        }
+        },
     )
 
 
-@dg.asset(
-    name="start_lists",
-    description="One CSV per future event for timing software (bib, names, gender, age, dob, "
-    "team, registration id, provider), rewritten atomically when its registrations changed; "
-    "manifest.json beside them. Directory: P88_EXPORT_DIR (default <P88_DATA_DIR>/exports).",
-    **_COMMON,
-)
-def start_lists(
-    context: dg.AssetExecutionContext,
+@dg.op(ins={"after": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing, is_required=False))
+def start_lists_export(
+    context: dg.OpExecutionContext,
     warehouse: WarehouseResource,
     partners: PartnersResource,
     sync_settings: SyncSettingsResource,
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.Output]:
     partner = _partner(context, partners)
     if partner is None:
         return
@@ -110,7 +90,8 @@ def start_lists(
         load_settings().exports,
         now - sync_settings.policy().grace,
     )
-    yield dg.MaterializeResult(
+    yield dg.Output(
+        None,
         metadata={
             "partner": partner.slug,
             "directory": dg.MetadataValue.path(str(result.directory)),
@@ -118,8 +99,64 @@ def start_lists(
             "files_unchanged": result.unchanged,
             "rows_written": sum(e.rows for e in result.written),
             "written": ", ".join(e.path.name for e in result.written)[:2000],
-        }
+        },
     )
 
 
+def _gate(provider: str) -> dg.OpDefinition:
+    @dg.op(
+        name=f"after_{provider}",
+        ins={"participants": dg.In(dg.Nothing)},
+        out=dg.Out(dg.Nothing),
+        description=f"Passes once {provider}'s participants (and their blocking check) are done.",
+    )
+    def gate() -> None:
+        return None
+
+    return gate
+
+
+_GATES = {provider: _gate(provider) for provider in names()}
+
+
+def _after_every_provider(op: dg.OpDefinition, name: str, description: str) -> dg.AssetsDefinition:
+    """A report asset below every provider's participants that still runs when some provider's
+    chain materialized nothing (a partner without an account there): plain deps would skip it as
+    soon as one is missing. One gate op per provider (skipped with its provider), then a fan-in
+    that runs when any gate passed. (A fan-in straight over the inputs is refused: an input gated
+    by a blocking check is a fan-in already.)"""
+    upstream = {
+        provider: dg.AssetIn(key=dg.AssetKey([provider, "participants"]), dagster_type=dg.Nothing)
+        for provider in names()
+    }
+
+    @dg.graph_asset(
+        name=name,
+        key_prefix=[GROUP],
+        group_name=GROUP,
+        partitions_def=timing_partner_partitions,
+        ins=upstream,
+        kinds={"postgres", "pandas"},
+        description=description,
+    )
+    def report_asset(**participants):
+        return op(after=[_GATES[p](participants=done) for p, done in participants.items()])
+
+    return report_asset
+
+
+event_registrations = _after_every_provider(
+    event_registrations_report,
+    "event_registrations",
+    "Race week, per future event: active registrations, new / modified / removed in the last "
+    "24 h, without a bib, genders, age groups, days to start (race's zone). One row per event "
+    "and day in event_registration_stats.",
+)
+start_lists = _after_every_provider(
+    start_lists_export,
+    "start_lists",
+    "One CSV per future event for timing software (bib, names, gender, age, dob, team, "
+    "registration id, provider), rewritten atomically when its registrations changed; "
+    "manifest.json beside them. Directory: P88_EXPORT_DIR (default <P88_DATA_DIR>/exports).",
+)
 report_assets = [event_registrations, start_lists]
