@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from p88_pipeline.partners import find_partner, load_partners
 from p88_pipeline.reports.export import export_start_lists
 from p88_pipeline.settings import load_settings
+from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.db import get_engine, resolve_database_url
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 
-GRACE = timedelta(days=1)  # the sync's default grace window: events that started today still count
+GRACE = SyncPolicy().grace  # the sync's grace window: a race that started today still counts
 
 
 def run_export(
@@ -25,7 +26,12 @@ def run_export(
 ) -> int:
     settings = load_settings()
     partners = load_partners(settings.partners_file)
-    chosen = [find_partner(partners, timing_partner)] if timing_partner else partners
+    # Named, a partner is exported even when inactive (its last data); otherwise active ones.
+    chosen = (
+        [find_partner(partners, timing_partner)]
+        if timing_partner
+        else [p for p in partners if p.active]
+    )
     root = Path(out).resolve() if out else settings.exports
     engine = get_engine(resolve_database_url(settings))
     prepare_warehouse(engine)

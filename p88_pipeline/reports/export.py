@@ -74,7 +74,16 @@ def read_manifest(directory: Path) -> dict:
     path = directory / MANIFEST
     if not path.exists():
         return {"events": {}}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest.get("events"), dict):
+            raise ValueError("no 'events' object")
+    except (ValueError, AttributeError) as exc:
+        raise ValueError(
+            f"{path} is not a start-list manifest ({exc}); move it away and every start list "
+            "of the partner is exported again"
+        ) from exc
+    return manifest
 
 
 @contextmanager

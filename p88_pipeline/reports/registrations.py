@@ -44,7 +44,13 @@ def build_report(engine: sa.Engine, partner_id: str, now: datetime, cutoff: date
     day = report_date(now)
     for event in future_events(engine, partner_id, cutoff).itertuples(index=False):
         regs = event_registrations(engine, event.provider, partner_id, event.event_id)
-        figures = event_figures(regs, now).as_row()
+        try:
+            figures = event_figures(regs, now).as_row()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"race-week report of partner {partner_id}, {event.provider} event "
+                f"{event.event_id}: {exc}"
+            ) from exc
         start = None if pd.isna(event.start_time) else event.start_time.to_pydatetime()
         rows.append(
             {

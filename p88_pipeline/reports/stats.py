@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from p88_pipeline.providers.timeparse import zone
+
 DAY = timedelta(days=1)
+UTC_ZONE = ZoneInfo("UTC")
 # (label, lowest age, first age of the next group); None: open-ended.
 AGE_GROUPS: tuple[tuple[str, int | None, int | None], ...] = (
     ("under 20", None, 20),
@@ -57,10 +60,11 @@ class EventFigures:
 
 def days_to_start(start: datetime | None, timezone: str, now: datetime) -> int | None:
     """Calendar days from today to race day, both on the race's own clock (a 7 am race
-    tomorrow is 1 day away however many hours that is)."""
+    tomorrow is 1 day away however many hours that is). An unknown zone name counts in UTC,
+    as the sync's parsers do, rather than losing the partner's report."""
     if start is None or pd.isna(start):
         return None
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone, UTC_ZONE)
     race_day: date = start.astimezone(tz).date()
     return (race_day - now.astimezone(tz).date()).days
 

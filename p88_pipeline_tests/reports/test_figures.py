@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from p88_pipeline.reports.export import read_manifest
 from p88_pipeline.reports.start_list import start_list, to_csv
 from p88_pipeline.reports.stats import age_group_counts, days_to_start, event_figures
 
@@ -101,3 +104,18 @@ def test_start_list_order_and_csv_round_trip() -> None:
     assert rows[2]["last_name"] == "Línea\nnueva, dos" and rows[3]["last_name"] == "Tab\there"
     assert rows[6]["dob"] == "1990-02-03" and rows[6]["age"] == ""
     assert {r["provider"] for r in rows} == {"runsignup"}
+
+
+def test_an_unknown_zone_counts_days_in_utc() -> None:
+    now = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
+    race = datetime(2027, 1, 3, 1, 0, tzinfo=UTC)
+    assert days_to_start(race, "Mars/Olympus_Mons", now) == 2
+
+
+def test_a_damaged_manifest_is_refused_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"manifest\.json is not a start-list manifest"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"events": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="no 'events' object"):
+        read_manifest(tmp_path)
