@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,15 @@ from p88_pipeline.partners import load_partners
 from p88_pipeline.reports.export import export_start_lists
 from p88_pipeline.reports.registrations import run_report
 from p88_pipeline.settings import PROJECT_ROOT
+from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
 from p88_pipeline.warehouse.db import get_engine
-
-GRACE = timedelta(days=1)
 
 
 def measure(db_url: str, partners_file: str, as_of: datetime, export_dir: Path) -> dict[str, Any]:
     """Report, then export, for every active partner in turn, as their runs would."""
     engine = get_engine(db_url)
     partners = [p for p in load_partners(partners_file) if p.active]
-    cutoff = as_of - GRACE
+    cutoff = future_cutoff(as_of, SyncPolicy().grace)
     started = time.perf_counter()
     events = active = 0
     for partner in partners:

@@ -10,11 +10,9 @@ from pathlib import Path
 from p88_pipeline.partners import find_partner, load_partners
 from p88_pipeline.reports.export import export_start_lists
 from p88_pipeline.settings import load_settings
-from p88_pipeline.sync.plan import SyncPolicy
+from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
 from p88_pipeline.warehouse.db import get_engine, resolve_database_url
 from p88_pipeline.warehouse.migrations import prepare_warehouse
-
-GRACE = SyncPolicy().grace  # the sync's grace window: a race that started today still counts
 
 
 def run_export(
@@ -36,7 +34,7 @@ def run_export(
     engine = get_engine(resolve_database_url(settings))
     prepare_warehouse(engine)
     now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
-    cutoff = now - GRACE
+    cutoff = future_cutoff(now, SyncPolicy().grace)
     seen = 0
     for partner in chosen:
         result = export_start_lists(

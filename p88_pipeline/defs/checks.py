@@ -42,7 +42,7 @@ def _sample(rows: list[sa.Row], *columns: str) -> dg.MetadataValue:
     return dg.MetadataValue.json([{c: str(getattr(r, c)) for c in columns} for r in rows])
 
 
-def _partner_check(**kwargs: Any) -> Callable[[Callable], dg.AssetChecksDefinition]:
+def partner_check(**kwargs: Any) -> Callable[[Callable], dg.AssetChecksDefinition]:
     """`@asset_check` on the partner partitions, without Dagster's preview warning in the
     output of every command that loads the definitions."""
 
@@ -62,7 +62,7 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
     """The three checks on `<provider>/participants`, one evaluation per partner."""
     asset_key = dg.AssetKey([provider, "participants"])
 
-    @_partner_check(
+    @partner_check(
         asset=asset_key,
         name="unique_participant_keys",
         blocking=True,
@@ -87,7 +87,7 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
             },
         )
 
-    @_partner_check(
+    @partner_check(
         asset=asset_key,
         name="events_exist",
         description="Every participant of this partner has its event in provider_events.",
@@ -109,7 +109,7 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
             },
         )
 
-    @_partner_check(
+    @partner_check(
         asset=asset_key,
         name="future_events_fresh",
         description=f"No future event's watermark (or, never synced, its discovery) is older than "

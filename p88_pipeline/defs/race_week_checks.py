@@ -9,16 +9,13 @@ Each names the partner, every offending event with its count, and a capped sampl
 The queries are in warehouse/bib_checks.py.
 """
 
-import warnings
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import dagster as dg
 
-from p88_pipeline.defs.partitions import timing_partner_partitions
+from p88_pipeline.defs.checks import partner_check
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.sync.plan import as_utc
+from p88_pipeline.sync.plan import as_utc, future_cutoff
 from p88_pipeline.warehouse.bib_checks import (
     Offence,
     duplicate_bibs,
@@ -29,18 +26,6 @@ from p88_pipeline.warehouse.bib_checks import (
 CHECK_NAMES = ("unique_bibs", "bibs_before_start", "unchanged_after_start")
 BIB_HORIZON = timedelta(hours=72)
 LISTED = 20  # offending events (or bibs) listed in metadata
-
-
-def _partner_check(**kwargs: Any) -> Callable[[Callable], dg.AssetChecksDefinition]:
-    """`@asset_check` on the partner partitions (a Dagster 1.13 preview), its warning kept out
-    of every command's output."""
-
-    def decorate(fn: Callable) -> dg.AssetChecksDefinition:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.PreviewWarning)
-            return dg.asset_check(partitions_def=timing_partner_partitions, **kwargs)(fn)
-
-    return decorate
 
 
 def per_event(offences: list[Offence]) -> dict[str, int]:
@@ -100,7 +85,7 @@ def _result(
 def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
     asset_key = dg.AssetKey([provider, "participants"])
 
-    @_partner_check(
+    @partner_check(
         asset=asset_key,
         name="unique_bibs",
         description="No bib is held by two active registrations of one future event "
@@ -114,7 +99,7 @@ def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
     ) -> dg.AssetCheckResult:
         partner = partners.get(context.partition_key)
         now = as_utc(sync_settings.clock()())
-        cutoff = now - sync_settings.policy().grace
+        cutoff = future_cutoff(now, sync_settings.policy().grace)
         offences = duplicate_bibs(warehouse.get_engine(), provider, partner.id, cutoff)
         return _result(
             partner.slug,
@@ -124,7 +109,7 @@ def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
             dg.AssetCheckSeverity.ERROR,
         )
 
-    @_partner_check(
+    @partner_check(
         asset=asset_key,
         name="bibs_before_start",
         description=f"Every active registration of an event starting within "
@@ -147,7 +132,7 @@ def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
             dg.AssetCheckSeverity.WARN,
         )
 
-    @_partner_check(
+    @partner_check(
         asset=asset_key,
         name="unchanged_after_start",
         description="No registration was modified after its event started (race-day edits: "
@@ -161,7 +146,7 @@ def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
     ) -> dg.AssetCheckResult:
         partner = partners.get(context.partition_key)
         now = as_utc(sync_settings.clock()())
-        cutoff = now - sync_settings.policy().grace
+        cutoff = future_cutoff(now, sync_settings.policy().grace)
         offences = modified_after_start(warehouse.get_engine(), provider, partner.id, cutoff)
         return _result(
             partner.slug,

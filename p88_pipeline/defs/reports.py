@@ -15,7 +15,7 @@ from p88_pipeline.providers.registry import names
 from p88_pipeline.reports.export import export_start_lists
 from p88_pipeline.reports.registrations import TOTALS, run_report
 from p88_pipeline.settings import load_settings
-from p88_pipeline.sync.plan import as_utc
+from p88_pipeline.sync.plan import as_utc, future_cutoff
 
 GROUP = "reports"
 TABLE_ROWS = 200  # the UI table shows the soonest events; the warehouse table has them all
@@ -60,7 +60,9 @@ def event_registrations_report(
     if partner is None:
         return
     now = as_utc(sync_settings.clock()())
-    report = run_report(warehouse.get_engine(), partner.id, now, now - sync_settings.policy().grace)
+    report = run_report(
+        warehouse.get_engine(), partner.id, now, future_cutoff(now, sync_settings.policy().grace)
+    )
     yield dg.Output(
         None,
         metadata={
@@ -88,7 +90,7 @@ def start_lists_export(
         partner.id,
         partner.slug,
         load_settings().exports,
-        now - sync_settings.policy().grace,
+        future_cutoff(now, sync_settings.policy().grace),
     )
     yield dg.Output(
         None,

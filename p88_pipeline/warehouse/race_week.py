@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-# Rule 1 (sync.plan.is_future) in SQL: no start time, or a start after now minus the grace window.
-FUTURE = "(e.start_time IS NULL OR e.start_time > :cutoff)"
+from p88_pipeline.warehouse.events import future_condition
+
+FUTURE = future_condition("e")  # rule 1 in SQL, bound to :cutoff (sync.plan.future_cutoff)
 
 _FUTURE_EVENTS = sa.text(
     f"""
