@@ -13,6 +13,7 @@ One webserver and daemon for both stages: starting them is most of the test's ti
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -33,6 +34,7 @@ from p88_pipeline.partners import parse_partners
 from p88_pipeline.settings import PROJECT_ROOT
 from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.browser import screenshot_pages, unavailable_reason
+from p88_pipeline_tests.reports import truth as race_week_truth
 
 pytestmark = pytest.mark.e2e
 
@@ -217,6 +219,40 @@ query ($path: [String!]!, $partitions: [String!]) {
     }
   }
 }"""
+REPORT = """
+query ($partitions: [String!]) {
+  assetNodeOrError(assetKey: {path: ["reports", "event_registrations"]}) {
+    ... on AssetNode {
+      assetMaterializations(partitions: $partitions) {
+        partition metadataEntries { label
+          ... on IntMetadataEntry { intValue }
+          ... on TableMetadataEntry { table { records schema { columns { name type } } } }
+        }
+      }
+    }
+  }
+}"""
+
+
+def assert_race_week_report(dagster: Dagster, world: Any, slug: str, now: Any) -> None:
+    """The report ran in the partner's run; its UI table holds every future event with the
+    truth's time-independent figures (the run's clock is not the test's to the second)."""
+    node = dagster.graphql(REPORT, partitions=[slug])["assetNodeOrError"]
+    (materialization,) = node["assetMaterializations"]
+    entries = {e["label"]: e for e in materialization["metadataEntries"]}
+    table = entries["events_table"]["table"]
+    assert {"event_id", "active", "without_bib"} <= {c["name"] for c in table["schema"]["columns"]}
+    records = {r["event_id"]: r for r in map(json.loads, table["records"])}
+    expected = race_week_truth.future_events(world, slug, now)
+    assert entries["events"]["intValue"] == len(records) == len(expected) > 0
+    actives = 0
+    for provider, event in expected:
+        figures = race_week_truth.event_figures(world, provider, event, now)
+        record = records[str(event.event_id)]
+        for name in ("active", "without_bib", "gender_f", "gender_m", "gender_x"):
+            assert record[name] == figures[name], (slug, event.event_id, name)
+        actives += figures["active"]
+    assert entries["active"]["intValue"] == actives
 
 
 def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
@@ -225,6 +261,7 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
     engine: sa.Engine,
     subtests: Any,
     tmp_path: Path,
+    export_dir: Path,
 ) -> None:
     world, partners_file, _ = sandbox
     partners = parse_partners(partners_file.read_text())[:2]
@@ -303,6 +340,13 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
         (materialization,) = node["assetNodeOrError"]["assetMaterializations"]
         figures = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"]}
         assert figures["events_total"] == stored[str(partner.id)] > 0
+    # Race week ran in the same runs, for bravo (RunSignUp only) too, and wrote its start lists.
+    for partner in partners:
+        assert_race_week_report(dagster, world, partner.slug, now)
+        manifest = json.loads((export_dir / partner.slug / "manifest.json").read_text())
+        assert len(manifest["events"]) == len(
+            race_week_truth.future_events(world, partner.slug, now)
+        )
 
     # Stage 2: bravo's RunSignUp secret goes bad; "Materialize all" for both partners.
     text = partners_file.read_text()
@@ -399,9 +443,14 @@ def test_backfill_of_full_refresh_over_two_partners_matches_the_sandbox(
                     "future_events",
                 ),
                 "partition-page": (partition_url, bravo.slug),
+                "race-week-report": (
+                    f"{dagster.url}/assets/reports/event_registrations?partition={alpha.slug}",
+                    "events_table",
+                ),
             },
             out,
         )
         assert all((out / f"{name}.png").stat().st_size > 10_000 for name in texts)
         assert "future_events" in texts["asset-graph"]
         assert bravo.slug in texts["partition-page"]
+        assert "events_table" in texts["race-week-report"]
