@@ -51,6 +51,7 @@ SPEC = ProviderSpec(
     name=PROVIDER,
     label="RunSignUp",
     credential_fields=("api_key_env", "api_secret_env"),
+    option_fields=("only_partner_races", "removed_page_size"),
     default_quota_per_hour=1000,
     page_sizes=PAGE_SIZES,
     page_caps=DOCUMENTED_CAPS,
