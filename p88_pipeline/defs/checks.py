@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import Partner
-from p88_pipeline.sync.plan import future_cutoff
 from p88_pipeline.warehouse.db import get_engine
 from p88_pipeline.warehouse.migrations import SchemaError, missing_unique_keys
 from p88_pipeline.warehouse.participant_checks import (
@@ -126,13 +125,13 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
             return dg.AssetCheckResult(
                 passed=True, metadata={"partner": partner.slug, "skipped": "inactive partner"}
             )
-        now = sync_settings.clock()()
+        now, cutoff = sync_settings.now_and_cutoff()
         max_age = timedelta(minutes=FRESHNESS_FACTOR * partner.sync_interval_minutes)
         rows = lagging_future_events(
             _engine(warehouse),
             provider,
             now,
-            future_cutoff(now, sync_settings.policy().grace),
+            cutoff,
             {partner.id: int(max_age.total_seconds())},
         )
         return dg.AssetCheckResult(

@@ -15,7 +15,6 @@ import dagster as dg
 
 from p88_pipeline.defs.checks import partner_check
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.sync.plan import as_utc, future_cutoff
 from p88_pipeline.warehouse.bib_checks import (
     Offence,
     duplicate_bibs,
@@ -98,8 +97,7 @@ def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
         sync_settings: SyncSettingsResource,
     ) -> dg.AssetCheckResult:
         partner = partners.get(context.partition_key)
-        now = as_utc(sync_settings.clock()())
-        cutoff = future_cutoff(now, sync_settings.policy().grace)
+        _, cutoff = sync_settings.now_and_cutoff()
         offences = duplicate_bibs(warehouse.get_engine(), provider, partner.id, cutoff)
         return _result(
             partner.slug,
@@ -122,7 +120,7 @@ def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
         sync_settings: SyncSettingsResource,
     ) -> dg.AssetCheckResult:
         partner = partners.get(context.partition_key)
-        now = as_utc(sync_settings.clock()())
+        now, _ = sync_settings.now_and_cutoff()
         offences = missing_bibs(warehouse.get_engine(), provider, partner.id, now, BIB_HORIZON)
         return _result(
             partner.slug,
@@ -145,8 +143,7 @@ def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
         sync_settings: SyncSettingsResource,
     ) -> dg.AssetCheckResult:
         partner = partners.get(context.partition_key)
-        now = as_utc(sync_settings.clock()())
-        cutoff = future_cutoff(now, sync_settings.policy().grace)
+        _, cutoff = sync_settings.now_and_cutoff()
         offences = modified_after_start(warehouse.get_engine(), provider, partner.id, cutoff)
         return _result(
             partner.slug,

@@ -15,7 +15,6 @@ from p88_pipeline.providers.registry import names
 from p88_pipeline.reports.export import export_start_lists
 from p88_pipeline.reports.registrations import TOTALS, run_report
 from p88_pipeline.settings import load_settings
-from p88_pipeline.sync.plan import as_utc, future_cutoff
 
 GROUP = "reports"
 TABLE_ROWS = 200  # the UI table shows the soonest events; the warehouse table has them all
@@ -59,10 +58,8 @@ def event_registrations_report(
     partner = _partner(context, partners)
     if partner is None:
         return
-    now = as_utc(sync_settings.clock()())
-    report = run_report(
-        warehouse.get_engine(), partner.id, now, future_cutoff(now, sync_settings.policy().grace)
-    )
+    now, cutoff = sync_settings.now_and_cutoff()
+    report = run_report(warehouse.get_engine(), partner.id, now, cutoff)
     yield dg.Output(
         None,
         metadata={
@@ -84,13 +81,9 @@ def start_lists_export(
     partner = _partner(context, partners)
     if partner is None:
         return
-    now = as_utc(sync_settings.clock()())
+    _, cutoff = sync_settings.now_and_cutoff()
     result = export_start_lists(
-        warehouse.get_engine(),
-        partner.id,
-        partner.slug,
-        load_settings().exports,
-        future_cutoff(now, sync_settings.policy().grace),
+        warehouse.get_engine(), partner.id, partner.slug, load_settings().exports, cutoff
     )
     yield dg.Output(
         None,

@@ -13,7 +13,7 @@ from p88_pipeline.partners import Partner, find_partner, load_partners
 from p88_pipeline.settings import load_settings
 from p88_pipeline.sync.engine import Clock, utc_now
 from p88_pipeline.sync.guard import GuardPolicy
-from p88_pipeline.sync.plan import SyncPolicy
+from p88_pipeline.sync.plan import SyncPolicy, as_utc, future_cutoff
 from p88_pipeline.warehouse.db import get_engine, normalize_url, resolve_database_url
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 
@@ -92,3 +92,9 @@ class SyncSettingsResource(dg.ConfigurableResource):
         if fixed.tzinfo is None:
             fixed = fixed.replace(tzinfo=UTC)
         return lambda: fixed
+
+    def now_and_cutoff(self) -> tuple[datetime, datetime]:
+        """This run's "now" (UTC) and the start before which an event is past (rule 1's grace):
+        what every check, report and sensor that reads future events needs, spelled once."""
+        now = as_utc(self.clock()())
+        return now, future_cutoff(now, self.policy().grace)

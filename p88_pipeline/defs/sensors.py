@@ -13,7 +13,6 @@ from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.run_tags import partner_tags, run_partner
-from p88_pipeline.sync.plan import future_cutoff
 from p88_pipeline.sync.stale_watermarks_plan import (
     plan_incremental_runs,
     skip_summary,
@@ -124,12 +123,8 @@ def stale_watermarks_sensor(
     active = [p for p in configured if p.active]
     if not active:
         return skipped("no active partners in the partners file", "no active partners")
-    now = sync_settings.clock()()
-    freshness = partner_freshness(
-        warehouse.get_engine(),
-        [p.id for p in active],
-        future_cutoff(now, sync_settings.policy().grace),
-    )
+    now, cutoff = sync_settings.now_and_cutoff()
+    freshness = partner_freshness(warehouse.get_engine(), [p.id for p in active], cutoff)
     decisions = plan_incremental_runs(
         configured,
         freshness,
