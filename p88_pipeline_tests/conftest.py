@@ -25,7 +25,7 @@ _counter = itertools.count()
 @pytest.fixture(autouse=True)
 def no_shared_tokens() -> Iterator[None]:
     """Haku tokens are cached per process; tests must not see each other's (ports are reused)."""
-    from p88_pipeline.providers.haku import client as haku
+    from p88_pipeline.providers.haku import tokens as haku
 
     haku._TOKEN_CACHE.clear()
     yield

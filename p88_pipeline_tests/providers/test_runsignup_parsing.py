@@ -7,7 +7,7 @@ import pytest
 
 from p88_pipeline.providers.base import AuthError, FilterRejectedError, ProviderError
 from p88_pipeline.providers.http import RetryableBody
-from p88_pipeline.providers.runsignup import client, records
+from p88_pipeline.providers.runsignup import answers, records
 
 
 def error(code: int) -> dict:
@@ -15,9 +15,9 @@ def error(code: int) -> dict:
 
 
 def test_errors_are_found_bare_or_wrapped_in_an_array() -> None:
-    assert client.find_error(error(14)) == {"error_code": 14, "error_msg": "x"}
-    assert client.find_error([error(14)]) == {"error_code": 14, "error_msg": "x"}
-    assert client.find_error([{"event": {}, "participants": []}]) is None
+    assert answers.find_error(error(14)) == {"error_code": 14, "error_msg": "x"}
+    assert answers.find_error([error(14)]) == {"error_code": 14, "error_msg": "x"}
+    assert answers.find_error([{"event": {}, "participants": []}]) is None
 
 
 @pytest.mark.parametrize(
@@ -35,23 +35,23 @@ def test_errors_are_found_bare_or_wrapped_in_an_array() -> None:
 )
 def test_error_codes_map_to_what_the_engine_does_with_them(code, filtered, raised) -> None:
     with pytest.raises(raised):
-        client.check_body([error(code)], filtered=filtered)
+        answers.check_body([error(code)], filtered=filtered)
 
 
 def test_error_14_is_throttling() -> None:
     with pytest.raises(RetryableBody) as caught:
-        client.check_body(error(14))
+        answers.check_body(error(14))
     assert caught.value.throttled
 
 
 def test_keyset_continues_only_while_a_page_is_full() -> None:
-    assert client.next_keyset({"1": [5, 9]}, page_size=3) is None
-    assert client.next_keyset({"1": [5, 7, 9]}, page_size=3) == 9
+    assert answers.next_keyset({"1": [5, 9]}, page_size=3) is None
+    assert answers.next_keyset({"1": [5, 7, 9]}, page_size=3) == 9
     # Page size per event: the full event decides, the short one is complete.
-    assert client.next_keyset({"1": [5, 7, 9], "2": [6]}, page_size=3) == 9
-    assert client.next_keyset({"1": [5, 7, 9], "2": [1, 2, 3]}, page_size=3) == 3
+    assert answers.next_keyset({"1": [5, 7, 9], "2": [6]}, page_size=3) == 9
+    assert answers.next_keyset({"1": [5, 7, 9], "2": [1, 2, 3]}, page_size=3) == 3
     # Page size over the whole answer: continue after the highest id.
-    assert client.next_keyset({"1": [5, 7], "2": [6]}, page_size=3) == 7
+    assert answers.next_keyset({"1": [5, 7], "2": [6]}, page_size=3) == 7
 
 
 def test_event_times_are_read_in_the_race_zone_and_other_times_in_eastern() -> None:

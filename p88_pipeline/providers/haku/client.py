@@ -9,7 +9,6 @@ cancellation is a flag on the registration, so removals arrive with the particip
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ from p88_pipeline.providers.base import (
     Event,
     FilterRejectedError,
     InaccessibleError,
-    MalformedResponseError,
     ParticipantPage,
     ProviderConfigError,
     ProviderError,
@@ -36,6 +34,7 @@ from p88_pipeline.providers.haku.records import (
     registration_id,
     unwrap_list,
 )
+from p88_pipeline.providers.haku.tokens import Tokens
 from p88_pipeline.providers.http import ApiSession, RetryableBody
 from p88_pipeline.providers.paging import (
     PageCaps,
@@ -52,9 +51,6 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.hakuapp.com"
 DEFAULT_TOKEN_URL = "https://prod-auth.hakuapp.com/oauth2/token"
 DEFAULT_PAGE_SIZE = 100
-_TOKEN_CACHE: dict[tuple[str, str], tuple[str, float]] = {}  # (token_url, client_id) -> token
-TOKEN_MARGIN_S = 60.0  # renew this long before expiry: a token must not die between calls
-DEFAULT_EXPIRES_IN = 3600
 FILTER_STATUSES = (400, 422)  # what a server that does not know the filter might answer
 # Nothing documents Haku's maxima (the old code's "25" contradicts its later 100 and 500): every
 # list endpoint's cap is learned per account, and a short page is not trusted until then.
@@ -66,11 +62,6 @@ def _check_page(body: Any) -> None:
     error = error_in_body(body)
     if error is not None:
         raise RetryableBody(f"Haku error in a 200 body: {str(error)[:200]}")
-
-
-def _check_token(body: Any) -> None:
-    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-        raise MalformedResponseError("token answer has no access_token")
 
 
 class HakuClient:
@@ -97,13 +88,7 @@ class HakuClient:
         self.updated_since_param = updated_since_param or None
         self.timezone = timezone if zone(timezone, None) else "UTC"
         self._tz = zone(self.timezone, UTC_ZONE)
-        self._auth = (client_id, client_secret)
-        self._clock = clock
-        self._token: str | None = None
-        self._token_due = 0.0  # clock() value after which the cached token is renewed
-        self._token_lock = threading.Lock()
-        session.add_secret(client_id)
-        session.add_secret(client_secret)
+        self.tokens = Tokens(session, token_url, client_id, client_secret, clock)
 
     @classmethod
     def from_account(
@@ -142,64 +127,6 @@ class HakuClient:
     def server_time(self) -> datetime | None:
         return self.session.last_server_time
 
-    # ------------------------------------------------------------------ tokens
-    def _cache_key(self) -> tuple[str, str] | None:
-        """Tokens are shared within a process (the events and participants steps of one run
-        would otherwise each spend a call on one), but only on the real monotonic clock."""
-        return (self.token_url, self._auth[0]) if self._clock is time.monotonic else None
-
-    def _access_token(self) -> str:
-        with self._token_lock:
-            key = self._cache_key()
-            if self._token is None and key in _TOKEN_CACHE:
-                self._token, self._token_due = _TOKEN_CACHE[key]
-                self.session.add_secret(self._token)
-            if self._token is None or self._clock() >= self._token_due:
-                self._fetch_token()
-            assert self._token is not None
-            return self._token
-
-    def _renew_after_401(self, refused: str) -> dict[str, str]:
-        """ApiSession calls this once per request on a 401: the token was revoked or expired."""
-        with self._token_lock:
-            if self._token == refused:  # another thread may have renewed it already
-                self._fetch_token()
-            assert self._token is not None
-            return {"Authorization": self._token}
-
-    def _fetch_token(self) -> None:
-        """POST client credentials (HTTP Basic, form body); paced and counted like any call."""
-        started = self._clock()
-        try:
-            body = self.session.request_json(
-                "POST",
-                self.token_url,
-                data={"grant_type": "client_credentials"},
-                auth=self._auth,
-                headers={"Accept": "application/json"},
-                check_body=_check_token,
-            )
-        except AuthError:
-            raise
-        except ProviderError as exc:
-            if exc.code is not None and 400 <= exc.code < 500:  # invalid_client / invalid_grant
-                raise AuthError(
-                    f"haku partner {self.session.partner}: token request refused (HTTP {exc.code})",
-                    code=exc.code,
-                    partner=self.session.partner,
-                ) from None
-            raise
-        token = body["access_token"]
-        try:
-            expires_in = float(body.get("expires_in", DEFAULT_EXPIRES_IN))
-        except (TypeError, ValueError):
-            expires_in = DEFAULT_EXPIRES_IN
-        self.session.add_secret(token)
-        self._token = token
-        self._token_due = started + expires_in - min(TOKEN_MARGIN_S, expires_in / 2)
-        if (key := self._cache_key()) is not None:
-            _TOKEN_CACHE[key] = (token, self._token_due)
-
     # ------------------------------------------------------------------ calls
     def _get(
         self,
@@ -209,14 +136,14 @@ class HakuClient:
         filtered: bool = False,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        token = self._access_token()
+        token = self.tokens.get()
         try:
             return self.session.request_json(
                 "GET",
                 f"{self.base_url}{path}",
                 params=params,
                 headers={"Authorization": token, "Accept": "application/json"},
-                on_unauthorized=lambda: self._renew_after_401(token),
+                on_unauthorized=lambda: self.tokens.renew_after(token),
                 check_body=_check_page,
                 response_headers=headers,
             )
@@ -231,7 +158,7 @@ class HakuClient:
                 raise FilterRejectedError(str(exc), code=exc.code, partner=exc.partner) from None
             raise
 
-    def _events_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
+    def events_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
         headers: dict[str, str] = {}
         body = self._get(
             "/events",
@@ -248,7 +175,7 @@ class HakuClient:
 
     def list_events(self) -> Iterator[Event]:
         size = PageSize(self.page_size, "events", self.caps)
-        for rows in by_page_number(self._events_page, size):
+        for rows in by_page_number(self.events_page, size):
             for raw in rows:
                 yield parse_event(raw, self.timezone)
 
@@ -257,6 +184,24 @@ class HakuClient:
     ) -> Iterator[ParticipantPage]:
         for event in events:
             yield from self._event_pages(event.event_id, modified_after)
+
+    def participants_page(
+        self, event_id: str, page: int, per_page: int, since: datetime | None = None
+    ) -> tuple[list, bool | None]:
+        """One page of an event's registrations, newest first; `since` goes to the server's
+        filter (`updated_since_param`, which must be set). Rows, and what metadata says."""
+        params: dict[str, Any] = {"sort_column": "updated_at", "sort_direction": "desc"}
+        if since is not None:
+            params[str(self.updated_since_param)] = iso_utc(since)
+        headers: dict[str, str] = {}
+        body = self._get(
+            f"/events/{event_id}/participants",
+            {**params, "per_page": per_page, "page": page},
+            filtered=since is not None,
+            headers=headers,
+        )
+        rows = unwrap_list(body, f"event {event_id} participants page {page}")
+        return rows, more_from_headers(headers)
 
     def _event_pages(
         self, event_id: str, modified_after: datetime | None
@@ -268,21 +213,11 @@ class HakuClient:
         is read and filtered here.
         """
         cutoff = modified_after.astimezone(UTC).replace(microsecond=0) if modified_after else None
-        params: dict[str, Any] = {"sort_column": "updated_at", "sort_direction": "desc"}
         filtered = cutoff is not None and self.updated_since_param is not None
-        if filtered:
-            params[self.updated_since_param] = iso_utc(cutoff)
+        since = cutoff if filtered else None
 
         def fetch(page: int, per_page: int) -> tuple[list, bool | None]:
-            headers: dict[str, str] = {}
-            body = self._get(
-                f"/events/{event_id}/participants",
-                {**params, "per_page": per_page, "page": page},
-                filtered=filtered,
-                headers=headers,
-            )
-            rows = unwrap_list(body, f"event {event_id} participants page {page}")
-            return rows, more_from_headers(headers)
+            return self.participants_page(event_id, page, per_page, since)
 
         ordered, previous = True, None
         read_at = self.session.last_server_time or datetime.now(UTC)

@@ -11,16 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from p88_pipeline.providers.base import (
-    AuthError,
     Event,
-    FilterRejectedError,
-    InaccessibleError,
     MalformedResponseError,
     ParticipantPage,
-    ProviderError,
 )
 from p88_pipeline.providers.fields import int_or_none
-from p88_pipeline.providers.http import ApiSession, RetryableBody
+from p88_pipeline.providers.http import ApiSession
 from p88_pipeline.providers.paging import (
     PageCaps,
     PageSize,
@@ -29,6 +25,7 @@ from p88_pipeline.providers.paging import (
     more_from_headers,
     parse_or_reject,
 )
+from p88_pipeline.providers.runsignup.answers import check_body, next_keyset
 from p88_pipeline.providers.runsignup.records import (
     PROVIDER,
     parse_event,
@@ -49,65 +46,6 @@ DOCUMENTED_CAPS = {
     "removed-participants": None,
 }
 GRACE = timedelta(days=1)  # the sync's default grace window: races this recent still count
-THROTTLED = 14
-TRANSIENT = {4, 5}  # unknown error, database error
-AUTH = {6, 7}
-RACE_REFUSED = {7, 201, 301}  # permission denied, race not found, event not found (race calls)
-FILTER = {3, 9}  # invalid parameters, invalid date: the filter may be what was refused
-
-
-def find_error(body: Any) -> dict | None:
-    """The `{"error": {...}}` object of a body, bare or wrapped in a one-element array."""
-    if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
-        body = body[0]
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"]
-    return None
-
-
-def check_body(body: Any, *, filtered: bool = False, race_call: bool = False) -> None:
-    """`race_call`: a call about one race (participants, removed-participants), where error 7
-    means this race refuses us, not that the keys are refused (issue 13)."""
-    error = find_error(body)
-    if error is None:
-        return
-    code = int_or_none(error.get("error_code"))
-    message = f"RunSignUp error {code}: {error.get('error_msg', '')}"
-    if code == THROTTLED:
-        raise RetryableBody(message, throttled=True)
-    if code in TRANSIENT:
-        raise RetryableBody(message)
-    if race_call and code in RACE_REFUSED:
-        raise InaccessibleError(message, code=code)
-    if code in AUTH:
-        raise AuthError(message, code=code)
-    if filtered and code in FILTER:
-        raise FilterRejectedError(message, code=code)
-    raise ProviderError(message, code=code)
-
-
-def next_keyset(
-    per_event_ids: dict[str, list[int]], page_size: int, counts: dict[str, int] | None = None
-) -> int | None:
-    """Where the next page starts, or None when the read is complete.
-
-    Whether the page size applies per event or to the whole multi-event answer is undocumented;
-    both readings give the same answer here, re-reading at most a few ids (upserts absorb them).
-    `counts` are the records each event block held: a full page whose records are not all
-    readable (one without an id) is still full, and the read goes on after its last id.
-    """
-    counts = counts or {e: len(ids) for e, ids in per_event_ids.items()}
-    everything = [i for ids in per_event_ids.values() for i in ids]
-    full = [e for e in per_event_ids if counts[e] >= page_size]
-    if any(not per_event_ids[e] for e in full) or (
-        sum(counts.values()) >= page_size and not everything
-    ):
-        raise MalformedResponseError("a full page without a readable registration_id")
-    if full:
-        return min(per_event_ids[e][-1] for e in full)
-    if sum(counts.values()) >= page_size:
-        return max(everything)
-    return None
 
 
 class RunSignUpClient:
@@ -183,7 +121,7 @@ class RunSignUpClient:
         The client-side future filter (the sync's rule 1) still decides what is future."""
         return (self.clock().astimezone(EASTERN) - self.grace).date().isoformat()
 
-    def _races_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
+    def races_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
         headers: dict[str, str] = {}
         params = {
             "events": "T",
@@ -202,13 +140,47 @@ class RunSignUpClient:
 
     def list_events(self) -> Iterator[Event]:
         size = PageSize(RACES_PAGE_MAX, "races", self.caps)
-        for races in by_page_number(self._races_page, size):
+        for races in by_page_number(self.races_page, size):
             for item in races:
                 race = item.get("race", item) if isinstance(item, dict) else None
                 if not isinstance(race, dict) or "race_id" not in race:
                     raise MalformedResponseError("races page: a race without race_id")
                 for raw_event in race.get("events") or []:
                     yield parse_event(race, raw_event)
+
+    def participants_page(
+        self,
+        path: str,
+        event_ids: Sequence[str],
+        per_page: int,
+        modified_after: datetime | None = None,
+        after: int | None = None,
+    ) -> tuple[list[tuple[str, list]], bool | None]:
+        """One page of a race's participants or removed-participants: (event_id, records) per
+        event block, and what pagination metadata says (None: the answer carries none)."""
+        params: dict[str, Any] = {
+            "event_id": ",".join(event_ids),
+            "results_per_page": per_page,
+            "sort": "registration_id ASC",
+            "supports_nb": "T",
+            "page": 1,
+        }
+        if modified_after is not None:
+            params["modified_after_timestamp"] = to_unix(modified_after)
+        if after is not None:
+            params["after_registration_id"] = after
+        headers: dict[str, str] = {}
+        body = self._get(path, params, filtered=modified_after is not None, headers=headers)
+        if not isinstance(body, list):
+            raise MalformedResponseError(f"{path}: expected a list of events, got {body!r:.80}")
+        blocks = []
+        for block in body:
+            if not isinstance(block, dict):
+                raise MalformedResponseError(f"{path}: an event block is {block!r:.80}")
+            event = block.get("event") or {}
+            records = block.get("participants") or event.get("participants") or []
+            blocks.append((str(event.get("event_id", "")), records))
+        return blocks, more_from_headers(headers)
 
     def _paged(
         self,
@@ -226,32 +198,11 @@ class RunSignUpClient:
         records not seen before in this read are evidence that a short page was not the last.
         """
         size = PageSize(wanted, endpoint, self.caps)
-        params: dict[str, Any] = {
-            "event_id": ",".join(e.event_id for e in events),
-            "results_per_page": size.asked,
-            "sort": "registration_id ASC",
-            "supports_nb": "T",
-            "page": 1,
-        }
-        if modified_after is not None:
-            params["modified_after_timestamp"] = to_unix(modified_after)
-        filtered = modified_after is not None
+        event_ids = [e.event_id for e in events]
         seen: set[int] = set()
 
         def fetch(after: int | None) -> tuple[list[tuple[str, list]], bool | None]:
-            extra = {} if after is None else {"after_registration_id": after}
-            headers: dict[str, str] = {}
-            body = self._get(path, {**params, **extra}, filtered=filtered, headers=headers)
-            if not isinstance(body, list):
-                raise MalformedResponseError(f"{path}: expected a list of events, got {body!r:.80}")
-            blocks = []
-            for block in body:
-                if not isinstance(block, dict):
-                    raise MalformedResponseError(f"{path}: an event block is {block!r:.80}")
-                event = block.get("event") or {}
-                records = block.get("participants") or event.get("participants") or []
-                blocks.append((str(event.get("event_id", "")), records))
-            return blocks, more_from_headers(headers)
+            return self.participants_page(path, event_ids, size.asked, modified_after, after)
 
         def next_key(page: tuple[list[tuple[str, list]], bool | None]) -> int | None:
             blocks, more = page
