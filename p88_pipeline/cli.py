@@ -118,6 +118,12 @@ def cmd_soak(args: argparse.Namespace) -> int:
     return soak_command(args.days, args.scale, args.seed, args.faults_per_day, args.database_url)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.doctor import doctor_command
+
+    return doctor_command(args.timing_partner, args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="p88", description="Race-registration sync.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -199,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", help="an empty database to use (default: a throwaway embedded one)"
     )
     soak.set_defaults(func=cmd_soak)
+
+    doctor = sub.add_parser(
+        "doctor", help="check credentials, the APIs' behaviour, the warehouse and Dagster"
+    )
+    doctor.add_argument("--timing-partner", metavar="SLUG", help="one partner (default: all)")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.set_defaults(func=cmd_doctor)
 
     db = sub.add_parser("db", help="the embedded PostgreSQL: status, start, stop, psql, url")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -1,5 +1,6 @@
-"""`p88 demo`: embedded Postgres + in-process sandbox; a full sync, one simulated day of changes,
-an incremental sync; both runs' figures side by side, then the warehouse checked against truth."""
+"""`p88 demo`: embedded Postgres + in-process sandbox; what `p88 doctor` finds, a full sync, one
+simulated day of changes, an incremental sync; both runs' figures side by side, then the
+warehouse checked against truth."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import sys
 from datetime import timedelta
 
+from p88_pipeline.commands.doctor import render_table, run_doctor
 from p88_pipeline.commands.instance import get_instance
 from p88_pipeline.commands.summary import type_summary
 from p88_pipeline.commands.sync import providers_of, run_config, run_figures, run_partners
@@ -56,6 +58,13 @@ def demo(settings: Settings, scale: str, seed: int, provider: str) -> int:
         delete_partner_rows(engine, [p.id for p in partners])  # the world is new each time
         instance = get_instance(settings)
         instance.add_dynamic_partitions("timing_partner", [p.slug for p in partners])
+
+        say("\n== p88 doctor: each account checked before the first sync ==")
+        say(
+            render_table(
+                run_doctor(partners, engine, lambda: instance, providers=providers_of(provider))
+            )
+        )
 
         say("\n== run 1: first sync (no watermarks yet: full) ==")
         first, _ = run_partners(

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from p88_pipeline.providers.base import ProviderClient
 from p88_pipeline.providers.http import ApiSession
+from p88_pipeline.providers.probe import Check, ProbeTarget
 
 
 class AccountSettings(Protocol):
@@ -83,6 +84,8 @@ class ProviderSpec:
     minimum_calls: Callable[[Reading], int]
     server_filter: bool = True
     option_fields: tuple[str, ...] = ()  # optional partners.yaml keys its client reads
+    # `p88 doctor`: (client, target) -> checks, within providers.probe.MAX_CALLS calls
+    probe: Callable[[Any, ProbeTarget], list[Check]] | None = None
 
     def credential_names(self) -> tuple[str, ...]:
         """`api_key_env` -> `api_key`: the names the client receives the values under."""

@@ -67,6 +67,16 @@ def apply_migrations(engine: sa.Engine) -> list[str]:
     return applied_now
 
 
+def pending_migrations(engine: sa.Engine) -> list[str]:
+    """The package's migrations not recorded as applied (all of them on an empty database)."""
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT to_regclass('schema_migrations')")).scalar() is None:
+            done: set[str] = set()
+        else:
+            done = set(conn.execute(sa.text("SELECT version FROM schema_migrations")).scalars())
+    return [f.name.removesuffix(".sql") for f in migration_files() if f.name[:-4] not in done]
+
+
 def missing_unique_keys(engine: sa.Engine) -> list[str]:
     """The required ON CONFLICT targets that have no UNIQUE constraint or unique index."""
     query = sa.text(

@@ -175,6 +175,7 @@ def test_demo_stops_the_server_it_started_unless_kept(tmp_path: Path) -> None:
         result = p88(data_dir, "demo", "--scale", "tiny", "--provider", "runsignup")
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
         assert "OK: the warehouse equals" in result.stdout
+        assert "p88 doctor" in result.stdout and " 0 FAIL" in result.stdout
         assert "stopped the embedded PostgreSQL this command started" in result.stdout
         assert running_info(pgdata) is None and postgres_processes(pgdata) == []
 

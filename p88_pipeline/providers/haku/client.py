@@ -87,7 +87,7 @@ class HakuClient:
         self.caps = PageCaps(DOCUMENTED_CAPS)
         self.updated_since_param = updated_since_param or None
         self.timezone = timezone if zone(timezone, None) else "UTC"
-        self._tz = zone(self.timezone, UTC_ZONE)
+        self.tz = zone(self.timezone, UTC_ZONE)
         self.tokens = Tokens(session, token_url, client_id, client_secret, clock)
 
     @classmethod
@@ -203,6 +203,11 @@ class HakuClient:
         rows = unwrap_list(body, f"event {event_id} participants page {page}")
         return rows, more_from_headers(headers)
 
+    def registration(self, event_id: str, number: str) -> Any:
+        """GET /events/{id}/registrations/{number}: one registration in full (the old
+        integration read updated_at and cancelled_at only here)."""
+        return self._get(f"/events/{event_id}/registrations/{number}", {})
+
     def _event_pages(
         self, event_id: str, modified_after: datetime | None
     ) -> Iterator[ParticipantPage]:
@@ -225,7 +230,7 @@ class HakuClient:
         for rows in by_page_number(fetch, size):
             good, rejected = parse_or_reject(
                 rows,
-                lambda raw: parse_participant(raw, event_id, self._tz, read_at),
+                lambda raw: parse_participant(raw, event_id, self.tz, read_at),
                 provider=PROVIDER,
                 event_id=event_id,
                 id_of=registration_id,

@@ -12,6 +12,7 @@ from p88_pipeline.providers.runsignup.client import (
     RunSignUpClient,
 )
 from p88_pipeline.providers.runsignup.fake_api import RunSignUpApi, RunSignUpSettings
+from p88_pipeline.providers.runsignup.probe import probe
 from p88_pipeline.providers.runsignup.records import PROVIDER
 from p88_pipeline.providers.spec import ProviderSpec, Reading, WorldShape
 
@@ -68,4 +69,5 @@ SPEC = ProviderSpec(
     fake_api=RunSignUpApi,
     fake_settings=RunSignUpSettings,
     minimum_calls=minimum_calls,
+    probe=probe,
 )

@@ -1,0 +1,224 @@
+"""`p88 doctor`: what an operator runs with real credentials before the first sync and after any
+provider change. Thin glue: the warehouse's and Dagster's checks here, each account's probe in
+its provider (`ProviderSpec.probe`, judged by providers/probe.py); learned page caps are saved for
+the sync. Exit 1 on any FAIL."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+import sqlalchemy as sa
+
+from p88_pipeline.commands.reconcile import dead_runs
+from p88_pipeline.partners import Partner, PartnerConfigError, find_partner, load_partners
+from p88_pipeline.providers.base import ProviderConfigError
+from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import RetryPolicy
+from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN, Check, ProbeTarget
+from p88_pipeline.providers.registry import spec_for, specs
+from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
+from p88_pipeline.warehouse.events import largest_future_event
+from p88_pipeline.warehouse.migrations import missing_unique_keys, pending_migrations
+from p88_pipeline.warehouse.page_caps import save_page_caps
+from p88_pipeline.warehouse.runs import calls_in_last_hour
+
+# A doctor answers in seconds: two attempts, short timeouts (a sync retries harder).
+DOCTOR_RETRY = RetryPolicy(attempts=2, backoff_s=0.5, backoff_max_s=2.0, timeout_s=(5.0, 20.0))
+QUOTA_WARN_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Line:
+    scope: str  # "warehouse", "dagster" or "<partner>/<provider>"
+    check: str
+    status: str
+    detail: str
+    action: str = ""
+
+
+def _lines(scope: str, checks: Sequence[Check]) -> list[Line]:
+    return [Line(scope, c.check, c.status, c.detail, c.action) for c in checks]
+
+
+def warehouse_checks(engine: sa.Engine | None, error: str = "") -> tuple[list[Check], bool]:
+    """Reachable, migrated, UNIQUE keys present; True when the sync could write there."""
+    if engine is None:
+        return [
+            Check("reachable", FAIL, error[:200], "check P88_DATABASE_URL (p88 db status)")
+        ], False
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        pending = pending_migrations(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        detail = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0][:200]
+        return [Check("reachable", FAIL, detail, "check P88_DATABASE_URL (p88 db status)")], False
+    checks = [Check("reachable", PASS, engine.url.render_as_string(hide_password=True))]
+    if pending:
+        checks.append(
+            Check("migrations", FAIL, f"not applied: {', '.join(pending)}", "p88 migrate")
+        )
+        return checks, False
+    checks.append(Check("migrations", PASS, "all applied"))
+    missing = missing_unique_keys(engine)
+    if missing:
+        checks.append(
+            Check("UNIQUE constraints", FAIL, "missing: " + "; ".join(missing), "p88 migrate")
+        )
+        return checks, False
+    checks.append(Check("UNIQUE constraints", PASS, "every upsert target has one"))
+    return checks, True
+
+
+def dagster_checks(get_instance: Callable[[], dg.DagsterInstance]) -> list[Check]:
+    """The instance's storage answers; runs left behind by dead processes are named
+    (commands/reconcile.py's rule; `p88 sync` reconciles them before it starts)."""
+    try:
+        instance = get_instance()
+        instance.get_runs(limit=1)
+        dead = dead_runs(instance)
+    except Exception as exc:  # any storage failure is the finding itself
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+        return [
+            Check("storage", FAIL, detail, "check DAGSTER_PG_URL / DAGSTER_HOME (p88 db status)")
+        ]
+    checks = [Check("storage", PASS, "instance reachable")]
+    if dead:
+        checks.append(
+            Check(
+                "left-behind runs",
+                WARN,
+                f"{len(dead)} run(s) STARTED by processes that are gone",
+                "p88 sync marks them failed and frees their slots before it starts",
+            )
+        )
+    return checks
+
+
+def account_checks(
+    engine: sa.Engine | None,
+    partner: Partner,
+    provider: str,
+    now: datetime,
+    environ: Mapping[str, str] | None = None,
+    retry: RetryPolicy = DOCTOR_RETRY,
+) -> list[Check]:
+    """Credentials, quota, the provider's probe, the calls it took; learned caps saved."""
+    account = partner.account(provider)
+    assert account is not None
+    try:
+        account.credentials(partner.slug, environ)
+    except PartnerConfigError as exc:
+        return [Check("credentials", FAIL, str(exc), "export the variable named (partners.yaml)")]
+    names = ", ".join(account.credential_envs.values())
+    checks = [Check("credentials", PASS, f"{names} set")]
+    spent = calls_in_last_hour(engine, provider, partner.id) if engine is not None else 0
+    share = spent / account.quota_per_hour
+    checks.append(
+        Check(
+            "quota, past hour",
+            WARN if share >= QUOTA_WARN_SHARE else PASS,
+            f"{spent} of {account.quota_per_hour} calls spent by p88's runs",
+            "a sync now waits for the quota: run it later" if share >= QUOTA_WARN_SHARE else "",
+        )
+    )
+    try:
+        client = build_client(
+            partner, provider, environ=environ, retry=retry, spent_last_hour=spent
+        )
+    except ProviderConfigError as exc:
+        return [*checks, Check("configuration", FAIL, str(exc), "fix partners.yaml")]
+    target = ProbeTarget(now=now)
+    if engine is not None:
+        with engine.connect() as conn:
+            found = largest_future_event(
+                conn, provider, partner.id, future_cutoff(now, SyncPolicy().grace)
+            )
+        if found is not None:
+            target = ProbeTarget(now=now, largest=found[0], largest_rows=found[1])
+    probe = spec_for(provider).probe
+    checks += probe(client, target) if probe else [Check("probe", WARN, "none for this provider")]
+    calls = client.calls
+    over = calls > MAX_CALLS
+    checks.append(Check("API calls", FAIL if over else PASS, f"{calls} (at most {MAX_CALLS})"))
+    learned = client.caps.learned()
+    if engine is not None and learned:
+        with engine.begin() as conn:
+            save_page_caps(conn, provider, partner.id, learned)
+    return checks
+
+
+def run_doctor(
+    partners: Sequence[Partner],
+    engine: sa.Engine | None,
+    get_instance: Callable[[], dg.DagsterInstance],
+    *,
+    engine_error: str = "",
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    retry: RetryPolicy = DOCTOR_RETRY,
+    providers: Sequence[str] | None = None,
+) -> list[Line]:
+    """Every check, in table order; `providers` limits the accounts probed (default: all)."""
+    now = now or datetime.now(UTC)
+    warehouse, writable = warehouse_checks(engine, engine_error)
+    lines = _lines("warehouse", warehouse) + _lines("dagster", dagster_checks(get_instance))
+    usable = engine if writable else None
+    for partner in partners:
+        for spec in specs():
+            if partner.account(spec.name) is None or spec.name not in (providers or [spec.name]):
+                continue
+            checks = account_checks(usable, partner, spec.name, now, environ, retry)
+            lines += _lines(f"{partner.slug}/{spec.name}", checks)
+    return lines
+
+
+def render_table(lines: Sequence[Line]) -> str:
+    """Aligned plain text: one row per check, what to do under each non-pass."""
+    scope_w = max((len(x.scope) for x in lines), default=5)
+    check_w = max((len(x.check) for x in lines), default=5)
+    out = [f"{'where':<{scope_w}}  {'check':<{check_w}}  result  detail"]
+    out.append("-" * len(out[0]))
+    for x in lines:
+        out.append(f"{x.scope:<{scope_w}}  {x.check:<{check_w}}  {x.status:<6}  {x.detail}")
+        if x.status != PASS and x.action:
+            out.append(f"{'':<{scope_w}}  {'':<{check_w}}  {'':<6}  -> {x.action}")
+    counts = {s: sum(1 for x in lines if x.status == s) for s in (PASS, WARN, FAIL)}
+    out.append(f"\n{counts[PASS]} PASS, {counts[WARN]} WARN, {counts[FAIL]} FAIL")
+    return "\n".join(out)
+
+
+def to_json(lines: Sequence[Line]) -> str:
+    failed = any(x.status == FAIL for x in lines)
+    return json.dumps({"ok": not failed, "checks": [asdict(x) for x in lines]}, indent=2)
+
+
+def exit_code(lines: Sequence[Line]) -> int:
+    return 1 if any(x.status == FAIL for x in lines) else 0
+
+
+def doctor_command(timing_partner: str | None = None, as_json: bool = False) -> int:
+    from p88_pipeline.commands.instance import get_instance
+    from p88_pipeline.settings import load_settings
+    from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+    from p88_pipeline.warehouse.embedded import EmbeddedServerError
+
+    settings = load_settings()
+    partners = load_partners(settings.partners_file)
+    if timing_partner:
+        partners = [find_partner(partners, timing_partner)]
+    engine, error = None, ""
+    try:
+        engine = get_engine(resolve_database_url(settings))
+    except (EmbeddedServerError, sa.exc.SQLAlchemyError) as exc:
+        error = str(exc)
+    lines = run_doctor(
+        partners, engine, lambda: get_instance(settings), engine_error=error, environ=os.environ
+    )
+    print(to_json(lines) if as_json else render_table(lines), flush=True)
+    return exit_code(lines)
