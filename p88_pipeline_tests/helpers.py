@@ -46,7 +46,7 @@ def run_sync(
     client = build_client(partner, provider, retry=retry)
     if clients is not None:
         clients.append(client)
-    events = sync_events(engine, client, partner)
+    events = sync_events(engine, client, partner, policy.grace)
     _, future = select_future(engine, provider, partner, clock(), policy)
     figures = sync_participants(engine, client, partner, future, policy, clock)
     figures.events_total = events.events_total

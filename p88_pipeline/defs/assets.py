@@ -116,13 +116,15 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         partners: PartnersResource,
+        sync_settings: SyncSettingsResource,
     ) -> Iterator[dg.MaterializeResult]:
         partner = _partner_or_skip(context, partners, provider)
         if partner is None:
             return
         engine = warehouse.get_engine()
         with _terminal_row(context, engine, provider, partner):
-            figures = sync_events(engine, _client(engine, partner, provider), partner)
+            client, grace = _client(engine, partner, provider), sync_settings.policy().grace
+            figures = sync_events(engine, client, partner, grace)
         record_run(
             engine,
             context.run.run_id,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -72,8 +72,13 @@ def partner_lock(engine: sa.Engine, provider: str, partner: Partner) -> Iterator
         yield
 
 
-def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> SyncFigures:
-    """Stage 1: read the whole events list and store every event."""
+def sync_events(
+    engine: sa.Engine, client: ProviderClient, partner: Partner, grace: timedelta | None = None
+) -> SyncFigures:
+    """Stage 1: read the whole events list and store every event. `grace`: the run's grace
+    window, for a client whose list is cut server-side (RunSignUp's start_date)."""
+    if grace is not None and hasattr(client, "grace"):
+        client.grace = grace
     figures = SyncFigures(client.provider, partner.slug)
     calls_before = client.calls
     cancel.check()
@@ -85,7 +90,9 @@ def sync_events(engine: sa.Engine, client: ProviderClient, partner: Partner) -> 
             conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
         )
         upsert_events(conn, partner.id, events)
-        gone = retire_missing(conn, client.provider, partner.id, [e.event_id for e in events])
+        listed_from = getattr(client, "listed_from", lambda: None)()
+        listed = [e.event_id for e in events]
+        gone = retire_missing(conn, client.provider, partner.id, listed, listed_from)
     if gone:
         log.warning(
             "%s partner %s: %d events no longer in the events list, marked gone (kept, not "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -93,16 +94,30 @@ def upsert_events(conn: sa.Connection, partner_id: str, events: Sequence[Event])
 
 
 def retire_missing(
-    conn: sa.Connection, provider: str, partner_id: str, listed: Sequence[str]
+    conn: sa.Connection,
+    provider: str,
+    partner_id: str,
+    listed: Sequence[str],
+    complete_from: datetime | None = None,
 ) -> list[str]:
-    """Rule 9: events absent from a complete events list are gone (kept, no longer synced)."""
+    """Rule 9: events absent from a complete events list are gone (kept, no longer synced).
+
+    `complete_from`: the list holds only events starting at or after this instant (RunSignUp's
+    `/races?start_date=`); older ones (and ones without a start time) are not judged by it.
+    """
+    window = "" if complete_from is None else "AND start_time >= :complete_from "
     rows = conn.execute(
         sa.text(
             "UPDATE provider_events SET gone_at = now() WHERE provider = :provider "
             "AND timing_partner_id = :partner AND gone_at IS NULL "
-            "AND NOT (event_id = ANY(:listed)) RETURNING event_id"
+            f"AND NOT (event_id = ANY(:listed)) {window}RETURNING event_id"
         ),
-        {"provider": provider, "partner": partner_id, "listed": list(listed)},
+        {
+            "provider": provider,
+            "partner": partner_id,
+            "listed": list(listed),
+            "complete_from": complete_from,
+        },
     )
     return sorted(rows.scalars())
 
@@ -152,3 +167,37 @@ def load_events(
         )
         for r in rows
     ]
+
+
+def largest_future_event(
+    conn: sa.Connection, provider: str, partner_id: str, cutoff: datetime
+) -> tuple[Event, int] | None:
+    """The partner's live future event with the most stored registrations: where a page cap
+    shows first (`p88 doctor` probes with it)."""
+    row = conn.execute(
+        sa.text(
+            "SELECT e.event_id, e.race_id, e.name, e.race_name, e.start_time, e.end_time, "
+            "e.timezone, count(p.participant_id) AS n FROM provider_events e "
+            "LEFT JOIN participants p ON p.provider = e.provider "
+            "AND p.timing_partner_id = e.timing_partner_id AND p.event_id = e.event_id "
+            "AND p.removed_at IS NULL "
+            "WHERE e.provider = :provider AND e.timing_partner_id = :partner "
+            f"AND e.gone_at IS NULL AND e.inaccessible_at IS NULL AND {future_condition('e')} "
+            "GROUP BY e.event_id, e.race_id, e.name, e.race_name, e.start_time, e.end_time, "
+            "e.timezone ORDER BY n DESC, e.event_id LIMIT 1"
+        ),
+        {"provider": provider, "partner": partner_id, "cutoff": cutoff},
+    ).first()
+    if row is None or row.n == 0:
+        return None
+    event = Event(
+        provider=provider,
+        event_id=row.event_id,
+        race_id=row.race_id,
+        name=row.name,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        timezone=row.timezone,
+        race_name=row.race_name,
+    )
+    return event, int(row.n)

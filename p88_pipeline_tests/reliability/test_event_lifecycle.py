@@ -4,14 +4,18 @@ races keep syncing (issue 13: a partner pointed at another partner's keys, then 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.providers.base import AuthError
+from p88_pipeline.providers.base import AuthError, Event
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.timeparse import EASTERN
 from p88_pipeline.sync.engine import select_future, sync_participants
 from p88_pipeline.sync.figures import SyncFailedError
 from p88_pipeline.sync.plan import SyncPolicy
+from p88_pipeline.warehouse.events import upsert_events
 from p88_pipeline_tests.helpers import FAST_RETRY
 from p88_pipeline_tests.reliability.support import assert_equals_truth, future_event_ids, sync
 
@@ -122,3 +126,35 @@ def test_a_haku_event_answering_404_is_marked_inaccessible_the_others_sync(engin
     figures = sync_participants(engine, client, alpha, future, policy, sandbox.world.clock.now)
     assert figures.status == "success"
     assert_equals_truth(engine, sandbox, "alpha", "haku")
+
+
+def test_a_past_race_left_out_by_start_date_is_not_gone(engine, sandbox) -> None:
+    """/races?start_date= lists races from (today - the run's grace) on: a past race stored
+    earlier is not in it and must not be marked gone; a future event missing from it still is."""
+    alpha = sandbox.partner("alpha")
+    now = sandbox.world.clock.now()
+    sync(engine, sandbox, "alpha")
+
+    def stored(event_id: str, start) -> Event:
+        return Event("runsignup", event_id, event_id, "Stored 5K", start, None, "America/Chicago")
+
+    with engine.begin() as conn:
+        upsert_events(
+            conn,
+            alpha.id,
+            [
+                stored("999001", now - timedelta(days=10)),
+                stored("999002", now + timedelta(days=30)),
+            ],
+        )
+    sandbox.server.reset_log()
+    sync(engine, sandbox, "alpha", policy=SyncPolicy(grace=timedelta(days=5)))
+    states = event_states(engine, "runsignup", alpha.id)
+    assert states["999001"] == (False, False)  # past: outside the list's window, kept as it was
+    assert states["999002"] == (True, False)  # future and unlisted: gone
+    races = [r for r in sandbox.server.log if r.path.lower().endswith("/races")]
+    day = (now.astimezone(EASTERN) - timedelta(days=5)).date().isoformat()
+    assert races and {r.params["start_date"] for r in races} == {day}  # the run's grace
+    sync(engine, sandbox, "alpha")  # the next run too
+    assert event_states(engine, "runsignup", alpha.id)["999001"] == (False, False)
+    assert_equals_truth(engine, sandbox, "alpha")

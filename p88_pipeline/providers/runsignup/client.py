@@ -46,6 +46,7 @@ DOCUMENTED_CAPS = {
     "removed-participants": None,
 }
 GRACE = timedelta(days=1)  # the sync's default grace window: races this recent still count
+LISTED_MARGIN = timedelta(days=1)  # zones down to UTC-12, a race begun the day before
 
 
 class RunSignUpClient:
@@ -120,6 +121,13 @@ class RunSignUpClient:
         """Races on or after this day (server-side): today in US Eastern minus the grace window.
         The client-side future filter (the sync's rule 1) still decides what is future."""
         return (self.clock().astimezone(EASTERN) - self.grace).date().isoformat()
+
+    def listed_from(self) -> datetime:
+        """The races list is complete only for events starting at or after this instant: a race
+        is listed by its local day, in any zone, and a multi-day race by its first day, so the
+        start_date's midnight UTC plus LISTED_MARGIN. Older events that vanish are not gone."""
+        start = datetime.fromisoformat(self.races_start_date()).replace(tzinfo=UTC)
+        return start + LISTED_MARGIN
 
     def races_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
         headers: dict[str, str] = {}
