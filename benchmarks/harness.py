@@ -134,7 +134,7 @@ def one_repetition(
             since = as_of
             world.advance(timedelta(days=1))
             as_of = world.clock.now()
-            minimum = minimum_calls(world, as_of, since)
+            minimum = minimum_calls(world, as_of, since, first_incremental=phase == "nightly")
             if name == "before" and latency:
                 # Partners and calls in series: latency adds calls x latency to the measured
                 # night. Modelled, not run: 16,000+ sequential calls at 100 ms take half an hour.

@@ -15,7 +15,13 @@ from p88_pipeline.providers.spec import Reading
 
 
 def reading(
-    world: Any, provider: str, slug: str, now: datetime, since: datetime | None, grace: timedelta
+    world: Any,
+    provider: str,
+    slug: str,
+    now: datetime,
+    since: datetime | None,
+    grace: timedelta,
+    first_incremental: bool = False,
 ) -> Reading:
     events = world.events(provider, slug)
     future = {
@@ -37,17 +43,23 @@ def reading(
         listed_events=len(events),
         listed_races=len({e["race_id"] for e in events}),
         incremental=since is not None,
+        first_incremental=first_incremental and since is not None,
     )
 
 
 def minimum_calls(
-    world: Any, now: datetime, since: datetime | None, grace: timedelta = timedelta(days=1)
+    world: Any,
+    now: datetime,
+    since: datetime | None,
+    grace: timedelta = timedelta(days=1),
+    first_incremental: bool = False,
 ) -> dict[str, int]:
-    """Per partner slug; `since=None` means a full first sync."""
+    """Per partner slug; `since=None` means a full first sync; `first_incremental`: the first
+    night after it (endpoints only nights read have shown no page yet)."""
     return {
         partner.slug: sum(
             spec_for(provider).minimum_calls(
-                reading(world, provider, partner.slug, now, since, grace)
+                reading(world, provider, partner.slug, now, since, grace, first_incremental)
             )
             for provider in partner.providers
         )

@@ -100,10 +100,21 @@ class PageSize:
     learned during the read only changes what counts as a full page, and what the next read asks.
     """
 
-    def __init__(self, wanted: int, endpoint: str = "", caps: PageCaps | None = None) -> None:
+    def __init__(
+        self,
+        wanted: int,
+        endpoint: str = "",
+        caps: PageCaps | None = None,
+        wider: Callable[[int], int] | None = None,
+    ) -> None:
+        """`wider(asked)`: for a filtered read (a start date, a modification time), how many rows
+        page 1 of the same list holds without the filter. A short page is then proven by that
+        call instead of by the next page: a wider page of more rows shows the server fills pages
+        bigger than the short one, and teaches the next reads as much (they need no proof)."""
         self.endpoint = endpoint
         self.caps = caps if caps is not None else PageCaps()
         self.asked = self.caps.ask(endpoint, wanted)
+        self._wider = wider
         self._pending: int | None = None  # rows of a short page not yet known to be the last
         self._probed = False  # one page was read past a short one and brought nothing new
 
@@ -133,6 +144,13 @@ class PageSize:
             # The server is known to fill bigger pages, or this read already looked past a
             # short page and found nothing new (at most one extra call per read): the last.
             return True
+        if self._wider is not None and not self._probed:
+            self._probed = True  # one proof per read: this call, or else the next page
+            self.caps.wasted(self.endpoint)
+            wider = self._wider(self.asked)
+            self.caps.learn(self.endpoint, page=wider)
+            if wider > rows:
+                return True
         self._pending = rows  # unproven: read one more page (an empty one ends the read)
         return False
 

@@ -63,6 +63,9 @@ class Reading:
     listed_events: int
     listed_races: int
     incremental: bool
+    # The first incremental night after a full sync: an endpoint only such nights read, whose
+    # maximum page size is undocumented, has never shown a page (see each spec's model).
+    first_incremental: bool = False
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,7 @@ def test_5xx_is_retried(stub) -> None:
 
 def test_the_limiter_paces_every_call_inside_500_an_hour(stub) -> None:
     """Simulated time: the bucket's clock only moves when it sleeps, so no wall-clock waits."""
-    stub.events = [{"id": str(i), "name": f"E{i}", "event_date": "2026-04-01"} for i in range(599)]
+    stub.events = [{"id": str(i), "name": f"E{i}", "event_date": "2099-04-01"} for i in range(599)]
     clock = FakeClock()
     times: list[float] = []
 
@@ -359,3 +359,28 @@ def test_a_non_production_base_url_needs_a_token_url(stub) -> None:
     env = {"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"}
     with pytest.raises(ProviderConfigError, match="acme.*token_url"):
         build_client(partner, "haku", environ=env)
+
+
+def test_the_events_list_stops_once_a_page_is_past_and_says_from_when_it_is_complete(
+    stub,
+) -> None:
+    """Newest first: after a page ending before the cutoff, later pages are older (no page read
+    to prove the end); out of order, every page is read and the list is complete."""
+    dates = [f"2099-01-0{d}" for d in range(9, 0, -1)] + [
+        "2020-01-01",
+        "2019-01-01",
+        "2018-01-01",
+    ]
+    stub.events = [{"id": str(i), "name": f"E{i}", "event_date": d} for i, d in enumerate(dates)]
+    client = make_client(stub, page_size=5)
+    assert len(list(client.list_events())) == 10  # pages of 5: the 2nd ends in 2020
+    assert len([r for r in stub.log if r.path.endswith("/events")]) == 2
+    assert str(client.listed_from()).startswith("2020-01-01 00:00:00.000001")
+    stub.log.clear()
+    old = [f"201{y}-01-01" for y in range(5)]  # oldest first: not sorted as asked
+    stub.events = [{"id": f"x{i}", "name": "X", "event_date": d} for i, d in enumerate(old)]
+    stub.events += [{"id": str(i), "name": "E", "event_date": d} for i, d in enumerate(dates)]
+    stub.sorted_events = lambda: list(stub.events)
+    client = make_client(stub, page_size=5)
+    assert len(list(client.list_events())) == 17  # page 1 is all past, yet in the wrong order
+    assert client.listed_from() is None

@@ -95,8 +95,9 @@ def test_full_then_incremental_sync_of_a_haku_partner(engine, stub) -> None:
         f"/api/events/{FUTURE}/participants"
     }
     assert len(stub.requests_to("/participants")) == 5  # 9 rows, 2 a page
-    # token, 2 events pages (2 events fill a page of 2), 5 participants pages
-    assert first.api_calls == len(stub.log) == 1 + 2 + 5
+    # token, 1 events page (newest first, it ends with the past event: no later page can hold
+    # a future one), 5 participants pages
+    assert first.api_calls == len(stub.log) == 1 + 1 + 5
     stored = rows(engine)
     assert sorted(stored, key=int) == [str(i) for i in range(9)]
     cancelled_at = datetime.strptime(
@@ -124,8 +125,9 @@ def test_full_then_incremental_sync_of_a_haku_partner(engine, stub) -> None:
     # Newest first: page 1 holds both changes, page 2 the first older record: stop there.
     assert [r.params["page"] for r in stub.requests_to("/participants")] == ["1", "2"]
     assert second.participants_upserted == 2
-    # The token of the first run is still valid and reused (process-wide cache): no token call.
-    assert second.api_calls == len(stub.log) == 2 + 2
+    # The token of the first run is still valid and reused (process-wide cache): no token call;
+    # one events page (it ends in the past), two participants pages.
+    assert second.api_calls == len(stub.log) == 1 + 2
     stored = rows(engine)
     assert (stored["5"].first_name, stored["5"].last_name) == ("Renamed", "Runner")
     assert stored["6"].removed_reason == "cancelled" and stored["6"].removed_at is not None

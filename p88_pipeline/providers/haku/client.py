@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from p88_pipeline.providers.base import (
@@ -55,6 +55,8 @@ FILTER_STATUSES = (400, 422)  # what a server that does not know the filter migh
 # Nothing documents Haku's maxima (the old code's "25" contradicts its later 100 and 500): every
 # list endpoint's cap is learned per account, and a short page is not trusted until then.
 DOCUMENTED_CAPS: dict[str, int | None] = {"events": None, "participants": None}
+GRACE = timedelta(days=1)  # the sync's default; sync_events sets the run's
+PAST_MARGIN = timedelta(days=1)  # the events list stops a day past the sync's own cutoff
 
 
 def _check_page(body: Any) -> None:
@@ -86,6 +88,8 @@ class HakuClient:
         self.page_size = max(1, page_size)
         self.caps = PageCaps(DOCUMENTED_CAPS)
         self.updated_since_param = updated_since_param or None
+        self.grace = GRACE
+        self._listed_from: datetime | None = None
         self.timezone = timezone if zone(timezone, None) else "UTC"
         self.tz = zone(self.timezone, UTC_ZONE)
         self.tokens = Tokens(session, token_url, client_id, client_secret, clock)
@@ -174,10 +178,31 @@ class HakuClient:
         return unwrap_list(body, f"events page {page}"), more_from_headers(headers)
 
     def list_events(self) -> Iterator[Event]:
+        """Newest first (event_date desc): once a page ends before the cutoff (the server's now
+        minus the grace and a day), every later page is older and the read stops there, with
+        no page read to prove an end. Trusted only while the order is seen to hold; the list is
+        then complete from its oldest event on (`listed_from`, for event retirement)."""
+        self._listed_from = None
         size = PageSize(self.page_size, "events", self.caps)
+        previous: datetime | None = None
+        ordered = True
         for rows in by_page_number(self.events_page, size):
-            for raw in rows:
-                yield parse_event(raw, self.timezone)
+            events = [parse_event(raw, self.timezone) for raw in rows]
+            yield from events
+            starts = [e.start_time for e in events]
+            seen = [*([previous] if previous else []), *starts]
+            ordered = ordered and None not in starts and newest_first(seen)
+            if not ordered:  # out of order (or undated): every page is read
+                continue
+            previous = starts[-1] if starts else previous
+            now = self.session.last_server_time or datetime.now(UTC)
+            if previous is not None and previous < now - self.grace - PAST_MARGIN:
+                self._listed_from = previous + timedelta(microseconds=1)
+                return
+
+    def listed_from(self) -> datetime | None:
+        """None when the last list was read to its end; else from when it is complete."""
+        return self._listed_from
 
     def iter_participant_pages(
         self, events: Sequence[Event], modified_after: datetime | None

@@ -18,9 +18,10 @@ def _pages(count: int, size: int) -> int:
 
 
 def minimum_calls(night: Reading) -> int:
-    """The event list; per future event the pages its changed records need (cancellations are
-    records here, there is no removed list)."""
-    total = _pages(night.listed_events, PAGE_SIZES["events"])
+    """A token (each run needs one: they live an hour, runs are hours apart); the event list;
+    per future event the pages its changed records need (cancellations are records here, there
+    is no removed list)."""
+    total = 1 + _pages(night.listed_events, PAGE_SIZES["events"])
     for event_id in night.races:
         rows = night.changed.get(event_id, 0) + night.removed.get(event_id, 0)
         total += _pages(rows, PAGE_SIZES["participants"])

@@ -129,15 +129,14 @@ class RunSignUpClient:
         start = datetime.fromisoformat(self.races_start_date()).replace(tzinfo=UTC)
         return start + LISTED_MARGIN
 
-    def races_page(self, page: int, per_page: int) -> tuple[list, bool | None]:
+    def races_page(self, page: int, per_page: int, dated: bool = True) -> tuple[list, bool | None]:
+        """`dated=False`: every race of the partner, past ones too, without their events (what
+        a short page of the dated list is proven by, see PageSize's `wider`)."""
         headers: dict[str, str] = {}
-        params = {
-            "events": "T",
-            "page": page,
-            "results_per_page": per_page,
-            "start_date": self.races_start_date(),
-            "sort": "date ASC",
-        }
+        params = {"events": "T" if dated else "F", "page": page, "results_per_page": per_page}
+        if dated:
+            params["start_date"] = self.races_start_date()
+        params["sort"] = "date ASC"
         if self.only_partner_races:
             params["only_partner_races"] = "T"
         body = self._get("/races", params, headers=headers)
@@ -147,7 +146,10 @@ class RunSignUpClient:
         return races, more_from_headers(headers)
 
     def list_events(self) -> Iterator[Event]:
-        size = PageSize(RACES_PAGE_MAX, "races", self.caps)
+        def undated(asked: int) -> int:
+            return len(self.races_page(1, asked, dated=False)[0])
+
+        size = PageSize(RACES_PAGE_MAX, "races", self.caps, wider=undated)
         for races in by_page_number(self.races_page, size):
             for item in races:
                 race = item.get("race", item) if isinstance(item, dict) else None
