@@ -39,6 +39,7 @@ from p88_pipeline.sync.group import (
 )
 from p88_pipeline.sync.guard import SuspiciousReadError
 from p88_pipeline.warehouse.events import (
+    active_counts,
     load_events,
     mark_inaccessible,
     retire_missing,
@@ -169,9 +170,13 @@ def sync_participants(
         with engine.connect() as conn:
             watermarks = load_watermarks(conn, client.provider, partner.id)
             untimed = untimed_events(conn, client.provider, partner.id)
+            sizes = active_counts(conn, client.provider, partner.id)
         groups = plan.plan_groups(
             future, watermarks, clock(), policy, options.group_by_race, untimed
         )
+        # Biggest races first: the longest reads start early, and their pages are the evidence
+        # that lets the smaller reads' short pages end without a page read to prove it.
+        groups.sort(key=lambda g: -max(sizes.get(e, 0) for e in g.event_ids))
         stop = threading.Event()
         lock = threading.Lock()
         shared = GroupRun(engine, client, partner, policy, figures, clock, options, lock)

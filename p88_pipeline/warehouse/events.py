@@ -201,3 +201,15 @@ def largest_future_event(
         race_name=row.race_name,
     )
     return event, int(row.n)
+
+
+def active_counts(conn: sa.Connection, provider: str, partner_id: str) -> dict[str, int]:
+    """Stored active registrations per event of the partner (the sync reads big races first)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT event_id, count(*) AS n FROM participants WHERE provider = :provider "
+            "AND timing_partner_id = :partner AND removed_at IS NULL GROUP BY event_id"
+        ),
+        {"provider": provider, "partner": partner_id},
+    )
+    return {r.event_id: int(r.n) for r in rows}
