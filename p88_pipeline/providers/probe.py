@@ -65,16 +65,16 @@ class Probe:
         if server is None:
             self.add("clock skew", WARN, "no Date header", "watermarks use this host's clock")
             return
-        skew = (server - self.target.now).total_seconds()
+        skew = round((server - self.target.now).total_seconds())
         if abs(skew) > SKEW_WARN_S:
             self.add(
                 "clock skew",
                 WARN,
-                f"server clock {skew:+.0f} s from this host's",
+                f"server clock {skew:+d} s from this host's",
                 "fix this host's time (NTP): the future-event cutoff uses it",
             )
         else:
-            self.add("clock skew", PASS, f"{skew:+.0f} s (Date header)")
+            self.add("clock skew", PASS, f"{skew:+d} s (Date header)")
 
     def second_page_needed(self, asked: int, first: Page) -> bool:
         """A short page without metadata proves nothing: one more page tells a cap from an end."""

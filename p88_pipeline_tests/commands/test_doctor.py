@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 import pytest
@@ -197,4 +198,22 @@ def test_probes_the_largest_stored_event(engine, instance, monkeypatch) -> None:
     assert asked == {largest}
     fields = next(x for x in lines if x.check == "fields: participants")
     assert f"event {largest} (" in fields.detail and "stored registrations" in fields.detail
+    assert exit_code(lines) == 0
+
+
+def test_a_host_clock_ten_minutes_off_is_a_warning(engine, instance) -> None:
+    sandbox = make_sandbox()
+    try:
+        lines = run_doctor(
+            [sandbox.partner("bravo")],
+            engine,
+            lambda: instance,
+            environ=sandbox.env,
+            retry=FAST_RETRY,
+            now=sandbox.world.clock.now() + timedelta(minutes=10),
+        )
+    finally:
+        sandbox.server.stop()
+    skew = next(x for x in lines if x.check == "clock skew")
+    assert skew.status == WARN and skew.detail.startswith("server clock -60")
     assert exit_code(lines) == 0

@@ -78,7 +78,10 @@ def _steps(client: HakuClient, p: Probe) -> None:
             "" if has else "events stay full_compare; nothing else to do",
         )
     stamps = [x.modified_at for x in good if x.modified_at is not None]
-    p.order("participants by updated_at, newest first", stamps, True, WARN, EARLY_STOP_WHY)
+    if untimed:
+        p.add("sort order: participants", PASS, "not needed: untimed events are read whole")
+    else:
+        p.order("participants by updated_at, newest first", stamps, True, WARN, EARLY_STOP_WHY)
     if client.updated_since_param is None:
         p.add("incremental filter", PASS, "none configured: newest-first early stop instead")
         return
