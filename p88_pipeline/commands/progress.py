@@ -8,9 +8,10 @@ redrawn in place on a terminal, plain lines at a steady cadence anywhere else.
 
 `update` and `finish` may be called from any thread. On a terminal (the stream is a TTY and TERM
 is not dumb) the rows are a rich progress display, cleared when the block ends so the command's
-own result follows; `note` prints above it. Otherwise (cron, CI, a pipe) a row is printed when it
-changed, at most every `every_s` seconds, and once when it finishes, with no control characters
-at all (FORCE_COLOR and the like cannot turn a pipe into a terminal here).
+own result follows; `note` prints above it. Otherwise (cron, CI, a pipe): every `every_s`
+seconds, if anything moved, one line with every running row, and one line per row as it
+finishes, with no control characters at all (FORCE_COLOR and the like cannot turn a pipe into a
+terminal here). Rows set to WAITING show on a terminal but stay out of the plain lines.
 
 Why rich: it is already installed with Dagster (pinned in pyproject.toml), maintained, redraws
 several rows in place from any thread with a background refresh, and gives elapsed-time and bar
@@ -65,7 +66,7 @@ class _Row:
     status: str = "running"
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
-    shown: tuple | None = None  # what the last plain line said
+    shown: tuple | None = None  # what the last heartbeat line said of it
 
     def elapsed(self) -> float:
         return (self.ended or time.monotonic()) - self.started
@@ -176,18 +177,19 @@ class Progress:
         if row.ended is not None:
             self._rich.stop_task(task)
 
-    def line(self, key: str, row: _Row) -> str:
-        """The plain form of a row: `title: key: status, 3/4 unit, text, 12s`."""
+    def _state(self, row: _Row) -> str:
         parts = [row.status]
         if row.total is not None:
             parts.append(f"{row.done or 0}/{row.total} {self.unit}".strip())
         if row.text:
             parts.append(row.text)
-        parts.append(f"{row.elapsed():.0f}s")
-        return plain_text(f"{self.title}: {key}: {', '.join(parts)}")
+        return ", ".join(parts)
+
+    def line(self, key: str, row: _Row) -> str:
+        """A finished row's plain line: `title: key: status, 3/4 unit, text, 12s`."""
+        return plain_text(f"{self.title}: {key}: {self._state(row)}, {row.elapsed():.0f}s")
 
     def _print(self, key: str, row: _Row) -> None:
-        row.shown = (row.status, row.done, row.total, row.text)
         self._write(self.line(key, row))
 
     def _write(self, text: str) -> None:
@@ -195,11 +197,21 @@ class Progress:
         self.stream.flush()
 
     def _tick(self) -> None:
-        """Plain mode: every `every_s`, the rows still running that changed since last said
-        (rows still `waiting` have nothing to say yet)."""
+        """Plain mode: every `every_s`, if a running row changed, one line for all running rows
+        (rows still `waiting` have nothing to say yet): a heartbeat whose length in lines does
+        not grow with the number of rows."""
+        started = time.monotonic()
         while not self._stop.wait(self.every_s):
             with self._lock:
-                for key, row in self._rows.items():
-                    state = (row.status, row.done, row.total, row.text)
-                    if row.ended is None and row.status != WAITING and state != row.shown:
-                        self._print(key, row)
+                running = {
+                    k: r for k, r in self._rows.items() if r.ended is None and r.status != WAITING
+                }
+                states = {k: (r.status, r.done, r.total, r.text) for k, r in running.items()}
+                if all(r.shown == states[k] for k, r in running.items()):
+                    continue
+                for key, row in running.items():
+                    row.shown = states[key]
+                ended = sum(r.ended is not None for r in self._rows.values())
+                rows = "; ".join(f"{k} {self._state(r)}" for k, r in running.items())
+                head = f"{self.title}: {time.monotonic() - started:.0f}s"
+                self._write(plain_text(f"{head}, {ended} of {len(self._rows)} done; {rows}"))

@@ -20,12 +20,13 @@ class Tty(io.StringIO):
         return True
 
 
-def test_off_a_terminal_rows_are_plain_lines_at_the_cadence_and_at_their_end() -> None:
+def test_off_a_terminal_one_heartbeat_line_when_rows_moved_and_one_line_per_row_end() -> None:
     out = io.StringIO()
     with Progress("p88 test", unit="events", stream=out, every_s=0.05) as progress:
         progress.update("bravo runsignup", status=WAITING, text="queued")
         progress.update("alpha haku", done=1, total=4, text="rows 10\r\x1b[2Kcalls 3", status="a")
-        time.sleep(0.3)  # several ticks: an unchanged row is said once
+        progress.update("alpha runsignup", status="events list")
+        time.sleep(0.3)  # several ticks: nothing moved after the first, nothing more said
         progress.update("alpha haku", done=3, total=4, text="rows 30, calls 5")
         time.sleep(0.3)
         progress.note("p88 test: a note\x1b[1A of its own")
@@ -33,8 +34,13 @@ def test_off_a_terminal_rows_are_plain_lines_at_the_cadence_and_at_their_end() -
         progress.update("alpha haku", done=0, text="after its end: ignored")
     lines = out.getvalue().splitlines()
     assert not CONTROL.search(out.getvalue()), out.getvalue()
-    assert lines[0].startswith("p88 test: alpha haku: a, 1/4 events, rows 10  [2Kcalls 3, ")
-    assert lines[1].startswith("p88 test: alpha haku: a, 3/4 events, rows 30, calls 5, ")
+    beats = [re.sub(r"^p88 test: \d+s, ", "p88 test: Ns, ", x) for x in lines[:2]]
+    assert beats == [
+        "p88 test: Ns, 0 of 3 done; alpha haku a, 1/4 events, rows 10  [2Kcalls 3; "
+        "alpha runsignup events list",
+        "p88 test: Ns, 0 of 3 done; alpha haku a, 3/4 events, rows 30, calls 5; "
+        "alpha runsignup events list",
+    ], lines
     assert lines[2] == "p88 test: a note [1A of its own"
     assert re.fullmatch(
         r"p88 test: alpha haku: success, 3/4 events, rows 40, calls 6, [01]s", lines[3]
