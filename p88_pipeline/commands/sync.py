@@ -22,7 +22,7 @@ from p88_pipeline.commands.progress import Progress
 from p88_pipeline.commands.reconcile import UNFINISHED, process_tags, reconcile
 from p88_pipeline.commands.supervisor import Supervised, supervise
 from p88_pipeline.commands.sync_progress import SAMPLER, SyncProgress
-from p88_pipeline.commands.sync_report import nothing_to_do, report
+from p88_pipeline.commands.sync_report import nothing_ran, report
 from p88_pipeline.partners import Partner, find_partner, load_partners
 from p88_pipeline.providers.registry import names
 from p88_pipeline.run_tags import SOURCE_TAG, partner_tags
@@ -31,6 +31,7 @@ from p88_pipeline.settings import Settings, load_settings
 from p88_pipeline.sync.figures import FIGURES
 from p88_pipeline.sync.outcome import plain
 from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+from p88_pipeline.warehouse.embedded import EmbeddedServerError
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 from p88_pipeline.warehouse.runs import run_rows
 
@@ -234,16 +235,18 @@ def sync_command(request: SyncRequest) -> int:
     partners = load_partners(settings.partners_file)
     chosen, why_none = select_partners(partners, request)
     if not chosen:
-        return nothing_to_do(why_none, request.as_json)
+        return nothing_ran(summary.EXIT_INACTIVE, f"nothing to do: {why_none}", request.as_json)
     try:
         engine = get_engine(resolve_database_url(settings))
         prepare_warehouse(engine)
         instance = get_instance(settings)
         for line in reconcile(instance, engine):
             _say(line)
+    except EmbeddedServerError as exc:  # read-only or full disk: its message names both
+        return nothing_ran(summary.EXIT_FAILED, str(exc), request.as_json)
     except (sa.exc.OperationalError, OSError) as exc:
-        print(f"p88 sync: the database is unreachable: {plain(str(exc))}", file=sys.stderr)
-        return summary.EXIT_FAILED
+        why = f"the database is unreachable: {plain(str(exc))}"
+        return nothing_ran(summary.EXIT_FAILED, why, request.as_json)
     config = run_config(
         force_full=request.force_full_sync,
         incremental_days=request.incremental_days,

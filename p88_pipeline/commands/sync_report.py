@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,21 +59,14 @@ def document(
     }
 
 
-def nothing_to_do(why: str, as_json: bool) -> int:
+def nothing_ran(code: int, why: str, as_json: bool) -> int:
+    """Nothing was synced (nothing to do, or no database): one line, or its JSON document."""
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "exit_code": summary.EXIT_INACTIVE,
-                    "status": "nothing_to_do",
-                    "reason": why,
-                    "results": [],
-                }
-            )
-        )
+        doc = {"exit_code": code, "status": EXIT_NAMES[code], "reason": why, "results": []}
+        print(json.dumps(doc))
     else:
-        print(f"p88 sync: nothing to do: {why}")
-    return summary.EXIT_INACTIVE
+        print(f"p88 sync: {why}", file=sys.stdout if code == summary.EXIT_INACTIVE else sys.stderr)
+    return code
 
 
 def report(
