@@ -96,12 +96,12 @@ class Progress:
         if self.live:
             console = Console(file=self.stream, force_terminal=True, force_interactive=True)
             self._rich = RichProgress(
-                TextColumn("{task.description}"),
-                TextColumn("{task.fields[status]}"),
+                TextColumn("{task.description}", markup=False),  # "[run 1]" is text here
+                TextColumn("{task.fields[status]}", markup=False),
                 BarColumn(bar_width=16),
                 MofNCompleteColumn(),
-                TextColumn(self.unit),
-                TextColumn("{task.fields[text]}"),
+                TextColumn(self.unit, markup=False),
+                TextColumn("{task.fields[text]}", markup=False),
                 TimeElapsedColumn(),
                 console=console,
                 transient=True,

@@ -52,13 +52,14 @@ def test_on_a_terminal_rows_are_redrawn_in_place_and_cleared_at_the_end() -> Non
     out = Tty()
     with Progress("p88 test", unit="events", stream=out) as progress:
         assert progress.live
-        progress.update("alpha haku", done=1, total=4, text="rows 10", status="syncing")
+        progress.update("alpha haku", done=1, total=4, text="rows 10 [run 1]", status="syncing")
         time.sleep(0.6)
         progress.note("a note above the rows")
         progress.finish("alpha haku", "success", text="rows 40")
     text = out.getvalue()
     assert "\x1b[2K" in text and "\x1b[1A" in text  # erase line, cursor up: redrawn in place
-    assert "alpha haku" in text and "1/4" in text and "rows 10" in text and "syncing" in text
+    assert "alpha haku" in text and "1/4" in text and "syncing" in text
+    assert "rows 10 [run 1]" in text  # text, not rich markup
     assert "a note above the rows" in text
     assert text.rstrip().endswith("\x1b[2K")  # transient: the rows are gone, the result follows
 

@@ -5,6 +5,7 @@ through pipes, counting its lines, and one on a pseudo-terminal.)"""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import sqlalchemy as sa
@@ -33,11 +34,18 @@ def test_json_through_a_pipe_is_one_document_of_the_sync_runs_rows_with_plain_pr
     sandbox, db_url, engine, tmp_path
 ) -> None:
     """A cron wrapper: --json through pipes, one partner failing on a refused key."""
-    env = cli_environment(sandbox, tmp_path, db_url, P88_BRAVO_RUNSIGNUP_SECRET=WRONG)
+    env = cli_environment(
+        sandbox, tmp_path, db_url, P88_BRAVO_RUNSIGNUP_SECRET=WRONG, P88_PROGRESS_SECONDS="1"
+    )
     result = subprocess.run([P88, "sync", "--json"], env=env, capture_output=True, timeout=180)
     err = result.stderr.decode()
     assert result.returncode == EXIT_FAILED, err[-3000:]
     assert "\x1b" not in err and "\r" not in err, repr(err)  # progress, plain
+    # a heartbeat caught alpha mid-run: its figures came from the worker while it ran
+    beat = (
+        r"p88 sync: \d+s, [012] of 3 done; .*alpha (runsignup|haku) (events list|syncing|synced), "
+    )
+    assert re.search(beat, err, re.MULTILINE), err
     doc = json.loads(result.stdout)  # nothing else on stdout: a stray line fails to parse
     assert doc["exit_code"] == EXIT_FAILED and doc["status"] == "failed"
     assert doc["log_file"] == str(tmp_path / "data" / "logs" / "p88.log")
