@@ -8,10 +8,9 @@ The supervisor (the `p88` process) owns every decision about stopping:
 - a second signal kills the workers at once;
 - workers die with the supervisor (PR_SET_PDEATHSIG), so even a SIGKILL leaves no orphan.
 
-Live progress rides the same pipe as the answers: while a task runs, a thread in the worker
-samples `sampler_path` ("module:function", called with the task's slug) and sends what changed as
-("progress", value); the answer follows as ("result", value). One channel, so progress can never
-arrive after its partner's answer, and no shared state between processes to clean up.
+Progress rides the answers' pipe: while a task runs, a worker thread samples `sampler_path`
+("module:function", given the slug) and sends what changed as ("progress", value), then the answer
+as ("result", value): one channel, so progress never arrives after its answer.
 """
 
 from __future__ import annotations
@@ -78,15 +77,18 @@ def _load(path: str) -> Callable[..., Any]:
 
 
 def _sample(sampler: Callable[[str], Any], slug: str, send, stop: threading.Event) -> None:
-    """Send the task's progress whenever it changed, and once more as the task ends."""
+    """Send the task's progress whenever it changed, and once more as the task ends. A failing
+    sample ends the sampling, never the task (and prints nothing over the display)."""
     last = None
-    while True:
+    ended = False
+    while not ended:
         ended = stop.wait(SAMPLE_S)
-        value = sampler(slug)
-        if value != last:
-            send(("progress", value))
-            last = value
-        if ended:
+        try:
+            value = sampler(slug)
+            if value != last:
+                send(("progress", value))
+                last = value
+        except Exception:
             return
 
 
@@ -107,7 +109,7 @@ def _worker(
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STARTUP_BLOCKED)
     setup()
     runner: Runner = _load(runner_path)
-    sampler = _load(sampler_path) if sampler_path else None
+    sampler = _load(sampler_path) if sampler_path else lambda _slug: None  # None: never sent
     lock = threading.Lock()
 
     def send(message: tuple[str, Any]) -> None:
@@ -122,16 +124,13 @@ def _worker(
         if task is None:
             return
         stop = threading.Event()
-        thread = None
-        if sampler is not None:
-            thread = threading.Thread(target=_sample, args=(sampler, task[0], send, stop))
-            thread.start()
+        sampling = threading.Thread(target=_sample, args=(sampler, task[0], send, stop))
+        sampling.start()
         try:
             result = runner(*task)
         finally:
             stop.set()
-            if thread is not None:
-                thread.join()
+            sampling.join()
         send(("result", result))
 
 
