@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,18 @@ from p88_pipeline.warehouse.migrations import prepare_warehouse
 DEFAULT_STRATEGIES = ("before", "seed-optimized", "p88")
 
 
+# What the bench is doing, for a progress display: strategy, repetition (from 0), repetitions,
+# the phase starting (None: the strategy is done).
+Step = Callable[[str, int, int, str | None], None]
+
+
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def say_step(name: str, rep: int, reps: int, phase: str | None) -> None:
+    if phase:
+        say(f"[{name} #{rep + 1}] {phase}")
 
 
 def fresh_database(admin_url: str, name: str) -> str:
@@ -101,7 +111,15 @@ def copy_floor(db_url: str) -> float:
 
 
 def one_repetition(
-    name: str, rep: int, scale: str, seed: int, latency_ms: int, admin_url: str, workdir: Path
+    name: str,
+    rep: int,
+    scale: str,
+    seed: int,
+    latency_ms: int,
+    admin_url: str,
+    workdir: Path,
+    step: Step = say_step,
+    reps: int = 1,
 ) -> dict[str, Any]:
     from p88_pipeline.sandbox.config import SandboxConfig
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
@@ -118,17 +136,17 @@ def one_repetition(
         db_url = fresh_database(admin_url, f"p88_bench_{name.replace('-', '_')}_{rep}")
         out: dict[str, Any] = {}
         as_of = world.clock.now()
-        say(f"[{name} #{rep + 1}] full first sync")
+        step(name, rep, reps, "full first sync")
         out["full"] = run_worker(name, db_url, partners_file, as_of, env)
         out["full"]["minimum"] = sum(minimum_calls(world, as_of, None).values())
         out["mismatches"] = mismatches(db_url, world, partners_file)
         if name == "p88" and rep == 0:
-            say(f"[{name} #{rep + 1}] full sync of every event's participants")
+            step(name, rep, reps, "full sync of every event's participants")
             all_url = fresh_database(admin_url, "p88_bench_p88_all_events")
             out["all_events"] = run_worker("p88-all-events", all_url, partners_file, as_of, env)
             out["all_events"]["mismatches"] = mismatches(all_url, world, partners_file)
             out["copy_floor_rows_s"] = copy_floor(all_url)
-            say(f"[{name} #{rep + 1}] race-week report + start lists on every participant")
+            step(name, rep, reps, "race-week report + start lists on every participant")
             out["race_week"] = run_race_week(all_url, partners_file, as_of, workdir / "exports")
         for phase, latency in (("nightly", 0), ("nightly_latency", latency_ms)):
             since = as_of
@@ -143,7 +161,7 @@ def one_repetition(
                 result["modelled"] = True
             else:
                 server.set_latency(latency)
-                say(f"[{name} #{rep + 1}] {phase} sync (latency {latency} ms)")
+                step(name, rep, reps, f"{phase} sync (latency {latency} ms)")
                 result = run_worker(name, db_url, partners_file, as_of, env)
                 server.set_latency(0)
                 out["mismatches"] += mismatches(db_url, world, partners_file)
@@ -217,14 +235,21 @@ def run_bench(
     seed: int = 88,
     strategies: Sequence[str] = DEFAULT_STRATEGIES,
     keep_db: bool = False,
+    step: Step = say_step,
+    note: Callable[[str], None] = say,
 ) -> dict[str, Any]:
     """The bench's databases are throwaway: an embedded server it starts is stopped at the end."""
-    with stopped_afterwards(load_settings().pgdata, keep_db, say):
-        return bench(scale, repeat, latency_ms, seed, strategies)
+    with stopped_afterwards(load_settings().pgdata, keep_db, note):
+        return bench(scale, repeat, latency_ms, seed, strategies, step)
 
 
 def bench(
-    scale: str, repeat: int, latency_ms: int, seed: int, strategies: Sequence[str]
+    scale: str,
+    repeat: int,
+    latency_ms: int,
+    seed: int,
+    strategies: Sequence[str],
+    step: Step = say_step,
 ) -> dict[str, Any]:
     settings = load_settings()
     # The bench creates and drops its own databases: on P88_BENCH_ADMIN_URL's server, else on
@@ -236,10 +261,11 @@ def bench(
         for name in strategies:
             reps = 1 if name == "before" else repeat
             results = [
-                one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp))
+                one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp), step, reps)
                 for rep in range(reps)
             ]
             summaries[name] = summarize(name, results)
+            step(name, reps, reps, None)
     return {
         "scale": scale,
         "seed": seed,

@@ -37,6 +37,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             parallel=args.parallel,
             as_of=args.as_of,
             verbose=args.verbose,
+            as_json=args.json,
         )
     )
 
@@ -143,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--provider", choices=[*names(), "all"], default="all")
     sync.add_argument("--parallel", type=positive_int, default=4, help="partners synced at once")
     sync.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    sync.add_argument(
+        "--json", action="store_true", help="one JSON document on stdout (progress: stderr)"
+    )
     sync.set_defaults(func=cmd_sync)
 
     demo = sub.add_parser("demo", help="full + incremental sync against an in-process sandbox")

@@ -21,6 +21,7 @@ class Settings:
     alert_reminder_minutes: int = 240  # while a partner keeps failing, remind this often
     stop_grace_s: float = 30.0  # after Ctrl-C/SIGTERM, how long partners get to reach a page end
     wait_note_s: float = 30.0  # how often `p88 sync` says what it is still waiting for
+    progress_s: float = 10.0  # off a terminal, how often progress lines are printed
     export_dir: Path | None = None  # start lists; None: <data_dir>/exports
 
     @property
@@ -43,6 +44,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alert_reminder_minutes=int(env.get("P88_ALERT_REMINDER_MINUTES") or 240),
         stop_grace_s=float(env.get("P88_STOP_GRACE_SECONDS") or 30),
         wait_note_s=float(env.get("P88_WAIT_NOTE_SECONDS") or 30),
+        progress_s=float(env.get("P88_PROGRESS_SECONDS") or 10),
         export_dir=Path(env["P88_EXPORT_DIR"]).resolve() if env.get("P88_EXPORT_DIR") else None,
     )
 

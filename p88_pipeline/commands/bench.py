@@ -1,4 +1,5 @@
-"""`p88 bench`: run the benchmark harness (or re-render a saved run), print or write the report."""
+"""`p88 bench`: run the benchmark harness (or re-render a saved run), print or write the report.
+While it runs, one progress row per strategy (repetition and phase) on stderr."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from p88_pipeline.commands.progress import WAITING, Progress
 
 
 def bench_command(
@@ -32,14 +35,29 @@ def bench_command(
     if from_json:  # re-render a report from a saved run, without running it again
         result: dict[str, Any] = json.loads(Path(from_json).read_text())
     else:
-        result = run_bench(
-            scale=scale,
-            repeat=repeat,
-            latency_ms=latency_ms,
-            seed=seed,
-            strategies=strategies,
-            keep_db=keep_db,
-        )
+        with Progress("p88 bench", unit="repetitions", every_s=30) as progress:
+            for name in strategies:
+                progress.update(name, status=WAITING)
+
+            def step(name: str, rep: int, reps: int, phase: str | None) -> None:
+                if phase is None:
+                    progress.update(name, done=reps, total=reps)
+                    progress.finish(name, "done", text="")
+                else:
+                    progress.update(
+                        name, done=rep, total=reps, text=f"#{rep + 1}: {phase}", status="running"
+                    )
+
+            result = run_bench(
+                scale=scale,
+                repeat=repeat,
+                latency_ms=latency_ms,
+                seed=seed,
+                strategies=strategies,
+                keep_db=keep_db,
+                step=step,
+                note=progress.note,
+            )
     if as_json:
         print(json.dumps(result, indent=2))
         return 0

@@ -1,6 +1,12 @@
 """What `p88` shows and where the rest goes: our own concise lines on the terminal, everything
 (library chatter, tracebacks) in a rotated log file under P88_DATA_DIR/logs/, or the terminal too
-with `-v`."""
+with `-v`.
+
+Without -v the terminal gets warnings of our own loggers (p88*) from the main process only:
+library records (Dagster's "Blocking asset check ... emitted no result", pgserver, urllib3) and
+Python warnings go to the file, and the workers write nothing to the terminal at all, since
+what they did reaches it as progress rows and the summary (and a worker's line would tear the
+live progress display)."""
 
 from __future__ import annotations
 
@@ -18,19 +24,32 @@ def log_file(data_dir: Path) -> Path:
     return data_dir / "logs" / "p88.log"
 
 
+def ours(record: logging.LogRecord) -> bool:
+    return record.name == "p88" or record.name.startswith(("p88.", "p88_pipeline"))
+
+
 def configure_logging(
-    verbose: bool = False, path: Path | None = None, *, rotate: bool = False
+    verbose: bool = False,
+    path: Path | None = None,
+    *,
+    rotate: bool = False,
+    terminal: bool = True,
 ) -> Path | None:
-    """Terminal: warnings (everything with -v). File: everything at INFO, rotated by the main
-    process only (workers append to the same file). Returns the file in use, if any."""
+    """Terminal: our own warnings (everything with -v; nothing if not `terminal`). File:
+    everything at INFO, rotated by the main process only (workers append to the same file).
+    Returns the file in use, if any."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    terminal = logging.StreamHandler(sys.stderr)
-    terminal.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    terminal.setFormatter(logging.Formatter(FORMAT))
-    root.addHandler(terminal)
+    logging.captureWarnings(not verbose)
+    if terminal or verbose:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        stream.setFormatter(logging.Formatter(FORMAT))
+        if not verbose:
+            stream.addFilter(ours)
+        root.addHandler(stream)
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
     if path is None:
@@ -52,5 +71,5 @@ def configure_logging(
 
 
 def worker_setup(verbose: bool, path: Path | None) -> None:
-    """A worker process's logging: the same terminal rule, the same file, no rotation."""
-    configure_logging(verbose, path)
+    """A worker process's logging: the terminal only with -v, the same file, no rotation."""
+    configure_logging(verbose, path, terminal=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from p88_pipeline.sync.outcome import fix_for, plain
@@ -28,6 +28,7 @@ class Line:
     provider: str
     text: str
     run_id: str | None = None
+    row: Mapping[str, Any] | None = field(default=None, compare=False)  # its sync_runs row
 
 
 def type_summary(sync_types: Mapping[str, str]) -> str:
@@ -73,7 +74,8 @@ def row_line(row: Mapping[str, Any], slug: str, worker_cause: str | None) -> Lin
     status = row["status"]
     if status == "running":  # the run ended without closing its row
         status, errors = "interrupted", row["errors"] or []
-        return Line(status, slug, row["provider"], cause_text(errors, worker_cause), row["run_id"])
+        text = cause_text(errors, worker_cause)
+        return Line(status, slug, row["provider"], text, row["run_id"], row)
     if status == "success":
         text = figures_text(row)
     elif status == "interrupted":
@@ -82,7 +84,7 @@ def row_line(row: Mapping[str, Any], slug: str, worker_cause: str | None) -> Lin
         text = f"budget spent, the rest resumes next run; {figures_text(row)}"
     else:
         text = cause_text(row["errors"] or [], worker_cause)
-    return Line(status, slug, row["provider"], text, row["run_id"])
+    return Line(status, slug, row["provider"], text, row["run_id"], row)
 
 
 def partner_lines(

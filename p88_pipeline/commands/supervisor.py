@@ -7,21 +7,28 @@ The supervisor (the `p88` process) owns every decision about stopping:
   at the next page boundary, then waits at most `grace_s` before killing them;
 - a second signal kills the workers at once;
 - workers die with the supervisor (PR_SET_PDEATHSIG), so even a SIGKILL leaves no orphan.
+
+Progress rides the answers' pipe: while a task runs, a worker thread samples `sampler_path`
+("module:function", given the slug) and sends what changed as ("progress", value), then the answer
+as ("result", value): one channel, so progress never arrives after its answer.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+log = logging.getLogger("p88.supervisor")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # While a worker starts, SIGINT is ignored (a child keeps an ignored SIGINT, so a Ctrl-C before it
 # leaves our process group does not interrupt it) and SIGUSR1 blocked (the mask is inherited; the
@@ -30,6 +37,7 @@ STARTUP_BLOCKED = (signal.SIGUSR1,)
 
 Task = tuple[str, str, dict[str, Any]]  # (partner slug, job name, run config)
 Runner = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+SAMPLE_S = 0.5  # how often a worker samples its progress (sent only when it changed)
 
 
 @dataclass
@@ -63,7 +71,34 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(conn: Connection, parent: int, runner_path: str, setup: Callable[[], None]) -> None:
+def _load(path: str) -> Callable[..., Any]:
+    module, name = path.rsplit(":", 1)
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+def _sample(sampler: Callable[[str], Any], slug: str, send, stop: threading.Event) -> None:
+    """Send the task's progress whenever it changed, and once more as the task ends. A failing
+    sample ends the sampling, never the task (and prints nothing over the display)."""
+    last = None
+    ended = False
+    while not ended:
+        ended = stop.wait(SAMPLE_S)
+        try:
+            value = sampler(slug)
+            if value != last:
+                send(("progress", value))
+                last = value
+        except Exception:
+            return
+
+
+def _worker(
+    conn: Connection,
+    parent: int,
+    runner_path: str,
+    setup: Callable[[], None],
+    sampler_path: str | None = None,
+) -> None:
     """A worker: its own process group, SIGUSR1 = stop at the next page, tasks until told."""
     os.setpgrp()
     _die_with_parent(parent)
@@ -73,8 +108,14 @@ def _worker(conn: Connection, parent: int, runner_path: str, setup: Callable[[],
     signal.signal(signal.SIGUSR1, lambda *_: cancel.request())
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STARTUP_BLOCKED)
     setup()
-    module, name = runner_path.rsplit(":", 1)
-    runner: Runner = getattr(__import__(module, fromlist=[name]), name)
+    runner: Runner = _load(runner_path)
+    sampler = _load(sampler_path) if sampler_path else lambda _slug: None  # None: never sent
+    lock = threading.Lock()
+
+    def send(message: tuple[str, Any]) -> None:
+        with lock:
+            conn.send(message)
+
     while True:
         try:
             task = conn.recv()
@@ -82,7 +123,15 @@ def _worker(conn: Connection, parent: int, runner_path: str, setup: Callable[[],
             return
         if task is None:
             return
-        conn.send(runner(*task))
+        stop = threading.Event()
+        sampling = threading.Thread(target=_sample, args=(sampler, task[0], send, stop))
+        sampling.start()
+        try:
+            result = runner(*task)
+        finally:
+            stop.set()
+            sampling.join()
+        send(("result", result))
 
 
 @dataclass
@@ -103,8 +152,13 @@ def supervise(
     waiting: Callable[[list[tuple[str, float]]], list[str]] | None = None,
     grace_s: float = 30.0,
     note_every_s: float = 30.0,
+    sampler_path: str | None = None,
+    on_progress: Callable[[str, Any], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
 ) -> Supervised:
-    """Run `runner_path` ("module:function") on each task in up to `parallel` workers."""
+    """Run `runner_path` ("module:function") on each task in up to `parallel` workers;
+    `on_progress(slug, value)` gets what `sampler_path` reports while a task runs, `on_done` each
+    task's outcome as it ends."""
     outcomes = {slug: Outcome(slug) for slug, _, _ in tasks}
     pending = list(tasks)
     slots: list[_Slot] = []
@@ -122,7 +176,9 @@ def supervise(
         for _ in range(min(parallel, len(tasks))):
             ours, theirs = context.Pipe()
             process = context.Process(
-                target=_worker, args=(theirs, os.getpid(), runner_path, setup), daemon=True
+                target=_worker,
+                args=(theirs, os.getpid(), runner_path, setup, sampler_path),
+                daemon=True,
             )
             signal.pthread_sigmask(signal.SIG_BLOCK, STARTUP_BLOCKED)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -160,7 +216,7 @@ def supervise(
                 state.killed = True
                 break
             for conn in wait([s.conn for s in busy], timeout=0.5):
-                _collect(next(s for s in busy if s.conn is conn))
+                _collect(next(s for s in busy if s.conn is conn), on_progress, on_done)
             if waiting and time.monotonic() > next_note and state.stop_signal is None:
                 now = time.monotonic()
                 running = [(s.busy.slug, now - s.since) for s in slots if s.busy is not None]
@@ -179,16 +235,39 @@ def supervise(
     return state
 
 
-def _collect(slot: _Slot) -> None:
+def _collect(
+    slot: _Slot,
+    on_progress: Callable[[str, Any], None] | None,
+    on_done: Callable[[Outcome], None] | None,
+) -> None:
+    """Read what the worker sent: progress (the task goes on) or its answer (the task ended)."""
     outcome = slot.busy
     assert outcome is not None
-    outcome.duration_s = time.monotonic() - slot.since
     try:
-        outcome.result = slot.conn.recv()
+        while slot.busy is not None and slot.conn.poll():
+            kind, value = slot.conn.recv()
+            if kind == "progress":
+                _notify(on_progress, outcome.slug, value)
+                continue
+            outcome.result = value
+            slot.busy = None
     except (EOFError, OSError):
         slot.process.join(5)
         outcome.note = f"worker process died (exit code {slot.process.exitcode})"
-    slot.busy = None
+        slot.busy = None
+    if slot.busy is None:
+        outcome.duration_s = time.monotonic() - slot.since
+        _notify(on_done, outcome)
+
+
+def _notify(callback: Callable[..., None] | None, *args: Any) -> None:
+    """Showing progress never stops a sync (the database it reads may be what just failed)."""
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:
+        log.info("progress display failed; the sync goes on", exc_info=True)
 
 
 def _announce_stop(signum: int, slots: list[_Slot], pending: list, grace_s: float, say) -> None:

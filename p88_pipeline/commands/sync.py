@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,17 +18,20 @@ import sqlalchemy as sa
 from p88_pipeline.commands import summary
 from p88_pipeline.commands.console import log_file, worker_setup
 from p88_pipeline.commands.instance import asset_pools, get_instance
+from p88_pipeline.commands.progress import Progress
 from p88_pipeline.commands.reconcile import UNFINISHED, process_tags, reconcile
 from p88_pipeline.commands.supervisor import Supervised, supervise
+from p88_pipeline.commands.sync_progress import SAMPLER, SyncProgress
+from p88_pipeline.commands.sync_report import nothing_ran, report
 from p88_pipeline.partners import Partner, find_partner, load_partners
 from p88_pipeline.providers.registry import names
-from p88_pipeline.redaction import env_values, redact
 from p88_pipeline.run_tags import SOURCE_TAG, partner_tags
 from p88_pipeline.run_tags import run_partner as run_partner_of
 from p88_pipeline.settings import Settings, load_settings
 from p88_pipeline.sync.figures import FIGURES
 from p88_pipeline.sync.outcome import plain
 from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+from p88_pipeline.warehouse.embedded import EmbeddedServerError
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 from p88_pipeline.warehouse.runs import run_rows
 
@@ -48,6 +50,7 @@ class SyncRequest:
     parallel: int = 4
     as_of: str | None = None
     verbose: bool = False
+    as_json: bool = False
 
 
 @dataclass
@@ -138,9 +141,12 @@ def run_partners(
     verbose: bool = False,
     settings: Settings | None = None,
     waiting: Any = None,
+    live: SyncProgress | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[list[PartnerRun], Supervised]:
     """One Dagster run per partner, `parallel` at a time in worker processes on the instance
-    (DAGSTER_HOME) get_instance prepared, each with its own quota limiter."""
+    (DAGSTER_HOME) get_instance prepared, each with its own quota limiter; `live` shows their
+    progress as they go."""
     settings = settings or load_settings()
     setup = functools.partial(worker_setup, verbose, log_file(settings.data_dir))
     tasks = [(p.slug, job_name(provider), config) for p in partners]
@@ -150,9 +156,12 @@ def run_partners(
         f"{__name__}:run_partner",
         setup,
         waiting=waiting,
-        say=_say,
+        say=say or _say,
         grace_s=settings.stop_grace_s,
         note_every_s=settings.wait_note_s,
+        sampler_path=SAMPLER if live else None,
+        on_progress=live.on_progress if live else None,
+        on_done=live.on_done if live else None,
     )
     runs = []
     for partner, seen in zip(partners, state.outcomes, strict=True):
@@ -197,7 +206,7 @@ def select_partners(partners: list[Partner], request: SyncRequest) -> tuple[list
 
 
 def waiting_lines(instance: dg.DagsterInstance, running: list[tuple[str, float]]) -> list[str]:
-    """What the unfinished partners wait for: a pool slot (and who holds it), or their sync."""
+    """What the unfinished partners wait for: a pool slot, and who holds it."""
     storage = instance.event_log_storage
     lines = []
     ours = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED, tags={SOURCE_TAG: "cli"}))
@@ -218,9 +227,7 @@ def waiting_lines(instance: dg.DagsterInstance, running: list[tuple[str, float]]
                     f"p88: waiting: {', '.join(queued)} queued for a {pool} slot "
                     f"({len(info.claimed_slots)} of {info.slot_count} held by runs: {holders})"
                 )
-    busy = ", ".join(f"{slug} {seconds:.0f}s" for slug, seconds in running)
-    lines.append(f"p88: still syncing: {busy}")
-    return lines
+    return lines  # what the running partners are doing: the progress rows say
 
 
 def sync_command(request: SyncRequest) -> int:
@@ -228,17 +235,18 @@ def sync_command(request: SyncRequest) -> int:
     partners = load_partners(settings.partners_file)
     chosen, why_none = select_partners(partners, request)
     if not chosen:
-        print(f"p88 sync: nothing to do: {why_none}")
-        return summary.EXIT_INACTIVE
+        return nothing_ran(summary.EXIT_INACTIVE, f"nothing to do: {why_none}", request.as_json)
     try:
         engine = get_engine(resolve_database_url(settings))
         prepare_warehouse(engine)
         instance = get_instance(settings)
         for line in reconcile(instance, engine):
             _say(line)
+    except EmbeddedServerError as exc:  # read-only or full disk: its message names both
+        return nothing_ran(summary.EXIT_FAILED, str(exc), request.as_json)
     except (sa.exc.OperationalError, OSError) as exc:
-        print(f"p88 sync: the database is unreachable: {plain(str(exc))}", file=sys.stderr)
-        return summary.EXIT_FAILED
+        why = f"the database is unreachable: {plain(str(exc))}"
+        return nothing_ran(summary.EXIT_FAILED, why, request.as_json)
     config = run_config(
         force_full=request.force_full_sync,
         incremental_days=request.incremental_days,
@@ -246,40 +254,26 @@ def sync_command(request: SyncRequest) -> int:
         verbose=request.verbose,
     )
     instance.add_dynamic_partitions("timing_partner", [p.slug for p in chosen])
-    runs, state = run_partners(
-        chosen,
-        request.provider,
-        config,
-        request.parallel,
-        verbose=request.verbose,
-        settings=settings,
-        waiting=functools.partial(waiting_lines, instance),
-    )
+    # -v streams the workers' logs to the terminal: plain progress lines, no redrawing over them
+    with Progress(
+        "p88 sync",
+        unit="events",
+        every_s=settings.progress_s,
+        live=False if request.verbose else None,
+    ) as progress:
+        runs, state = run_partners(
+            chosen,
+            request.provider,
+            config,
+            request.parallel,
+            verbose=request.verbose,
+            settings=settings,
+            waiting=functools.partial(waiting_lines, instance),
+            live=SyncProgress(progress, chosen, providers_of(request.provider), engine),
+            say=progress.note,
+        )
     if state.stop_signal is not None or state.killed:
         for line in reconcile(instance, engine, row_status="interrupted"):
             _say(line)
-    return report(engine, runs, state, partners, settings)
-
-
-def report(
-    engine: sa.Engine,
-    runs: list[PartnerRun],
-    state: Supervised,
-    partners: list[Partner],
-    settings: Settings,
-) -> int:
-    rows = run_rows(engine, [r.run_id for r in runs if r.run_id], FIGURES)
-    envs = [v for p in partners for a in p.accounts.values() for v in a.credential_envs.values()]
-    secrets = env_values(envs, os.environ)
-    lines = []
-    for run, seen in zip(runs, state.outcomes, strict=True):
-        mine = [r for r in rows if r["run_id"] == run.run_id and run.run_id]
-        lines += summary.partner_lines(
-            run.partner.slug, mine, seen.result, seen.note, state.stop_signal is not None
-        )
-    for line in summary.render(lines):
-        print(redact(line, secrets))
-    code = summary.exit_code([x.status for x in lines], state.stop_signal)
-    if code != summary.EXIT_OK:
-        print(f"p88 sync: exit {code}; details in {log_file(settings.data_dir)} (or run with -v)")
-    return code
+    run_ids = [r.run_id for r in runs]
+    return report(engine, run_ids, state, partners, log_file(settings.data_dir), request.as_json)

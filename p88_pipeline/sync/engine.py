@@ -26,7 +26,7 @@ from p88_pipeline.providers.base import (
     QuotaExhaustedError,
     ThrottledError,
 )
-from p88_pipeline.sync import cancel, plan
+from p88_pipeline.sync import cancel, live, plan
 from p88_pipeline.sync.caps import learning_caps
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
 from p88_pipeline.sync.group import (
@@ -81,6 +81,7 @@ def sync_events(
     if grace is not None and hasattr(client, "grace"):
         client.grace = grace
     figures = SyncFigures(client.provider, partner.slug)
+    live.track("events", figures, client)
     calls_before = client.calls
     cancel.check()
     with learning_caps(engine, client, partner, figures):
@@ -158,6 +159,7 @@ def sync_participants(
     """
     started = time.monotonic()
     figures = SyncFigures(client.provider, partner.slug, events_future=len(future))
+    live.track("participants", figures, client)
     calls_before = client.calls
     cancel.check()
     if not future:

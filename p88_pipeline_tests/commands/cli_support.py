@@ -3,10 +3,14 @@ sandbox hooks, the processes it started, and what it leaves behind (rows, sessio
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,3 +163,43 @@ def kill_group_at_exit(launched: Launched) -> None:
     if launched.proc.poll() is None:
         launched.proc.send_signal(signal.SIGKILL)
         launched.proc.wait(10)
+
+
+def run_in_terminal(
+    env: dict[str, str], *args: str, timeout: float = 180, columns: int = 160
+) -> tuple[int, str]:
+    """`p88 sync` on a pseudo-terminal (stdout and stderr), as a person at a terminal runs it:
+    everything it wrote, escapes included."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    proc = subprocess.Popen(
+        [P88, "sync", *args],
+        env={**env, "TERM": "xterm-256color"},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every holder of the terminal has closed it
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                break
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        os.close(master)
+    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")

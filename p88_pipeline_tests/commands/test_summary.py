@@ -3,6 +3,7 @@ and an exit code that is 0 only when every requested partner synced completely."
 
 from __future__ import annotations
 
+import json
 import signal
 
 from p88_pipeline.commands.summary import (
@@ -54,3 +55,27 @@ def test_the_cause_is_the_exception_s_own_message_with_the_fix() -> None:
     assert "(+1 more)" in text and text.endswith("check base_url in the partners file")
     wrapped = "dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred\nstack"
     assert cause_text([], wrapped) == "DagsterExecutionStepExecutionError: Error occurred"
+
+
+def test_when_nothing_ran_json_is_still_one_document_on_stdout(capsys) -> None:
+    from p88_pipeline.commands.summary import EXIT_FAILED, EXIT_INACTIVE
+    from p88_pipeline.commands.sync_report import nothing_ran
+
+    assert nothing_ran(EXIT_INACTIVE, "nothing to do: bravo: inactive", True) == EXIT_INACTIVE
+    assert nothing_ran(EXIT_FAILED, "the database is unreachable: refused", True) == EXIT_FAILED
+    out, err = capsys.readouterr()
+    assert [json.loads(x) for x in out.splitlines()] == [
+        {
+            "exit_code": 4,
+            "status": "nothing_to_do",
+            "reason": "nothing to do: bravo: inactive",
+            "results": [],
+        },
+        {
+            "exit_code": 1,
+            "status": "failed",
+            "reason": "the database is unreachable: refused",
+            "results": [],
+        },
+    ]
+    assert err == ""

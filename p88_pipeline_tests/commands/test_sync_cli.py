@@ -1,17 +1,25 @@
 """Issue 13 items 4, 5, 7 and 8 through the real `p88 sync`: bad arguments and partner files are
 refused before anything runs (a pasted secret is never echoed), every sync_runs row ends in a
 terminal status, the summary line carries the cause and the fix, and the exit code says whether
-every requested partner synced completely."""
+every requested partner synced completely. Issue 15: through pipes the output is plain and short,
+on a terminal the progress is redrawn in place."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.commands.summary import EXIT_FAILED, EXIT_INACTIVE, EXIT_PARTIAL, EXIT_USAGE
-from p88_pipeline_tests.commands.cli_support import P88, cli_environment, run_p88, statuses
+from p88_pipeline_tests.commands.cli_support import (
+    P88,
+    cli_environment,
+    run_in_terminal,
+    run_p88,
+    statuses,
+)
 
 PASTED = "rsu9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d"  # a RunSignUp key where its variable name belongs
 
@@ -82,6 +90,13 @@ def test_quota_spent_and_a_held_lock_are_partial_with_terminal_rows(
         assert conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
         code, out, err = run_p88(env)
     assert code == EXIT_PARTIAL, out + err
+    # Issue 15, through pipes: plain lines only, library chatter in the log file, <= 20 lines.
+    assert "\x1b" not in out + err and "\r" not in out + err, repr(out + err)
+    assert len((out + err).splitlines()) <= 20, out + err
+    assert "Blocking asset check" not in err and "WARNING" not in err, err
+    log = (tmp_path / "data" / "logs" / "p88.log").read_text()
+    assert "Blocking asset check" in log
+    assert "p88 sync: alpha haku: success, 2/2 events, rows " in err, err  # its end, as progress
     lines = out.splitlines()
     assert any(x.startswith("BUSY") and " alpha " in x and "another sync" in x for x in lines), out
     assert any(x.startswith("QUOTA_EXHAUSTED") and " bravo " in x for x in lines), out
@@ -96,19 +111,29 @@ def test_quota_spent_and_a_held_lock_are_partial_with_terminal_rows(
 def test_a_refused_key_fails_in_one_line_with_its_cause_and_fix(
     sandbox, db_url, engine, tmp_path
 ) -> None:
+    """Run on a pseudo-terminal, as a person would: the progress rows are redrawn in place
+    (issue 15), then cleared for the table, which is the one line and where the details are."""
     env = cli_environment(sandbox, tmp_path, db_url)
     env["P88_BRAVO_RUNSIGNUP_SECRET"] = "wrong secret 0123456789"
-    code, out, err = run_p88(env, "--timing-partner", "bravo")
-    assert code == EXIT_FAILED, out + err
-    [line] = [x for x in out.splitlines() if x.startswith("FAILED")]
-    assert " bravo " in line and " runsignup " in line
+    code, text = run_in_terminal(env, "--timing-partner", "bravo")
+    assert code == EXIT_FAILED, text
+    assert "\x1b[1A" in text and "\x1b[2K" in text, text  # cursor up, erase line: redrawn
+    assert re.search(r"bravo runsignup\s+(waiting|events list)\s", text), text  # a live row
+    final = text.rsplit("\x1b[2K", 1)[1].replace("\r", "")  # after the rows were cleared
+    assert "\x1b" not in final, final
+    log_path = tmp_path / "data" / "logs" / "p88.log"
+    line, ending = [x for x in final.splitlines() if x.strip()]
+    assert line.startswith("FAILED ") and " bravo " in line and " runsignup " in line
     assert "AuthError: runsignup partner bravo" in line and "Key authentication failed" in line
     assert "-> check the credential values" in line
-    assert "DagsterExecutionStepExecutionError" not in out + err  # the wrapper stays out
-    assert "Traceback" not in out + err
-    assert "wrong secret" not in out + err and "wrong+secret" not in out + err
-    log = (tmp_path / "data" / "logs" / "p88.log").read_text()
-    assert "raise type(exc)(" in log and "AuthError" in log  # the whole traceback: log file
-    assert str(tmp_path / "data" / "logs" / "p88.log") in out
     [(_, _, status, errors)] = statuses(engine)
+    with engine.connect() as conn:
+        run_id = conn.execute(sa.text("SELECT run_id FROM sync_runs")).scalar()
+    assert line.endswith(f"[run {run_id[:8]}]"), line
+    assert ending == f"p88 sync: exit {EXIT_FAILED}; details in {log_path} (or run with -v)"
+    assert "DagsterExecutionStepExecutionError" not in text  # the wrapper stays out
+    assert "Traceback" not in text
+    assert "wrong secret" not in text and "wrong+secret" not in text
+    log = log_path.read_text()
+    assert "raise type(exc)(" in log and "AuthError" in log  # the whole traceback: log file
     assert status == "failed" and "Key authentication failed" in errors
