@@ -126,7 +126,7 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
                 passed=True, metadata={"partner": partner.slug, "skipped": "inactive partner"}
             )
         now, cutoff = sync_settings.now_and_cutoff()
-        max_age = timedelta(minutes=FRESHNESS_FACTOR * partner.sync_interval_minutes)
+        max_age = timedelta(minutes=FRESHNESS_FACTOR * (partner.sync_interval_minutes or 60))
         rows = lagging_future_events(
             _engine(warehouse),
             provider,

@@ -46,7 +46,7 @@ def decide_partner(
     partner: Partner, freshness: PartnerFreshness | None, now: datetime
 ) -> PartnerDecision:
     """The rule for one active partner; see the module docstring."""
-    interval = partner.sync_interval_minutes
+    interval = partner.sync_interval_minutes or 60
 
     def due(label: str, reason: str) -> PartnerDecision:
         return PartnerDecision(
