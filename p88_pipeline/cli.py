@@ -118,6 +118,12 @@ def cmd_soak(args: argparse.Namespace) -> int:
     return soak_command(args.days, args.scale, args.seed, args.faults_per_day, args.database_url)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.status import status_command
+
+    return status_command(args.json, args.as_of)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="p88", description="Race-registration sync.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -185,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="rewrite unchanged ones too")
     export.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
     export.set_defaults(func=cmd_export)
+
+    status = sub.add_parser("status", help="freshness per partner and provider (rule 7)")
+    status.add_argument("--json", action="store_true", help="machine-readable")
+    status.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    status.set_defaults(func=cmd_status)
 
     soak = sub.add_parser(
         "soak",

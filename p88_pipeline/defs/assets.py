@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import sqlalchemy as sa
 
+from p88_pipeline.defs.freshness_events import event_lags, lag_metadata
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import Partner
@@ -233,12 +234,12 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
                 exc.figures.events_total, exc.figures.events_future = total, len(future)
                 _record(engine, context.run.run_id, partner, exc.figures)
                 raise
-        figures.events_total, figures.events_future = (
-            total,
-            len(future),
-        )  # stage 3 syncs the future events; the total is stage 2's
+        # stage 3 syncs the chosen events; the totals are stage 2's
+        figures.events_total, figures.events_future = total, len(future)
         _record(engine, context.run.run_id, partner, figures)
-        yield dg.MaterializeResult(metadata=_metadata(figures))
+        now, cutoff = sync_settings.now_and_cutoff()
+        lags = lag_metadata(event_lags(engine, partner, provider, now, cutoff), partner)
+        yield dg.MaterializeResult(metadata={**_metadata(figures), **lags})
 
     return [events, future_events, participants]
 

@@ -1,15 +1,21 @@
-"""Rule 7 in Dagster terms: a due run's config, and the observation that says which freshness
-targets the quota budget made the sensor miss, by how much."""
+"""Rule 7 in Dagster terms: a due run's config, the observation that says which freshness targets
+the quota budget made the sensor miss (by how much), and each event's lag as metadata."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
+import sqlalchemy as sa
 
 from p88_pipeline.partners import Partner
+from p88_pipeline.sync.freshness_inputs import gather
+from p88_pipeline.sync.freshness_plan import NEAR, EventFreshness, judge
 from p88_pipeline.sync.stale_watermarks_plan import PartnerDecision
+
+LAGS_LISTED = 200  # events listed in the lag metadata, nearest first
 
 
 def due_run_config(decision: PartnerDecision, partner: Partner) -> dict[str, Any]:
@@ -65,3 +71,31 @@ def missed_targets_observations(
                 )
             )
     return observations
+
+
+def event_lags(
+    engine: sa.Engine, partner: Partner, provider: str, now: datetime, cutoff: datetime
+) -> list[EventFreshness]:
+    """The partner's future events on `provider`, judged at `now` (nearest first)."""
+    inputs = gather(engine, [partner], now, cutoff)[partner.id]
+    mine = [e for e in inputs.events if e.provider == provider]
+    return judge(mine, now, partner.targets)
+
+
+def lag_metadata(judged: Sequence[EventFreshness], partner: Partner) -> dict[str, Any]:
+    """Per event: lag (now - watermark) against its target, for the partition's metadata."""
+    targets = partner.targets
+    near = [j.lag for j in judged if j.band == NEAR and j.lag is not None]
+    return {
+        "freshness_lag": dg.MetadataValue.json(
+            {
+                j.event.event_id: {
+                    "band": targets.label(j.band),
+                    "lag_min": None if j.lag is None else round(j.lag.total_seconds() / 60, 1),
+                    "target_min": j.target.total_seconds() / 60,
+                }
+                for j in judged[:LAGS_LISTED]
+            }
+        ),
+        "max_lag_min_within_48h": round(max(near).total_seconds() / 60, 1) if near else 0.0,
+    }
