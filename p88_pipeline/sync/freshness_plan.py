@@ -200,7 +200,11 @@ def plan_freshness(
 ) -> FreshnessPlan:
     """Due events nearest first, each race group charged once, until a provider's budget
     (quota x share - spent) is used; race siblings of a chosen group ride along for free.
-    A provider in `stale_lists` is charged one events-list read with its first group."""
+    A provider in `stale_lists` is charged one events-list read with its first group.
+
+    A group of a farther band must also leave room for an hour of the nearer bands' syncs
+    (each nearer group's cost, once per target): budget spent on a far event now is gone for
+    the race-day syncs of the next hour, and the rolling quota window remembers it that long."""
     judged = judge(events, now, targets)
     budget = {p: math.floor(q * targets.quota_share) - spent.get(p, 0) for p, q in quotas.items()}
     calls: dict[str, float] = {p: 0.0 for p in quotas}
@@ -208,6 +212,7 @@ def plan_freshness(
     groups: dict[tuple[str, str], list[EventFreshness]] = {}
     for j in judged:
         groups.setdefault((j.event.provider, j.event.race_id), []).append(j)
+    reserve = _hourly_reserve(groups, costs, targets)
     taken: set[tuple[str, str]] = set()
     missed: list[EventFreshness] = []
     reads: list[str] = []
@@ -219,7 +224,8 @@ def plan_freshness(
         cost = costs.group(provider, len(groups[key]))
         if provider in stale and provider not in reads:
             cost += costs.list_read(provider)
-        if calls.get(provider, 0.0) + cost > budget.get(provider, 0):
+        room = budget.get(provider, 0) - reserve.get((provider, j.band), 0.0)
+        if calls.get(provider, 0.0) + cost > room:
             missed.append(j)
             continue
         calls[provider] = calls.get(provider, 0.0) + cost
@@ -230,3 +236,24 @@ def plan_freshness(
     # a due event whose race was taken after it was refused is not missed
     missed = [j for j in missed if (j.event.provider, j.event.race_id) not in taken]
     return FreshnessPlan(tuple(judged), chosen, tuple(missed), tuple(reads), calls, {**budget})
+
+
+def _hourly_reserve(
+    groups: Mapping[tuple[str, str], Sequence[EventFreshness]],
+    costs: CostModel,
+    targets: FreshnessTargets,
+) -> dict[tuple[str, str], float]:
+    """(provider, band) -> calls an hour of the nearer bands' syncs will take on that account."""
+    lead = timedelta(minutes=targets.lead_minutes)
+    hourly: dict[tuple[str, str], float] = {}
+    for (provider, _), members in groups.items():
+        band = min((j.band for j in members), key=BANDS.index)
+        period = max(targets.target(band) - lead, timedelta(minutes=1))
+        per_hour = costs.group(provider, len(members)) * (timedelta(hours=1) / period)
+        hourly[(provider, band)] = hourly.get((provider, band), 0.0) + per_hour
+    reserve: dict[tuple[str, str], float] = {}
+    for provider in {p for p, _ in groups}:
+        for rank, band in enumerate(BANDS):
+            nearer = BANDS[:rank]
+            reserve[(provider, band)] = sum(hourly.get((provider, b), 0.0) for b in nearer)
+    return reserve

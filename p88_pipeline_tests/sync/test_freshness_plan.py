@@ -114,14 +114,27 @@ def test_over_budget_the_nearest_events_win_and_the_rest_are_reported() -> None:
         ev("soon", timedelta(days=5), timedelta(minutes=70)),
         ev("near", timedelta(hours=30), timedelta(minutes=25)),
     ]
-    # 80 % of 1000 is 800; 796 spent leaves 4 calls: two race groups
+    # 80 % of 1000 is 800; 796 spent leaves 4 calls: the race-day group first
     result = plan(events, spent={"runsignup": 796})
-    assert result.due_ids() == ["runsignup:near", "runsignup:soon"]
-    assert [j.event.event_id for j in result.missed] == ["far"]
+    assert result.due_ids() == ["runsignup:near"]
+    assert [j.event.event_id for j in result.missed] == ["soon", "far"]
     assert result.budget["runsignup"] == 4
-    assert result.missed[0].over_by == timedelta(hours=1)
-    text = result.missed_text(TARGETS)
-    assert text == "over budget, missed targets: runsignup far (later): 7.0 h behind, target 6.0 h"
+    assert result.missed[1].over_by == timedelta(hours=1)
+    assert result.missed_text(TARGETS) == (
+        "over budget, missed targets: runsignup soon (within 14 days): 70 min behind, target "
+        "60 min; runsignup far (later): 7.0 h behind, target 6.0 h"
+    )
+
+
+def test_farther_events_leave_an_hour_of_race_day_syncs_in_the_budget() -> None:
+    """A race-day group costs 2 calls every 8 minutes: 15 calls an hour stay reserved."""
+    events = [
+        ev("soon", timedelta(days=5), timedelta(minutes=70)),
+        ev("near", timedelta(hours=30), timedelta(minutes=1)),  # not due, but coming
+    ]
+    assert plan(events, spent={"runsignup": 783}).due_ids() == ["runsignup:soon"]  # 2 + 15 <= 17
+    squeezed = plan(events, spent={"runsignup": 784})  # 16 left
+    assert squeezed.due_ids() == [] and [j.event.event_id for j in squeezed.missed] == ["soon"]
 
 
 def test_budgets_are_per_account_and_a_stale_events_list_is_charged_once() -> None:
