@@ -116,7 +116,27 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_soak(args: argparse.Namespace) -> int:
     from p88_pipeline.commands.soak import soak_command
 
-    return soak_command(args.days, args.scale, args.seed, args.faults_per_day, args.database_url)
+    if args.race_week:
+        from p88_pipeline.commands.race_week_sim import race_week_command
+
+        days = 7 if args.days is None else args.days
+        return race_week_command(
+            days, args.scale or "small", args.seed, args.database_url, args.json
+        )
+
+    return soak_command(
+        30 if args.days is None else int(args.days),
+        args.scale or "tiny",
+        args.seed,
+        args.faults_per_day,
+        args.database_url,
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from p88_pipeline.commands.status import status_command
+
+    return status_command(args.json, args.as_of)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -196,13 +216,27 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
     export.set_defaults(func=cmd_export)
 
+    status = sub.add_parser("status", help="freshness per partner and provider (rule 7)")
+    status.add_argument("--json", action="store_true", help="machine-readable")
+    status.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    status.set_defaults(func=cmd_status)
+
     soak = sub.add_parser(
         "soak",
         help="simulated days of changes, faults and crashes; the warehouse is compared with "
         "the sandbox truth after each day",
     )
-    soak.add_argument("--days", type=int, default=30)
-    soak.add_argument("--scale", choices=["tiny", "small", "seed"], default="tiny")
+    soak.add_argument("--days", type=float, help="simulated days (default 30; race week 7)")
+    soak.add_argument(
+        "--race-week",
+        action="store_true",
+        help="freshness by proximity (rule 7): a race week minute by minute, lags against "
+        "targets, calls per account-hour from the sandbox's log",
+    )
+    soak.add_argument("--json", action="store_true", help="race week: machine-readable")
+    soak.add_argument(
+        "--scale", choices=["tiny", "small", "seed"], help="default tiny; race week small"
+    )
     soak.add_argument("--seed", type=int, default=88)
     soak.add_argument("--faults-per-day", type=int, default=3)
     soak.add_argument(

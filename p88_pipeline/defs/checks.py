@@ -9,7 +9,6 @@ warehouse/participant_checks.py.
 
 import warnings
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -26,7 +25,7 @@ from p88_pipeline.warehouse.participant_checks import (
     orphan_participants,
 )
 
-FRESHNESS_FACTOR = 2  # a future event may lag up to twice its partner's sync interval
+FRESHNESS_FACTOR = 2  # a future event may lag up to twice its partner's longest target
 
 
 def _engine(warehouse: WarehouseResource) -> sa.Engine:
@@ -112,7 +111,7 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
         asset=asset_key,
         name="future_events_fresh",
         description=f"No future event's watermark (or, never synced, its discovery) is older than "
-        f"{FRESHNESS_FACTOR}x the partner's sync_interval_minutes.",
+        f"{FRESHNESS_FACTOR}x the partner's longest freshness target (rule 7; 6 h by default).",
     )
     def future_events_fresh(
         context: dg.AssetCheckExecutionContext,
@@ -126,7 +125,7 @@ def build_participant_checks(provider: str) -> list[dg.AssetChecksDefinition]:
                 passed=True, metadata={"partner": partner.slug, "skipped": "inactive partner"}
             )
         now, cutoff = sync_settings.now_and_cutoff()
-        max_age = timedelta(minutes=FRESHNESS_FACTOR * partner.sync_interval_minutes)
+        max_age = FRESHNESS_FACTOR * partner.targets.longest
         rows = lagging_future_events(
             _engine(warehouse),
             provider,

@@ -70,6 +70,16 @@ class SyncSettingsResource(dg.ConfigurableResource):
     guard_min_rows: int = Field(
         default=GuardPolicy.min_rows, description="rows from which those shares are judged"
     )
+    due_events: list[str] | None = Field(
+        default=None,
+        description="provider:event_id of the events a due run syncs (rule 7, set by the "
+        "stale_watermarks sensor); unset: every future event",
+    )
+    events_list_max_age_minutes: float | None = Field(
+        default=None,
+        description="a due run re-reads the events list only when its last read is older than "
+        "this; unset: always read it (nightly, full_refresh, new partners, the CLI)",
+    )
     as_of: str | None = Field(
         default=None, description="ISO instant to use as 'now' (sandbox time travel); unset: clock"
     )
@@ -92,6 +102,12 @@ class SyncSettingsResource(dg.ConfigurableResource):
         if fixed.tzinfo is None:
             fixed = fixed.replace(tzinfo=UTC)
         return lambda: fixed
+
+    def due_for(self, provider: str) -> set[str] | None:
+        """The event ids this run syncs on `provider`; None: every future event."""
+        if self.due_events is None:
+            return None
+        return {e.split(":", 1)[1] for e in self.due_events if e.split(":", 1)[0] == provider}
 
     def now_and_cutoff(self) -> tuple[datetime, datetime]:
         """This run's "now" (UTC) and the start before which an event is past (rule 1's grace):

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from p88_pipeline.defs.freshness_events import due_run_config, missed_targets_observations
 from p88_pipeline.defs.inactive import inactive_marks
 from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.run_tags import partner_tags, run_partner
+from p88_pipeline.sync.freshness_inputs import gather
 from p88_pipeline.sync.stale_watermarks_plan import (
     plan_incremental_runs,
     skip_summary,
@@ -110,8 +112,9 @@ def busy_partners(instance: dg.DagsterInstance) -> set[str]:
     job=sync_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests an incremental sync for every active partner whose oldest future-event "
-    "watermark is older than its sync_interval_minutes, or that has events never synced.",
+    description="Requests, per active partner, an incremental sync of its due events only: "
+    "never synced, or behind their freshness target by proximity (10 min within 48 h, 60 min "
+    "within 14 days, 6 h later), nearest first within 80 % of each account's hourly quota.",
 )
 def stale_watermarks_sensor(
     context: dg.SensorEvaluationContext,
@@ -124,27 +127,37 @@ def stale_watermarks_sensor(
     if not active:
         return skipped("no active partners in the partners file", "no active partners")
     now, cutoff = sync_settings.now_and_cutoff()
-    freshness = partner_freshness(warehouse.get_engine(), [p.id for p in active], cutoff)
+    engine = warehouse.get_engine()
+    freshness = partner_freshness(engine, [p.id for p in active], cutoff)
     decisions = plan_incremental_runs(
         configured,
         freshness,
         now,
         registered=registered_partners(context.instance),
         busy=busy_partners(context.instance),
+        inputs=gather(engine, active, now, cutoff),
     )
     due = [d for d in decisions if d.due]
     for d in due:
         context.log.info(f"{d.slug}: due ({d.reason}); run key {d.run_key}")
+    by_slug = {p.slug: p for p in configured}
+    observations = missed_targets_observations(decisions, by_slug)
     if not due:
-        return skipped(skip_summary(decisions), tick_headline(decisions))
+        return dg.SensorResult(
+            skip_reason=skip_summary(decisions),
+            cursor=tick_headline(decisions),
+            asset_events=observations,
+        )
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
                 partition_key=d.slug,
                 run_key=d.run_key,
+                run_config=due_run_config(d, by_slug[d.slug]),
                 tags=partner_tags(d.slug, STALE_SENSOR),
             )
             for d in due
         ],
         cursor=tick_headline(decisions),
+        asset_events=observations,
     )

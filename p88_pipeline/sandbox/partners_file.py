@@ -40,7 +40,6 @@ def render_partners_yaml(world: WorldView, server: Accounts) -> str:
             f"    slug: {p.slug}",
             f"    name: {p.name}",
             "    active: true",
-            "    sync_interval_minutes: 60",
             "    providers:",
         ]
         for provider in p.providers:

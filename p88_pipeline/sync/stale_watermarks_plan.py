@@ -1,20 +1,27 @@
-"""Which partners are due for an incremental run: the watermark sensor's decision, kept pure.
+"""Which partners are due for an incremental run, and for which events: the watermark sensor's
+decision, kept pure.
 
-A partner is due when the oldest watermark of its future events is older than its
-`sync_interval_minutes`, when one of its future events was never synced, or when it has no events
-at all yet. The run key names the partner and the watermark that made it due (Dagster skips a run
-key it has seen for a sensor forever) plus the partner's current interval window, so a run that
-failed and left the watermark where it was is retried once per interval, never once per tick.
+Rule 7 (sync.freshness_plan) decides per event: a partner is due when one of its future events is
+due (never synced, or its lag reaching its proximity target), and its run syncs only the chosen
+events (`due_events`, nearest first within the quota budget) without re-reading the events list
+unless that is older than the longest target. A partner with no events stored yet gets a whole
+run (it reads the list). The run key names the partner, a digest of the chosen events and their
+watermarks (Dagster skips a run key it has seen for a sensor forever), and the window of the
+tightest target among them, so a run that failed and left the watermarks where they were is
+retried once per target, never once per tick.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from p88_pipeline.partners import Partner
+from p88_pipeline.sync.freshness_inputs import PartnerInputs, plan_partner
+from p88_pipeline.sync.freshness_plan import FreshnessPlan, minutes
 from p88_pipeline.warehouse.staleness import PartnerFreshness
 
 
@@ -26,11 +33,8 @@ class PartnerDecision:
     due: bool
     reason: str
     run_key: str | None = None
-
-
-def watermark_label(watermark: datetime) -> str:
-    """Compact UTC stamp for run keys (seconds are enough: watermarks are minutes apart)."""
-    return watermark.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    due_events: tuple[str, ...] | None = None  # provider:event_id; None: a whole run
+    plan: FreshnessPlan | None = None
 
 
 def interval_window(now: datetime, interval_minutes: int) -> int:
@@ -42,36 +46,63 @@ def run_key(slug: str, label: str, now: datetime, interval_minutes: int) -> str:
     return f"{slug}:{label}:w{interval_window(now, interval_minutes)}"
 
 
+def due_digest(plan: FreshnessPlan) -> str:
+    """Short digest of the chosen events and their watermarks: a new key once they move."""
+    parts = sorted(
+        f"{j.event.provider}:{j.event.event_id}@{j.event.watermark}" for j in plan.chosen
+    )
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:10]
+
+
 def decide_partner(
-    partner: Partner, freshness: PartnerFreshness | None, now: datetime
+    partner: Partner,
+    freshness: PartnerFreshness | None,
+    now: datetime,
+    inputs: PartnerInputs | None = None,
 ) -> PartnerDecision:
     """The rule for one active partner; see the module docstring."""
-    interval = partner.sync_interval_minutes
-
-    def due(label: str, reason: str) -> PartnerDecision:
-        return PartnerDecision(
-            partner.slug, True, reason, run_key(partner.slug, label, now, interval)
-        )
-
+    targets = partner.targets
     if freshness is None or freshness.events == 0:
-        return due("no-events", "no events stored yet")
+        return PartnerDecision(
+            partner.slug,
+            True,
+            "no events stored yet",
+            run_key(partner.slug, "no-events", now, targets.soon_minutes),
+        )
     if freshness.future_events == 0:
         return PartnerDecision(
             partner.slug, False, "no future events (the nightly run looks for new ones)"
         )
-    if freshness.never_synced:
-        # Not keyed on the watermark: syncing the other events moves it, and a persistently
-        # failing event would otherwise re-trigger a run on every tick.
-        return due("unsynced", f"{freshness.never_synced} future events never synced")
-    oldest = freshness.oldest_watermark
-    if oldest is None or oldest < now - timedelta(minutes=interval):
-        stamp = watermark_label(oldest) if oldest else "none"
-        return due(stamp, f"oldest future-event watermark {stamp} is older than {interval} min")
-    return PartnerDecision(
-        partner.slug,
-        False,
-        f"fresh: oldest watermark {watermark_label(oldest)} within {interval} min",
-    )
+    plan = plan_partner(partner, inputs or PartnerInputs(), now)
+    if plan.chosen:
+        due = plan.due
+        bands = Counter(targets.label(j.band) for j in due if j in plan.chosen)
+        never = sum(1 for j in due if j.lag is None)
+        reason = (
+            f"{len([j for j in due if j in plan.chosen])} events due ("
+            + ", ".join(f"{n} {band}" for band, n in bands.items())
+            + (f"; {never} never synced" if never else "")
+            + f"), {len(plan.chosen)} synced, ~{sum(plan.calls.values()):.0f} calls"
+        )
+        if plan.missed:
+            reason += f"; {plan.missed_text(targets)}"
+        tightest = min(j.target for j in plan.chosen if j.due)
+        return PartnerDecision(
+            partner.slug,
+            True,
+            reason,
+            run_key(
+                partner.slug, f"due-{due_digest(plan)}", now, int(tightest.total_seconds() // 60)
+            ),
+            tuple(plan.due_ids()),
+            plan,
+        )
+    if plan.missed:
+        return PartnerDecision(partner.slug, False, plan.missed_text(targets), plan=plan)
+    lead = timedelta(minutes=targets.lead_minutes)
+    waits = [j.target - lead - j.lag for j in plan.judged if j.lag is not None]
+    soonest = f"next event due in {minutes(min(waits))}" if waits else "nothing to sync"
+    return PartnerDecision(partner.slug, False, f"fresh: {soonest}", plan=plan)
 
 
 def plan_incremental_runs(
@@ -81,6 +112,7 @@ def plan_incremental_runs(
     *,
     registered: Collection[str] | None = None,
     busy: Collection[str] = (),
+    inputs: Mapping[str, PartnerInputs] | None = None,
 ) -> list[PartnerDecision]:
     """One decision per partner, in partners-file order.
 
@@ -97,7 +129,11 @@ def plan_incremental_runs(
         elif partner.slug in busy:
             decisions.append(PartnerDecision(partner.slug, False, "a sync is queued or running"))
         else:
-            decisions.append(decide_partner(partner, freshness.get(partner.id), now))
+            decisions.append(
+                decide_partner(
+                    partner, freshness.get(partner.id), now, (inputs or {}).get(partner.id)
+                )
+            )
     return decisions
 
 

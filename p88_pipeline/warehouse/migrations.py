@@ -22,6 +22,7 @@ REQUIRED_UNIQUE_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sync_watermarks", ("provider", "timing_partner_id", "event_id")),
     ("sync_runs", ("run_id", "provider", "timing_partner_id")),
     ("page_caps", ("provider", "timing_partner_id", "endpoint")),
+    ("events_list_reads", ("provider", "timing_partner_id")),
 )
 
 

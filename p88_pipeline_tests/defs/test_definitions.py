@@ -48,6 +48,7 @@ def test_jobs_run_the_participant_checks() -> None:
             "unique_participant_keys",
             "events_exist",
             "future_events_fresh",
+            "race_day_fresh",
             *RACE_WEEK_CHECKS,
         }
 

@@ -94,10 +94,12 @@ def test_participant_of_an_unknown_event_fails_referential_check(
     assert check.metadata["orphan_participants"].value == 1
 
 
-def test_watermark_older_than_twice_the_interval_fails_freshness_as_a_warning(
+def test_watermark_older_than_twice_the_longest_target_fails_freshness_as_a_warning(
     instance, resources, clean
 ) -> None:
-    add_event(clean, "101", "a2", NEXT_MONTH, watermark=NOW - timedelta(minutes=121))
+    """Rule 7: far events are synced every 6 h, so the warning starts past 12 h."""
+    add_event(clean, "101", "a5", NEXT_MONTH, watermark=NOW - timedelta(hours=11))
+    add_event(clean, "101", "a2", NEXT_MONTH, watermark=NOW - timedelta(hours=12, minutes=1))
 
     check = run_checks(instance, resources)["future_events_fresh"]
 
@@ -106,10 +108,10 @@ def test_watermark_older_than_twice_the_interval_fails_freshness_as_a_warning(
     assert check.metadata["lagging_future_events"].value == 1
 
 
-def test_event_left_unsynced_longer_than_twice_the_interval_fails_freshness(
+def test_event_left_unsynced_longer_than_twice_the_longest_target_fails_freshness(
     instance, resources, clean
 ) -> None:
-    add_event(clean, "101", "a3", NEXT_MONTH, first_seen=NOW - timedelta(hours=3))
+    add_event(clean, "101", "a3", NEXT_MONTH, first_seen=NOW - timedelta(hours=13))
     add_event(clean, "101", "a4", NEXT_MONTH)  # just discovered: not lagging yet
 
     check = run_checks(instance, resources)["future_events_fresh"]

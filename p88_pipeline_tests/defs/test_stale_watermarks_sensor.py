@@ -9,14 +9,15 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from p88_pipeline.defs.resources import SyncSettingsResource
 from p88_pipeline.defs.sensors import stale_watermarks_sensor
-from p88_pipeline.sync.stale_watermarks_plan import watermark_label
 from p88_pipeline.warehouse.staleness import partner_freshness
 from p88_pipeline_tests.defs.conftest import add_event, set_watermark
 
 NOW = datetime.now(UTC)
 NEXT_MONTH = NOW + timedelta(days=30)
 LAST_YEAR = NOW - timedelta(days=365)
+AS_OF = NOW.isoformat()  # the sensor's "now" frozen where lags are asserted to the minute
 
 
 def tick(instance: dg.DagsterInstance, resources: dict[str, Any]) -> Any:
@@ -44,9 +45,15 @@ def test_partner_older_than_its_interval_gets_a_run_keyed_on_its_watermark(
 
     runs = runs_by_partner(tick(instance, resources))
 
-    assert list(runs) == ["bolt"]
-    assert runs["bolt"].run_key.startswith(f"bolt:{watermark_label(bolt_old)}:w")
+    assert list(runs) == ["bolt"]  # its sync_interval_minutes (30) caps the 60-min target
+    assert runs["bolt"].run_key.startswith("bolt:due-")
     assert runs["bolt"].tags["timing_partner"] == "bolt"
+    config = runs["bolt"].run_config["resources"]["sync_settings"]["config"]
+    # b1 rides along: same race, no extra call
+    assert config == {
+        "due_events": ["runsignup:b1", "runsignup:b2"],
+        "events_list_max_age_minutes": 30.0,
+    }
 
 
 def test_event_never_synced_and_partner_without_events_get_runs(
@@ -59,7 +66,7 @@ def test_event_never_synced_and_partner_without_events_get_runs(
     runs = runs_by_partner(tick(instance, resources))
 
     assert sorted(runs) == ["acme", "bolt"]
-    assert runs["acme"].run_key.startswith("acme:unsynced:")
+    assert runs["acme"].run_key.startswith("acme:due-")
     assert runs["bolt"].run_key.startswith("bolt:no-events:")
 
 
@@ -76,7 +83,7 @@ def test_only_past_events_left_is_not_due(instance, resources, engine: sa.Engine
 
 def test_fresh_after_the_run_moved_the_watermark(instance, resources, engine: sa.Engine) -> None:
     register(instance, "acme", "bolt")
-    add_event(engine, "101", "a1", NEXT_MONTH, watermark=NOW - timedelta(hours=2))
+    add_event(engine, "101", "a1", NEXT_MONTH, watermark=NOW - timedelta(hours=7))
     add_event(engine, "102", "b1", NEXT_MONTH, watermark=NOW)
     assert list(runs_by_partner(tick(instance, resources))) == ["acme"]
 
@@ -90,7 +97,7 @@ def test_same_state_same_run_key_so_the_daemon_dedups(
     instance, resources, engine: sa.Engine
 ) -> None:
     register(instance, "acme", "bolt")
-    add_event(engine, "101", "a1", NEXT_MONTH, watermark=NOW - timedelta(hours=2))
+    add_event(engine, "101", "a1", NEXT_MONTH, watermark=NOW - timedelta(hours=7))
     add_event(engine, "102", "b1", NEXT_MONTH, watermark=NOW)
 
     first = runs_by_partner(tick(instance, resources))["acme"].run_key
@@ -134,3 +141,54 @@ def test_freshness_query_aggregates_future_events_per_partner(engine: sa.Engine)
     row = rows["101"]
     assert (row.events, row.future_events, row.never_synced) == (5, 4, 1)
     assert abs(row.oldest_watermark - oldest) < timedelta(seconds=1)
+
+
+def test_an_event_inside_48_hours_is_due_after_minutes_a_far_one_after_hours(
+    instance, resources, engine: sa.Engine
+) -> None:
+    register(instance, "acme", "bolt")
+    add_event(
+        engine, "101", "near", NOW + timedelta(hours=20), watermark=NOW - timedelta(minutes=9)
+    )
+    add_event(engine, "101", "far", NEXT_MONTH, watermark=NOW - timedelta(hours=5))
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE provider_events SET race_id = event_id"))
+    add_event(engine, "102", "b1", NEXT_MONTH, watermark=NOW)
+
+    runs = runs_by_partner(tick(instance, resources))
+
+    config = runs["acme"].run_config["resources"]["sync_settings"]["config"]
+    assert config["due_events"] == ["runsignup:near"]
+    assert config["events_list_max_age_minutes"] == 360.0
+
+
+def test_over_budget_the_sensor_says_which_targets_it_misses_and_observes_them(
+    instance, resources, engine: sa.Engine
+) -> None:
+    register(instance, "acme", "bolt")
+    add_event(engine, "101", "a1", NOW + timedelta(hours=20), watermark=NOW - timedelta(minutes=12))
+    add_event(engine, "102", "b1", NEXT_MONTH, watermark=NOW)
+    with engine.begin() as conn:  # 799 of acme's 1000 calls spent this hour: 80 % leaves 1
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_runs (run_id, provider, timing_partner_id, status, api_calls, "
+                "started_at) VALUES ('r1', 'runsignup', '101', 'success', 799, :at)"
+            ),
+            {"at": NOW - timedelta(minutes=30)},
+        )
+
+    result = tick(instance, {**resources, "sync_settings": SyncSettingsResource(as_of=AS_OF)})
+
+    assert not result.run_requests
+    message = result.skip_reason.skip_message
+    assert message.startswith("no partner due: 1 over budget, missed targets, 1 fresh, 1 inactive")
+    assert (
+        "acme: over budget, missed targets: runsignup a1 (within 48 h): 12 min behind, " in message
+    )
+    (observation,) = result.asset_events
+    assert observation.asset_key == dg.AssetKey(["runsignup", "participants"])
+    assert observation.partition == "acme"
+    missed = observation.metadata["missed"].value
+    assert [(m["event_id"], m["target_min"], round(m["over_by_min"])) for m in missed] == [
+        ("a1", 10.0, 2)
+    ]

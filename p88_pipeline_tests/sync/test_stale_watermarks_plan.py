@@ -1,84 +1,105 @@
-"""The watermark sensor's decision, one test per rule."""
+"""The watermark sensor's decision, one test per rule (rule 7: only the due events run)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from p88_pipeline.partners import Partner
+from p88_pipeline.partners import Partner, ProviderAccount
+from p88_pipeline.sync.freshness_inputs import PartnerInputs
+from p88_pipeline.sync.freshness_plan import EventWatermark
 from p88_pipeline.sync.stale_watermarks_plan import (
     decide_partner,
     interval_window,
     plan_incremental_runs,
-    watermark_label,
 )
 from p88_pipeline.warehouse.staleness import PartnerFreshness
 
 NOW = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
+ACCOUNT = ProviderAccount("runsignup", "http://x/Rest", {}, 1000)
+NEXT_MONTH = NOW + timedelta(days=30)
 
 
-def partner(slug: str = "acme", interval: int = 60, active: bool = True) -> Partner:
+def partner(slug: str = "acme", interval: int | None = None, active: bool = True) -> Partner:
     return Partner(
-        id=f"id-{slug}", slug=slug, name=slug, active=active, sync_interval_minutes=interval
+        id=f"id-{slug}",
+        slug=slug,
+        name=slug,
+        active=active,
+        sync_interval_minutes=interval,
+        accounts={"runsignup": ACCOUNT},
     )
 
 
-def fresh(
-    oldest: datetime | None, *, events: int = 3, future: int = 2, never: int = 0
-) -> PartnerFreshness:
-    return PartnerFreshness("id-acme", events, future, never, oldest)
+def fresh(*, events: int = 3, future: int = 2) -> PartnerFreshness:
+    return PartnerFreshness("id-acme", events, future, 0, None)
 
 
-def test_partner_with_no_events_yet_is_due() -> None:
+def held(*events: tuple[str, datetime | None, datetime | None]) -> PartnerInputs:
+    """Stored future events (id, start, watermark), each its own race; the list read just now."""
+    return PartnerInputs(
+        events=[EventWatermark("runsignup", e, e, start, wm) for e, start, wm in events],
+        list_reads={"runsignup": (NOW, 1)},
+    )
+
+
+def test_partner_with_no_events_yet_gets_a_whole_run() -> None:
     decision = decide_partner(partner(), None, NOW)
     assert decision.due
+    assert decision.due_events is None  # a whole run: it reads the events list
     assert decision.run_key == f"acme:no-events:w{interval_window(NOW, 60)}"
 
 
-def test_partner_whose_oldest_watermark_is_older_than_its_interval_is_due() -> None:
-    oldest = NOW - timedelta(minutes=61)
-    decision = decide_partner(partner(), fresh(oldest), NOW)
+def test_partner_with_a_due_event_gets_a_run_of_that_event_only() -> None:
+    inputs = held(("late", NEXT_MONTH, NOW - timedelta(hours=7)), ("ok", NEXT_MONTH, NOW))
+    decision = decide_partner(partner(), fresh(), NOW, inputs)
     assert decision.due
-    assert decision.run_key.startswith(f"acme:{watermark_label(oldest)}:")
-    assert watermark_label(oldest) == "20260501T112900Z"
+    assert decision.due_events == ("runsignup:late",)
+    assert decision.run_key.startswith("acme:due-")
+    assert decision.reason.startswith("1 events due (1 later), 1 synced, ~2 calls")
 
 
-def test_partner_within_its_interval_is_not_due() -> None:
-    decision = decide_partner(partner(), fresh(NOW - timedelta(minutes=59)), NOW)
+def test_partner_whose_events_are_within_their_targets_is_not_due() -> None:
+    inputs = held(("far", NEXT_MONTH, NOW - timedelta(hours=5)))
+    decision = decide_partner(partner(), fresh(), NOW, inputs)
     assert not decision.due
     assert decision.run_key is None
+    assert decision.reason == "fresh: next event due in 58 min"
 
 
-def test_per_partner_interval_overrides_the_default() -> None:
-    forty_minutes_old = fresh(NOW - timedelta(minutes=40))
-    assert decide_partner(partner(interval=30), forty_minutes_old, NOW).due
-    assert not decide_partner(partner(interval=60), forty_minutes_old, NOW).due
+def test_sync_interval_minutes_is_a_ceiling() -> None:
+    forty_minutes_old = held(("e", NEXT_MONTH, NOW - timedelta(minutes=40)))
+    assert decide_partner(partner(interval=30), fresh(), NOW, forty_minutes_old).due
+    assert not decide_partner(partner(), fresh(), NOW, forty_minutes_old).due
 
 
 def test_future_event_never_synced_makes_partner_due_even_with_fresh_watermarks() -> None:
-    decision = decide_partner(partner(), fresh(NOW - timedelta(minutes=1), never=1), NOW)
-    assert decision.due
-    assert decision.run_key.startswith("acme:unsynced:")
+    inputs = held(("new", NEXT_MONTH, None), ("ok", NEXT_MONTH, NOW))
+    decision = decide_partner(partner(), fresh(), NOW, inputs)
+    assert decision.due_events == ("runsignup:new",)
+    assert "1 never synced" in decision.reason
 
 
-def test_unsynced_run_key_does_not_follow_other_events_watermarks() -> None:
-    """A failing event must not re-trigger a run on every tick while the others advance."""
-    first = decide_partner(partner(), fresh(NOW - timedelta(minutes=5), never=1), NOW)
-    later = NOW + timedelta(minutes=2)
-    second = decide_partner(partner(), fresh(later - timedelta(seconds=30), never=1), later)
-    assert first.run_key == second.run_key
+def test_run_key_changes_once_the_due_events_watermarks_move() -> None:
+    before = held(("e", NEXT_MONTH, NOW - timedelta(hours=7)))
+    after = held(("e", NEXT_MONTH, NOW - timedelta(hours=7, minutes=-1)))
+    assert (
+        decide_partner(partner(), fresh(), NOW, before).run_key
+        != decide_partner(partner(), fresh(), NOW, after).run_key
+    )
 
 
-def test_failed_run_is_retried_once_per_interval_not_per_tick() -> None:
-    oldest = NOW - timedelta(hours=3)
+def test_failed_run_is_retried_once_per_target_not_per_tick() -> None:
+    """The watermarks stay where they were: the key changes only with the 10-minute window."""
+    near = held(("e", NOW + timedelta(hours=5), NOW - timedelta(hours=3)))
     keys = {
-        decide_partner(partner(), fresh(oldest), NOW + timedelta(minutes=m)).run_key
-        for m in range(0, 60)
+        decide_partner(partner(), fresh(), NOW + timedelta(minutes=m), near).run_key
+        for m in range(0, 30)
     }
-    assert len(keys) == 2  # the hour boundary at 13:00 opens one new retry slot, no more
+    assert len(keys) == 3
 
 
 def test_partner_with_only_past_events_is_left_to_the_nightly_run() -> None:
-    decision = decide_partner(partner(), fresh(None, events=5, future=0), NOW)
+    decision = decide_partner(partner(), fresh(events=5, future=0), NOW)
     assert not decision.due
 
 
