@@ -4,15 +4,18 @@ JSON document (the progress goes to stderr)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
 
 import dagster as dg
 
-from p88_pipeline.commands.doctor import OWN_CHECKS, doctor_command
+from p88_pipeline.commands.doctor import OWN_CHECKS, doctor_command, exit_code, run_doctor
+from p88_pipeline.commands.progress import Progress
 from p88_pipeline.providers.registry import spec_for
 from p88_pipeline_tests.commands.cli_support import P88, cli_environment, run_in_terminal
+from p88_pipeline_tests.helpers import FAST_RETRY
 
 # Mid-probe, e.g. `p88 doctor: 1s, 0 of 2 done; alpha runsignup running, 5/14 checks,
 # participants, 2 API calls`: the step under way and the calls so far, as the probe reports them.
@@ -83,3 +86,27 @@ def test_json_stdout_is_one_document(sandbox, db_url, tmp_path, monkeypatch, cap
     assert {c["scope"] for c in document["checks"]} == {"warehouse", "dagster", "bravo/runsignup"}
     n = planned("runsignup")
     assert f"p88 doctor: bravo runsignup: PASS, {n}/{n} checks, " in err, err
+
+
+def test_a_refused_key_ends_its_row_as_a_fail_naming_the_check(engine, sandbox) -> None:
+    env = {**sandbox.env, "P88_BRAVO_RUNSIGNUP_SECRET": "not the secret"}
+    stream = io.StringIO()
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        Progress("p88 doctor", unit="checks", stream=stream, live=False) as progress,
+    ):
+        lines = run_doctor(
+            [sandbox.partner("bravo")],
+            engine,
+            lambda: instance,
+            environ=env,
+            retry=FAST_RETRY,
+            now=sandbox.world.clock.now(),
+            progress=progress,
+        )
+    assert exit_code(lines) == 1
+    n = planned("runsignup")
+    calls = next(x.detail.split()[0] for x in lines if x.check == "API calls")  # the client's count
+    end = f"p88 doctor: bravo runsignup: FAIL, 4/{n} checks, {calls} API calls; not passed: "
+    assert end + "authentication, " in stream.getvalue(), stream.getvalue()
+    assert "not the secret" not in stream.getvalue()
