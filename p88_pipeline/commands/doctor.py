@@ -1,25 +1,26 @@
 """`p88 doctor`: what an operator runs with real credentials before the first sync and after any
 provider change. Thin glue: the warehouse's and Dagster's checks here, each account's probe in
 its provider (`ProviderSpec.probe`, judged by providers/probe.py); learned page caps are saved for
-the sync. Exit 1 on any FAIL."""
+the sync. Exit 1 on any FAIL. While it runs, one progress row per account on stderr."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 import dagster as dg
 import sqlalchemy as sa
 
+from p88_pipeline.commands.progress import WAITING, Progress
 from p88_pipeline.commands.reconcile import dead_runs
 from p88_pipeline.partners import Partner, PartnerConfigError, find_partner, load_partners
 from p88_pipeline.providers.base import ProviderConfigError
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.http import RetryPolicy
-from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN, Check, ProbeTarget
+from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN, Check, ProbeTarget, Watch
 from p88_pipeline.providers.registry import spec_for, specs
 from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
 from p88_pipeline.warehouse.events import largest_future_event
@@ -30,6 +31,7 @@ from p88_pipeline.warehouse.runs import calls_in_last_hour
 # A doctor answers in seconds: two attempts, short timeouts (a sync retries harder).
 DOCTOR_RETRY = RetryPolicy(attempts=2, backoff_s=0.5, backoff_max_s=2.0, timeout_s=(5.0, 20.0))
 QUOTA_WARN_SHARE = 0.8
+OWN_CHECKS = 3  # the doctor's own per account: credentials, quota, API calls
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,14 @@ def account_checks(
     now: datetime,
     environ: Mapping[str, str] | None = None,
     retry: RetryPolicy = DOCTOR_RETRY,
+    watch: Watch | None = None,
 ) -> list[Check]:
-    """Credentials, quota, the provider's probe, the calls it took; learned caps saved."""
+    """Credentials, quota, the provider's probe, the calls it took; learned caps saved.
+    `watch` hears of each step and check as it happens."""
     account = partner.account(provider)
     assert account is not None
+    tell = watch or (lambda _step, _done, _calls: None)
+    tell("credentials", 0, 0)
     try:
         account.credentials(partner.slug, environ)
     except PartnerConfigError as exc:
@@ -133,19 +139,21 @@ def account_checks(
         )
     except ProviderConfigError as exc:
         return [*checks, Check("configuration", FAIL, str(exc), "fix partners.yaml")]
-    target = ProbeTarget(now=now)
+    made = len(checks)
+    target = ProbeTarget(now=now, watch=lambda step, done, calls: tell(step, made + done, calls))
     if engine is not None:
         with engine.connect() as conn:
             found = largest_future_event(
                 conn, provider, partner.id, future_cutoff(now, SyncPolicy().grace)
             )
         if found is not None:
-            target = ProbeTarget(now=now, largest=found[0], largest_rows=found[1])
+            target = replace(target, largest=found[0], largest_rows=found[1])
     probe = spec_for(provider).probe
     checks += probe(client, target) if probe else [Check("probe", WARN, "none for this provider")]
     calls = client.calls
     over = calls > MAX_CALLS
     checks.append(Check("API calls", FAIL if over else PASS, f"{calls} (at most {MAX_CALLS})"))
+    tell("API calls", len(checks), calls)
     learned = client.caps.learned()
     if engine is not None and learned:
         with engine.begin() as conn:
@@ -163,19 +171,55 @@ def run_doctor(
     now: datetime | None = None,
     retry: RetryPolicy = DOCTOR_RETRY,
     providers: Sequence[str] | None = None,
+    progress: Progress | None = None,
 ) -> list[Line]:
-    """Every check, in table order; `providers` limits the accounts probed (default: all)."""
+    """Every check, in table order; `providers` limits the accounts probed (default: all);
+    `progress` gets one row per account, from waiting to PASS, WARN or FAIL."""
     now = now or datetime.now(UTC)
+    accounts = [
+        (partner, spec)
+        for partner in partners
+        for spec in specs()
+        if partner.account(spec.name) is not None and spec.name in (providers or [spec.name])
+    ]
+    rows = [
+        AccountRow(progress, f"{p.slug} {s.name}", OWN_CHECKS + s.probe_checks) for p, s in accounts
+    ]
     warehouse, writable = warehouse_checks(engine, engine_error)
     lines = _lines("warehouse", warehouse) + _lines("dagster", dagster_checks(get_instance))
     usable = engine if writable else None
-    for partner in partners:
-        for spec in specs():
-            if partner.account(spec.name) is None or spec.name not in (providers or [spec.name]):
-                continue
-            checks = account_checks(usable, partner, spec.name, now, environ, retry)
-            lines += _lines(f"{partner.slug}/{spec.name}", checks)
+    for (partner, spec), row in zip(accounts, rows, strict=True):
+        checks = account_checks(usable, partner, spec.name, now, environ, retry, row.watch)
+        lines += _lines(f"{partner.slug}/{spec.name}", checks)
+        row.end(checks)
     return lines
+
+
+class AccountRow:
+    """One account's progress row: checks made of those planned, API calls, the step under way;
+    at the end the worst result and what did not pass. A no-op without a display."""
+
+    def __init__(self, progress: Progress | None, key: str, planned: int) -> None:
+        self.progress, self.key, self.planned, self.calls = progress, key, planned, 0
+        if progress is not None:
+            progress.update(key, status=WAITING)
+
+    def watch(self, step: str, done: int, calls: int) -> None:
+        self.calls = calls
+        if self.progress is not None:
+            total = max(self.planned, done)
+            text = f"{step}, {calls} API calls"
+            self.progress.update(self.key, done=done, total=total, text=text, status="running")
+
+    def end(self, checks: Sequence[Check]) -> None:
+        if self.progress is None:
+            return
+        found = {c.status for c in checks}
+        worst = FAIL if FAIL in found else WARN if WARN in found else PASS
+        self.progress.update(self.key, done=len(checks), total=max(self.planned, len(checks)))
+        others = ", ".join(c.check for c in checks if c.status != PASS)
+        text = f"{self.calls} API calls" + (f"; not passed: {others}" if others else "")
+        self.progress.finish(self.key, worst, text=text)
 
 
 def render_table(lines: Sequence[Line]) -> str:
@@ -217,8 +261,14 @@ def doctor_command(timing_partner: str | None = None, as_json: bool = False) -> 
         engine = get_engine(resolve_database_url(settings))
     except (EmbeddedServerError, sa.exc.SQLAlchemyError) as exc:
         error = str(exc)
-    lines = run_doctor(
-        partners, engine, lambda: get_instance(settings), engine_error=error, environ=os.environ
-    )
+    with Progress("p88 doctor", unit="checks", every_s=settings.progress_s) as progress:
+        lines = run_doctor(
+            partners,
+            engine,
+            lambda: get_instance(settings),
+            engine_error=error,
+            environ=os.environ,
+            progress=progress,
+        )
     print(to_json(lines) if as_json else render_table(lines), flush=True)
     return exit_code(lines)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from p88_pipeline.commands.sampling import sampling
+
 log = logging.getLogger("p88.supervisor")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # While a worker starts, SIGINT is ignored (a child keeps an ignored SIGINT, so a Ctrl-C before it
@@ -37,7 +39,6 @@ STARTUP_BLOCKED = (signal.SIGUSR1,)
 
 Task = tuple[str, str, dict[str, Any]]  # (partner slug, job name, run config)
 Runner = Callable[[str, str, dict[str, Any]], dict[str, Any]]
-SAMPLE_S = 0.5  # how often a worker samples its progress (sent only when it changed)
 
 
 @dataclass
@@ -76,22 +77,6 @@ def _load(path: str) -> Callable[..., Any]:
     return getattr(__import__(module, fromlist=[name]), name)
 
 
-def _sample(sampler: Callable[[str], Any], slug: str, send, stop: threading.Event) -> None:
-    """Send the task's progress whenever it changed, and once more as the task ends. A failing
-    sample ends the sampling, never the task (and prints nothing over the display)."""
-    last = None
-    ended = False
-    while not ended:
-        ended = stop.wait(SAMPLE_S)
-        try:
-            value = sampler(slug)
-            if value != last:
-                send(("progress", value))
-                last = value
-        except Exception:
-            return
-
-
 def _worker(
     conn: Connection,
     parent: int,
@@ -123,14 +108,8 @@ def _worker(
             return
         if task is None:
             return
-        stop = threading.Event()
-        sampling = threading.Thread(target=_sample, args=(sampler, task[0], send, stop))
-        sampling.start()
-        try:
+        with sampling(sampler, task[0], send):
             result = runner(*task)
-        finally:
-            stop.set()
-            sampling.join()
         send(("result", result))
 
 

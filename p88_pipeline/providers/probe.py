@@ -30,14 +30,19 @@ class Check:
     action: str = ""
 
 
+Watch = Callable[[str, int, int], None]  # (step under way, checks made, API calls so far)
+
+
 @dataclass(frozen=True)
 class ProbeTarget:
     """Where to aim: `largest` is the partner's biggest stored future event (None before the
-    first sync: then the first future event listed); `now` is this host's clock."""
+    first sync: then the first future event listed); `now` is this host's clock. `watch` hears
+    of every step and check as it happens (p88 doctor's progress row)."""
 
     now: datetime
     largest: Event | None = None
     largest_rows: int = 0
+    watch: Watch | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,25 @@ class Probe:
     client: Any
     target: ProbeTarget
     checks: list[Check] = field(default_factory=list)
-    step: str = "authentication"
+    _step: str = "authentication"
+
+    @property
+    def step(self) -> str:
+        """What a refusal or an error is a FAIL of; the providers set it as they go."""
+        return self._step
+
+    @step.setter
+    def step(self, name: str) -> None:
+        self._step = name
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.target.watch is not None:
+            self.target.watch(self._step, len(self.checks), getattr(self.client, "calls", 0))
 
     def add(self, check: str, status: str, detail: str, action: str = "") -> None:
         self.checks.append(Check(check, status, detail, action))
+        self._tell()
 
     def authenticated(self, how: str) -> None:
         """After the first call that needed the credentials: accepted, and the server's clock."""

@@ -89,6 +89,7 @@ class ProviderSpec:
     option_fields: tuple[str, ...] = ()  # optional partners.yaml keys its client reads
     # `p88 doctor`: (client, target) -> checks, within providers.probe.MAX_CALLS calls
     probe: Callable[[Any, ProbeTarget], list[Check]] | None = None
+    probe_checks: int = 0  # the checks its probe makes when all goes well (doctor's progress)
 
     def credential_names(self) -> tuple[str, ...]:
         """`api_key_env` -> `api_key`: the names the client receives the values under."""

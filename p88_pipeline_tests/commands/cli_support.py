@@ -166,14 +166,14 @@ def kill_group_at_exit(launched: Launched) -> None:
 
 
 def run_in_terminal(
-    env: dict[str, str], *args: str, timeout: float = 180, columns: int = 160
+    env: dict[str, str], *args: str, timeout: float = 180, columns: int = 160, command: str = "sync"
 ) -> tuple[int, str]:
-    """`p88 sync` on a pseudo-terminal (stdout and stderr), as a person at a terminal runs it:
-    everything it wrote, escapes included."""
+    """`p88 sync` (or `command`) on a pseudo-terminal (stdout and stderr), as a person at a
+    terminal runs it: everything it wrote, escapes included."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     proc = subprocess.Popen(
-        [P88, "sync", *args],
+        [P88, command, *args],
         env={**env, "TERM": "xterm-256color"},
         stdin=slave,
         stdout=slave,

@@ -16,6 +16,7 @@ from p88_pipeline.providers.haku.records import (
 from p88_pipeline.providers.paging import parse_or_reject
 from p88_pipeline.providers.probe import PASS, WARN, Check, Page, Probe, ProbeTarget, run_probe
 
+CHECKS = 9  # authentication, clock skew, 2 page caps, events list, fields, 2 orders, filter
 EARLY_STOP_WHY = "the sync reads every page of every event instead of stopping early: more calls"
 
 

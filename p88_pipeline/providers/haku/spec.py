@@ -6,7 +6,7 @@ import math
 
 from p88_pipeline.providers.haku.client import DEFAULT_PAGE_SIZE, DOCUMENTED_CAPS, HakuClient
 from p88_pipeline.providers.haku.fake_api import HakuApi, HakuSettings
-from p88_pipeline.providers.haku.probe import probe
+from p88_pipeline.providers.haku.probe import CHECKS, probe
 from p88_pipeline.providers.haku.records import PROVIDER
 from p88_pipeline.providers.spec import ProviderSpec, Reading, WorldShape
 
@@ -55,6 +55,7 @@ SPEC = ProviderSpec(
     fake_settings=HakuSettings,
     minimum_calls=minimum_calls,
     probe=probe,
+    probe_checks=CHECKS,
     server_filter=False,  # no confirmed updated_since: newest-first early stop
     option_fields=("token_url", "updated_since_param", "timezone"),
 )

@@ -18,6 +18,7 @@ from p88_pipeline.providers.runsignup.records import (
     record_id,
 )
 
+CHECKS = 11  # authentication, clock skew, 3 page caps, events list, 2 fields, order, gender, filter
 EVERYTHING = datetime(2000, 1, 1, tzinfo=UTC)  # removed-participants needs a start: all of them
 
 

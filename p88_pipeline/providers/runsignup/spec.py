@@ -12,7 +12,7 @@ from p88_pipeline.providers.runsignup.client import (
     RunSignUpClient,
 )
 from p88_pipeline.providers.runsignup.fake_api import RunSignUpApi, RunSignUpSettings
-from p88_pipeline.providers.runsignup.probe import probe
+from p88_pipeline.providers.runsignup.probe import CHECKS, probe
 from p88_pipeline.providers.runsignup.records import PROVIDER
 from p88_pipeline.providers.spec import ProviderSpec, Reading, WorldShape
 
@@ -82,4 +82,5 @@ SPEC = ProviderSpec(
     fake_settings=RunSignUpSettings,
     minimum_calls=minimum_calls,
     probe=probe,
+    probe_checks=CHECKS,
 )
