@@ -258,7 +258,7 @@ def run_race_week(
             sim.measure(now)
             if progress and minute % 360 == 0 and minute:
                 progress(
-                    f"day {minute // 1440}: {report.runs} runs, {time.monotonic() - started:.0f}s"
+                    f"hour {minute // 60}: {report.runs} runs, {time.monotonic() - started:.0f}s"
                 )
         end = world.clock.now()
         sim.whole_runs(end)  # a last whole run: every band caught up, then compared
