@@ -232,6 +232,7 @@ def run_race_week(
     seed: int = 88,
     quotas: Mapping[tuple[str, str], int] | None = None,
     freshness: Mapping[str, FreshnessTargets] | None = None,
+    nightly_hour: int | None = NIGHTLY_HOUR,
     progress: Callable[[str], None] | None = None,
 ) -> RaceWeekReport:
     started = time.monotonic()
@@ -252,7 +253,7 @@ def run_race_week(
             if minute % 60 == 0:
                 sim.refresh(now)
                 sim.old_system(now)
-            if now.hour == NIGHTLY_HOUR and now.minute == 0:
+            if now.hour == nightly_hour and now.minute == 0:
                 sim.whole_runs(now)
             sim.due_runs(now)
             sim.measure(now)
