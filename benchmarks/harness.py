@@ -7,7 +7,6 @@ sync, another night and a nightly sync with simulated latency. Strategies run in
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import statistics
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 
 from benchmarks.minimum import minimum_calls
 from benchmarks.race_week import run_race_week
+from benchmarks.worker import peak_rss_mb
 from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import PROJECT_ROOT, load_settings
 from p88_pipeline.truth_comparison import compare_with_truth
@@ -84,14 +84,19 @@ def mismatches(db_url: str, world: Any, partners_file: Path) -> int:
     return total
 
 
+COPY_FLOOR_ROWS = 1_000_000  # every row at seed scale; a sample of a 10x world
+
+
 def copy_floor(db_url: str) -> float:
-    """The machine's floor: rows/s of a raw COPY of the same rows into an unindexed table."""
+    """The machine's floor: rows/s of a raw COPY of the same rows into an unindexed table.
+    Through a temporary file: at 10x the rows are gigabytes, the harness holds the sandbox."""
     engine = get_engine(db_url)
-    with engine.begin() as conn:
+    with engine.begin() as conn, tempfile.TemporaryFile("w+") as buffer:
         cursor = conn.connection.driver_connection.cursor()
-        buffer = io.StringIO()
-        cursor.copy_expert("COPY participants TO STDOUT", buffer)
-        rows = buffer.getvalue().count("\n")
+        sample = f"(SELECT * FROM participants LIMIT {COPY_FLOOR_ROWS})"
+        cursor.copy_expert(f"COPY {sample} TO STDOUT", buffer)
+        buffer.seek(0)
+        rows = sum(1 for _ in buffer)
         cursor.execute("CREATE TEMP TABLE copy_floor (LIKE participants)")
         buffer.seek(0)
         started = time.perf_counter()
@@ -178,6 +183,9 @@ def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
         "nightly_latency_wall_s": med("nightly_latency", "wall_s"),
         "nightly_latency_modelled": bool(reps[0]["nightly_latency"].get("modelled")),
         "peak_rss_mb": max(max(r[p]["peak_rss_mb"] for p in ("full", "nightly")) for r in reps),
+        "partner_peak_rss_mb": max(
+            max(r[p].get("partner_peak_rss_mb", 0.0) for p in ("full", "nightly")) for r in reps
+        ),
         "mismatches": sum(r["mismatches"] for r in reps),
         "copy_floor_rows_s": next(
             (r["copy_floor_rows_s"] for r in reps if "copy_floor_rows_s" in r), None
@@ -196,6 +204,7 @@ def _all_events(reps: list[dict[str, Any]]) -> dict[str, Any]:
         "all_events_rows": run["rows_written"],
         "all_events_load_rows_per_s": run["load_rows"] / run["load_s"] if run["load_s"] else 0.0,
         "all_events_peak_rss_mb": run["peak_rss_mb"],
+        "all_events_partner_peak_rss_mb": run.get("partner_peak_rss_mb"),
         "all_events_mismatches": run["mismatches"],
         **race_week_figures(next(r["race_week"] for r in reps if "race_week" in r)),
     }
@@ -242,6 +251,9 @@ def bench(
             summaries[name] = summarize(name, results)
     return {
         "scale": scale,
+        "world": world_size(scale, seed),
+        # The harness process: sandbox server, its world and caches, the truth comparisons.
+        "sandbox_peak_rss_mb": round(peak_rss_mb(), 1),
         "seed": seed,
         "repeat": repeat,
         "latency_ms": latency_ms,
@@ -249,6 +261,13 @@ def bench(
         "seconds": round(time.perf_counter() - started, 1),
         "strategies": summaries,
     }
+
+
+def world_size(scale: str, seed: int) -> dict[str, int]:
+    from p88_pipeline.sandbox.world import World
+
+    counts = World(seed=seed, scale=scale).counts()
+    return {k: counts[k] for k in ("partners", "events", "participants")}
 
 
 def machine() -> dict[str, Any]:

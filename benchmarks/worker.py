@@ -131,6 +131,8 @@ def main(argv: list[str]) -> int:
                 "load_s": meter.seconds,
                 "load_rows": meter.rows,
                 "peak_rss_mb": peak_rss_mb() + sum(concurrent[: strategy.parallel_partners]),
+                # One partner's process, as one Dagster run holds it: flat as partners are added.
+                "partner_peak_rss_mb": max(concurrent, default=0.0),
                 "per_partner": per_partner,
             }
         )

@@ -88,6 +88,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         markdown_path=args.markdown,
         from_json=args.from_json,
         race_week=args.race_week,
+        orchestration=args.orchestration,
+        growth=args.growth,
     )
 
 
@@ -163,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     bench = sub.add_parser("bench", help="before / seed-optimized / p88, side by side")
-    bench.add_argument("--scale", choices=["tiny", "small", "seed"], default="seed")
+    bench.add_argument("--scale", choices=["tiny", "small", "seed", "10x"], default="seed")
     bench.add_argument("--repeat", type=int, default=3)
     bench.add_argument("--latency-ms", type=int, default=100)
     bench.add_argument("--seed", type=int, default=88)
@@ -175,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--keep-db", action="store_true", help=KEEP_DB_HELP)
     bench.add_argument(
         "--race-week", action="store_true", help="only the race-week report + start lists"
+    )
+    bench.add_argument(
+        "--orchestration",
+        type=int,
+        metavar="N",
+        help="N small partners through the sensors, run queue and dagster-daemon (JSON)",
+    )
+    bench.add_argument(
+        "--growth", nargs="+", metavar="JSON", help="the growth table of saved runs (--json)"
     )
     bench.set_defaults(func=cmd_bench)
 
