@@ -46,8 +46,19 @@ def _number(key: str, fmt: str = "{:,.0f}") -> Callable[[dict[str, Any]], str]:
     return lambda s: "-" if s.get(key) is None else fmt.format(s[key])
 
 
+def _excess(s: dict[str, Any]) -> str:
+    by_provider = s.get("nightly_by_provider")
+    if not by_provider:
+        return "-"
+    return ", ".join(
+        f"{name} +{row['calls'] - row['minimum']} ({row['over']}/{row['accounts']} accounts)"
+        for name, row in sorted(by_provider.items())
+    )
+
+
 STRATEGY_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("nightly calls / minimum", _calls),
+    ("nightly calls over the minimum, where", _excess),
     ("nightly wall s @latency", _seconds("nightly_latency_wall_s")),
     ("full first sync wall s", _seconds("full_wall_s")),
     ("full first sync rows", _number("full_rows")),

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.minimum import minimum_calls
+from benchmarks.minimum import excess_by_provider, minimum_by_account, minimum_calls
 from benchmarks.race_week import run_race_week
 from benchmarks.worker import peak_rss_mb
 from p88_pipeline.partners import load_partners
@@ -139,6 +139,7 @@ def one_repetition(
             since = as_of
             world.advance(timedelta(days=1))
             as_of = world.clock.now()
+            by_account = minimum_by_account(world, as_of, since)
             minimum = minimum_calls(world, as_of, since)
             if name == "before" and latency:
                 # Partners and calls in series: latency adds calls x latency to the measured
@@ -154,6 +155,8 @@ def one_repetition(
                 out["mismatches"] += mismatches(db_url, world, partners_file)
             result["minimum"] = sum(minimum.values())
             result["max_minimum_per_partner"] = max(minimum.values())
+            if "per_partner" in result:
+                result["by_provider"] = excess_by_provider(by_account, result["per_partner"])
             out[phase] = result
         return out
 
@@ -187,6 +190,7 @@ def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
             max(r[p].get("partner_peak_rss_mb", 0.0) for p in ("full", "nightly")) for r in reps
         ),
         "mismatches": sum(r["mismatches"] for r in reps),
+        "nightly_by_provider": reps[0]["nightly"].get("by_provider"),
         "copy_floor_rows_s": next(
             (r["copy_floor_rows_s"] for r in reps if "copy_floor_rows_s" in r), None
         ),

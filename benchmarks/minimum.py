@@ -40,16 +40,40 @@ def reading(
     )
 
 
+def minimum_by_account(
+    world: Any, now: datetime, since: datetime | None, grace: timedelta = timedelta(days=1)
+) -> dict[tuple[str, str], int]:
+    """Per (partner slug, provider); `since=None` means a full first sync."""
+    return {
+        (partner.slug, provider): spec_for(provider).minimum_calls(
+            reading(world, provider, partner.slug, now, since, grace)
+        )
+        for partner in world.partners
+        for provider in partner.providers
+    }
+
+
 def minimum_calls(
     world: Any, now: datetime, since: datetime | None, grace: timedelta = timedelta(days=1)
 ) -> dict[str, int]:
     """Per partner slug; `since=None` means a full first sync."""
-    return {
-        partner.slug: sum(
-            spec_for(provider).minimum_calls(
-                reading(world, provider, partner.slug, now, since, grace)
-            )
-            for provider in partner.providers
-        )
-        for partner in world.partners
-    }
+    totals: dict[str, int] = {}
+    for (slug, _), calls in minimum_by_account(world, now, since, grace).items():
+        totals[slug] = totals.get(slug, 0) + calls
+    return totals
+
+
+def excess_by_provider(
+    minimum: dict[tuple[str, str], int], per_partner: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, int]]:
+    """Where a night's calls above the minimum were spent: per provider, calls, minimum, and the
+    accounts that made more calls than their minimum."""
+    out: dict[str, dict[str, int]] = {}
+    for (slug, provider), least in minimum.items():
+        calls = per_partner.get(slug, {}).get(provider, {}).get("api_calls", 0)
+        row = out.setdefault(provider, {"calls": 0, "minimum": 0, "accounts": 0, "over": 0})
+        row["calls"] += calls
+        row["minimum"] += least
+        row["accounts"] += 1
+        row["over"] += calls > least
+    return out

@@ -178,7 +178,10 @@ def drive(
             None,
         )
 
-    tick = wait_for("a stale_watermarks tick with runs", requesting_tick, 4 * SENSOR_INTERVAL_S)
+    # The tick ends once it has created and submitted every run: seconds per run on a busy host.
+    tick = wait_for(
+        "a stale_watermarks tick with runs", requesting_tick, 2 * SENSOR_INTERVAL_S + 15 * n
+    )
     say(f"[orchestration {n}] tick requested {len(tick.run_ids)} runs; draining the queue")
     run_ids = list(tick.run_ids)
 
@@ -186,7 +189,7 @@ def drive(
         runs = instance.get_runs(filters=dg.RunsFilter(run_ids=run_ids))
         return len(runs) == len(run_ids) and all(r.status in FINISHED for r in runs)
 
-    wait_for("the queue to drain", drained, timeout=max(600, 12 * n), poll=2)
+    wait_for("the queue to drain", drained, timeout=900 + 20 * n, poll=2)
     runs = [run_figures(instance, run_id) for run_id in run_ids]
     load_partners(partners_file)  # the file still parses after the flip
     return {

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.growth import growth_chart, growth_table
+from benchmarks.minimum import excess_by_provider
 from benchmarks.orchestration_figures import summarize_runs
 from p88_pipeline.warehouse.sizes import connections_by_database, warehouse_sizes
 
@@ -88,3 +89,15 @@ def test_warehouse_sizes_and_connections_come_from_the_server(engine: sa.Engine)
         database = conn.execute(sa.text("SELECT current_database()")).scalar_one()
         other.execute(sa.text("SELECT 1"))
         assert connections_by_database(conn)[database] == 1  # the other, not the asking one
+
+
+def test_nightly_excess_is_attributed_to_provider_and_accounts() -> None:
+    minimum = {("alpha", "runsignup"): 3, ("alpha", "haku"): 2, ("bravo", "runsignup"): 4}
+    calls = {
+        "alpha": {"runsignup": {"api_calls": 5}, "haku": {"api_calls": 2}},
+        "bravo": {"runsignup": {"api_calls": 4}},
+    }
+    assert excess_by_provider(minimum, calls) == {
+        "runsignup": {"calls": 9, "minimum": 7, "accounts": 2, "over": 1},
+        "haku": {"calls": 2, "minimum": 2, "accounts": 1, "over": 0},
+    }
