@@ -106,7 +106,14 @@ def copy_floor(db_url: str) -> float:
 
 
 def one_repetition(
-    name: str, rep: int, scale: str, seed: int, latency_ms: int, admin_url: str, workdir: Path
+    name: str,
+    rep: int,
+    scale: str,
+    seed: int,
+    latency_ms: int,
+    admin_url: str,
+    workdir: Path,
+    all_events: bool = True,
 ) -> dict[str, Any]:
     from p88_pipeline.sandbox.config import SandboxConfig
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
@@ -127,7 +134,7 @@ def one_repetition(
         out["full"] = run_worker(name, db_url, partners_file, as_of, env)
         out["full"]["minimum"] = sum(minimum_calls(world, as_of, None).values())
         out["mismatches"] = mismatches(db_url, world, partners_file)
-        if name == "p88" and rep == 0:
+        if name == "p88" and rep == 0 and all_events:
             say(f"[{name} #{rep + 1}] full sync of every event's participants")
             all_url = fresh_database(admin_url, "p88_bench_p88_all_events")
             out["all_events"] = run_worker("p88-all-events", all_url, partners_file, as_of, env)
@@ -230,14 +237,20 @@ def run_bench(
     seed: int = 88,
     strategies: Sequence[str] = DEFAULT_STRATEGIES,
     keep_db: bool = False,
+    all_events: bool = True,
 ) -> dict[str, Any]:
     """The bench's databases are throwaway: an embedded server it starts is stopped at the end."""
     with stopped_afterwards(load_settings().pgdata, keep_db, say):
-        return bench(scale, repeat, latency_ms, seed, strategies)
+        return bench(scale, repeat, latency_ms, seed, strategies, all_events)
 
 
 def bench(
-    scale: str, repeat: int, latency_ms: int, seed: int, strategies: Sequence[str]
+    scale: str,
+    repeat: int,
+    latency_ms: int,
+    seed: int,
+    strategies: Sequence[str],
+    all_events: bool = True,
 ) -> dict[str, Any]:
     settings = load_settings()
     # The bench creates and drops its own databases: on P88_BENCH_ADMIN_URL's server, else on
@@ -249,7 +262,7 @@ def bench(
         for name in strategies:
             reps = 1 if name == "before" else repeat
             results = [
-                one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp))
+                one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp), all_events)
                 for rep in range(reps)
             ]
             summaries[name] = summarize(name, results)

@@ -90,6 +90,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         race_week=args.race_week,
         orchestration=args.orchestration,
         growth=args.growth,
+        all_events=not args.no_all_events,
     )
 
 
@@ -186,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--growth", nargs="+", metavar="JSON", help="the growth table of saved runs (--json)"
+    )
+    bench.add_argument(
+        "--no-all-events",
+        action="store_true",
+        help="skip p88's every-event load and race week (only full + nightly runs)",
     )
     bench.set_defaults(func=cmd_bench)
 

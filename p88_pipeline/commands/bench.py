@@ -23,6 +23,7 @@ def bench_command(
     race_week: bool = False,
     orchestration: int | None = None,
     growth: list[str] | None = None,
+    all_events: bool = True,
 ) -> int:
     from benchmarks.harness import run_bench
     from benchmarks.race_week_bench import race_week_only
@@ -54,6 +55,7 @@ def bench_command(
             seed=seed,
             strategies=strategies,
             keep_db=keep_db,
+            all_events=all_events,
         )
     if as_json:
         print(json.dumps(result, indent=2))
