@@ -102,8 +102,14 @@ def main(argv: list[str]) -> int:
     as_of = datetime.fromisoformat(as_of_text)
     partners = [p for p in load_partners(partners_file) if p.active]
     started = time.perf_counter()
-    context = multiprocessing.get_context("fork")  # nothing runs yet: forking is safe and fast
-    with ProcessPoolExecutor(strategy.parallel_partners, mp_context=context) as pool:
+    # A fresh process per partner, as Dagster starts a run worker per partner: each process's
+    # peak is then one partner's, at any number of partners. Forked from a server that imported
+    # this module once (fork itself is refused with max_tasks_per_child).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["benchmarks.worker"])
+    with ProcessPoolExecutor(
+        strategy.parallel_partners, mp_context=context, max_tasks_per_child=1
+    ) as pool:
         jobs = [
             pool.submit(partner_job, name, db_url, partners_file, p.slug, as_of) for p in partners
         ]

@@ -91,6 +91,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         orchestration=args.orchestration,
         growth=args.growth,
         all_events=not args.no_all_events,
+        drain_limit_s=args.drain_limit_s,
     )
 
 
@@ -184,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="N small partners through the sensors, run queue and dagster-daemon (JSON)",
+    )
+    bench.add_argument(
+        "--drain-limit-s", type=float, help="--orchestration: stop waiting, report partial"
     )
     bench.add_argument(
         "--growth", nargs="+", metavar="JSON", help="the growth table of saved runs (--json)"

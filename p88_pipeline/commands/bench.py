@@ -24,6 +24,7 @@ def bench_command(
     orchestration: int | None = None,
     growth: list[str] | None = None,
     all_events: bool = True,
+    drain_limit_s: float | None = None,
 ) -> int:
     from benchmarks.harness import run_bench
     from benchmarks.race_week_bench import race_week_only
@@ -32,7 +33,8 @@ def bench_command(
     if orchestration:  # the Dagster path alone: sensors, run queue, daemon
         from benchmarks.orchestration import run_orchestration
 
-        print(json.dumps(run_orchestration(orchestration, seed, keep_db), indent=2))
+        figures = run_orchestration(orchestration, seed, keep_db, drain_limit_s)
+        print(json.dumps(figures, indent=2))
         return 0
     if growth:  # tiny .. 10x side by side, from saved `--json` runs
         from benchmarks.growth import growth_chart, growth_table
