@@ -67,3 +67,32 @@ def connections_by_database(conn: sa.Connection) -> dict[str, int]:
 
 def max_connections(conn: sa.Connection) -> int:
     return int(conn.execute(sa.text("SHOW max_connections")).scalar_one())
+
+
+def pad_participants(engine: sa.Engine, target: int) -> int:
+    """Capacity measurement only, on a throwaway database: copies of the stored participants
+    under new event ids (`<event>~<n>`) until `target` rows, so table and index sizes are read
+    at a row count the sandbox's listings do not reach. Returns the rows added."""
+    added = 0
+    with engine.begin() as conn:
+        have = conn.execute(sa.text("SELECT count(*) FROM participants")).scalar_one()
+        copy = 0
+        while have < target:
+            copy += 1
+            conn.execute(sa.text("DROP TABLE IF EXISTS pad_copy"))
+            conn.execute(
+                sa.text(
+                    "CREATE TEMP TABLE pad_copy AS SELECT * FROM participants "
+                    "WHERE event_id NOT LIKE '%~%' LIMIT :need"
+                ),
+                {"need": target - have},
+            )
+            conn.execute(
+                sa.text("UPDATE pad_copy SET event_id = event_id || '~' || :copy"), {"copy": copy}
+            )
+            rows = conn.execute(sa.text("INSERT INTO participants SELECT * FROM pad_copy")).rowcount
+            if rows <= 0:
+                break
+            have += rows
+            added += rows
+    return added

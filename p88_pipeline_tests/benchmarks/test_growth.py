@@ -12,7 +12,11 @@ import sqlalchemy as sa
 from benchmarks.growth import growth_chart, growth_table
 from benchmarks.minimum import excess_by_provider
 from benchmarks.orchestration_figures import summarize_runs
-from p88_pipeline.warehouse.sizes import connections_by_database, warehouse_sizes
+from p88_pipeline.warehouse.sizes import (
+    connections_by_database,
+    pad_participants,
+    warehouse_sizes,
+)
 
 
 def bench_run(scale: str, participants: int, strategies: tuple[str, ...]) -> dict[str, Any]:
@@ -83,6 +87,20 @@ def test_warehouse_sizes_and_connections_come_from_the_server(engine: sa.Engine)
     sizes = warehouse_sizes(engine)
     tables = {t["table_name"]: t for t in sizes["tables"]}
     assert sizes["participants"] == 0 and "participants" in tables
+    with engine.begin() as conn:
+        for pid in ("1", "2"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO participants (provider, timing_partner_id, event_id, "
+                    "participant_id, modified_at, raw) VALUES ('runsignup', '101', 'e1', :pid, "
+                    "now(), '{}')"
+                ),
+                {"pid": pid},
+            )
+    assert pad_participants(engine, 5) == 3  # copies under new event ids, up to the target
+    sizes = warehouse_sizes(engine)
+    tables = {t["table_name"]: t for t in sizes["tables"]}
+    assert sizes["participants"] == 5
     assert tables["participants"]["index_bytes"] > 0  # the primary key at least
     assert any(i["table_name"] == "participants" for i in sizes["indexes"])
     with engine.connect() as conn, engine.connect() as other:
