@@ -64,8 +64,8 @@ def run_figures(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
     )
     end = stamps.get("PIPELINE_SUCCESS", stamps.get("PIPELINE_FAILURE"))
     enqueued = stamps.get("PIPELINE_ENQUEUED")
-    dequeued = stamps.get("PIPELINE_DEQUEUED", enqueued)
-    starting = stamps.get("PIPELINE_STARTING", dequeued)
+    starting = stamps.get("PIPELINE_STARTING")  # the coordinator launched it: a slot was free
+    dequeued = stamps.get("PIPELINE_DEQUEUED", starting)  # not every version logs a dequeue
     started = stamps.get("PIPELINE_START")
     run = instance.get_run_by_id(run_id)
     out = {
@@ -102,6 +102,7 @@ def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "median_steps_s": med("steps_s"),
         "median_bookkeeping_s": med("bookkeeping_s"),
         "median_in_slot_s": med("in_slot_s"),
+        "median_queued_s": med("queued_s"),
         "max_queued_s": round(max((r["queued_s"] for r in timed), default=0.0), 1),
         "overhead_share": round(
             1 - sum(r["steps_s"] for r in timed) / sum(r["in_slot_s"] for r in timed), 3
@@ -178,6 +179,14 @@ class Sampler:
         }
 
 
+def kept_instance_figures(instance: dg.DagsterInstance, sensor: str) -> dict[str, Any]:
+    """The figures of the sensor's tick with the most runs, re-read from a kept instance."""
+    tick = max(sensor_ticks(instance, sensor), key=lambda t: len(t.run_ids))
+    runs = instance.get_runs(filters=dg.RunsFilter(run_ids=list(tick.run_ids)))
+    done = [run_figures(instance, r.run_id) for r in runs if r.status in FINISHED]
+    return {"stale_tick": tick_figures(tick), **summarize_runs(done)}
+
+
 def wait_for(what: str, condition: Any, timeout: float, poll: float = 1.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -186,3 +195,27 @@ def wait_for(what: str, condition: Any, timeout: float, poll: float = 1.0) -> An
             return value
         time.sleep(poll)
     raise TimeoutError(f"orchestration bench: {what} did not happen within {timeout:.0f} s")
+
+
+def main(argv: list[str]) -> int:
+    """`python -m benchmarks.orchestration_figures DAGSTER_PG_URL`: re-read the figures of an
+    instance `p88 bench --orchestration N --keep-db` left (database p88_orch_dagster)."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    from p88_pipeline.settings import dagster_yaml
+
+    os.environ["DAGSTER_PG_URL"] = argv[0]
+    with tempfile.TemporaryDirectory() as home:
+        shutil.copyfile(dagster_yaml(), os.path.join(home, "dagster.yaml"))
+        instance = dg.DagsterInstance.from_config(home)
+        print(json.dumps(kept_instance_figures(instance, "stale_watermarks"), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
