@@ -13,6 +13,7 @@ import psutil
 import sqlalchemy as sa
 from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType
 
+from p88_pipeline.run_tags import SOURCE_TAG
 from p88_pipeline.warehouse.sizes import connections_by_database, max_connections
 
 FINISHED = {
@@ -180,11 +181,17 @@ class Sampler:
 
 
 def kept_instance_figures(instance: dg.DagsterInstance, sensor: str) -> dict[str, Any]:
-    """The figures of the sensor's tick with the most runs, re-read from a kept instance."""
+    """The figures of the runs the sensor requested, re-read from a kept instance (a tick
+    lists its runs only once it has submitted them all: the runs carry the sensor's tag)."""
     tick = max(sensor_ticks(instance, sensor), key=lambda t: len(t.run_ids))
-    runs = instance.get_runs(filters=dg.RunsFilter(run_ids=list(tick.run_ids)))
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={SOURCE_TAG: sensor}))
     done = [run_figures(instance, r.run_id) for r in runs if r.status in FINISHED]
-    return {"stale_tick": tick_figures(tick), **summarize_runs(done)}
+    return {
+        "stale_tick": tick_figures(tick),
+        "requested": len(runs),
+        "unfinished_runs": len(runs) - len(done),
+        **summarize_runs(done),
+    }
 
 
 def wait_for(what: str, condition: Any, timeout: float, poll: float = 1.0) -> Any:
