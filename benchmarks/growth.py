@@ -51,9 +51,17 @@ def _excess(s: dict[str, Any]) -> str:
     if not by_provider:
         return "-"
     return ", ".join(
-        f"{name} +{row['calls'] - row['minimum']} ({row['over']}/{row['accounts']} accounts)"
+        f"{name} +{row['calls'] - row['minimum']} ({row['over']}/{row['accounts']} accounts"
+        + (f", {row['proving']} proving pages)" if "proving" in row else ")")
         for name, row in sorted(by_provider.items())
     )
+
+
+def _spread(s: dict[str, Any]) -> str:
+    values = sorted((s.get("partner_rss_mb") or {}).values())
+    if not values:
+        return "-"
+    return f"{values[len(values) // 2]:.0f} / {values[int(len(values) * 0.9)]:.0f}"
 
 
 STRATEGY_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
@@ -64,6 +72,7 @@ STRATEGY_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("full first sync rows", _number("full_rows")),
     ("load rows/s (full first sync)", _number("load_rows_per_s")),
     ("peak RSS MB, one partner process", _number("partner_peak_rss_mb")),
+    ("  same, full sync: median / p90 of partners", _spread),
     ("peak RSS MB, total", _number("peak_rss_mb")),
     ("mismatches vs truth", _number("mismatches")),
 )

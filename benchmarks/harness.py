@@ -196,6 +196,8 @@ def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
         "partner_peak_rss_mb": max(
             max(r[p].get("partner_peak_rss_mb", 0.0) for p in ("full", "nightly")) for r in reps
         ),
+        # The full first sync's peak per partner process: how it spreads, not only its maximum.
+        "partner_rss_mb": reps[0]["full"].get("partner_rss_mb"),
         "mismatches": sum(r["mismatches"] for r in reps),
         "nightly_by_provider": reps[0]["nightly"].get("by_provider"),
         "copy_floor_rows_s": next(

@@ -66,13 +66,18 @@ def minimum_calls(
 def excess_by_provider(
     minimum: dict[tuple[str, str], int], per_partner: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, int]]:
-    """Where a night's calls above the minimum were spent: per provider, calls, minimum, and the
-    accounts that made more calls than their minimum."""
+    """Where a night's calls above the minimum were spent: per provider, calls, minimum, the
+    accounts that made more calls than their minimum, and the pages read only to prove a read's
+    end (the clients' count)."""
     out: dict[str, dict[str, int]] = {}
     for (slug, provider), least in minimum.items():
-        calls = per_partner.get(slug, {}).get(provider, {}).get("api_calls", 0)
-        row = out.setdefault(provider, {"calls": 0, "minimum": 0, "accounts": 0, "over": 0})
+        figures = per_partner.get(slug, {}).get(provider, {})
+        calls = figures.get("api_calls", 0)
+        row = out.setdefault(
+            provider, {"calls": 0, "minimum": 0, "accounts": 0, "over": 0, "proving": 0}
+        )
         row["calls"] += calls
+        row["proving"] += figures.get("proving_calls", 0)
         row["minimum"] += least
         row["accounts"] += 1
         row["over"] += calls > least

@@ -64,6 +64,8 @@ def run_partner(
             "upserted": result.participants_upserted,
             "removed": result.participants_removed,
             "sync_types": result.type_counts,
+            # pages read only to find the end of a read (providers/paging.py): the proving calls
+            "proving_calls": getattr(getattr(client, "caps", None), "extra_calls", 0),
         }
     return figures
 
@@ -139,6 +141,9 @@ def main(argv: list[str]) -> int:
                 "peak_rss_mb": peak_rss_mb() + sum(concurrent[: strategy.parallel_partners]),
                 # One partner's process, as one Dagster run holds it: flat as partners are added.
                 "partner_peak_rss_mb": max(concurrent, default=0.0),
+                "partner_rss_mb": {
+                    p.slug: round(j["peak_rss_mb"], 1) for p, j in zip(partners, done, strict=True)
+                },
                 "per_partner": per_partner,
             }
         )

@@ -112,10 +112,10 @@ def test_warehouse_sizes_and_connections_come_from_the_server(engine: sa.Engine)
 def test_nightly_excess_is_attributed_to_provider_and_accounts() -> None:
     minimum = {("alpha", "runsignup"): 3, ("alpha", "haku"): 2, ("bravo", "runsignup"): 4}
     calls = {
-        "alpha": {"runsignup": {"api_calls": 5}, "haku": {"api_calls": 2}},
+        "alpha": {"runsignup": {"api_calls": 5, "proving_calls": 2}, "haku": {"api_calls": 2}},
         "bravo": {"runsignup": {"api_calls": 4}},
     }
     assert excess_by_provider(minimum, calls) == {
-        "runsignup": {"calls": 9, "minimum": 7, "accounts": 2, "over": 1},
-        "haku": {"calls": 2, "minimum": 2, "accounts": 1, "over": 0},
+        "runsignup": {"calls": 9, "minimum": 7, "accounts": 2, "over": 1, "proving": 2},
+        "haku": {"calls": 2, "minimum": 2, "accounts": 1, "over": 0, "proving": 0},
     }
