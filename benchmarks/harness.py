@@ -7,7 +7,6 @@ sync, another night and a nightly sync with simulated latency. Strategies run in
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import statistics
@@ -22,8 +21,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.minimum import minimum_calls
+from benchmarks.minimum import excess_by_provider, minimum_by_account, minimum_calls
 from benchmarks.race_week import run_race_week
+from benchmarks.worker import peak_rss_mb
 from p88_pipeline.partners import load_partners
 from p88_pipeline.settings import PROJECT_ROOT, load_settings
 from p88_pipeline.truth_comparison import compare_with_truth
@@ -94,14 +94,19 @@ def mismatches(db_url: str, world: Any, partners_file: Path) -> int:
     return total
 
 
+COPY_FLOOR_ROWS = 1_000_000  # every row at seed scale; a sample of a 10x world
+
+
 def copy_floor(db_url: str) -> float:
-    """The machine's floor: rows/s of a raw COPY of the same rows into an unindexed table."""
+    """The machine's floor: rows/s of a raw COPY of the same rows into an unindexed table.
+    Through a temporary file: at 10x the rows are gigabytes, the harness holds the sandbox."""
     engine = get_engine(db_url)
-    with engine.begin() as conn:
+    with engine.begin() as conn, tempfile.TemporaryFile("w+") as buffer:
         cursor = conn.connection.driver_connection.cursor()
-        buffer = io.StringIO()
-        cursor.copy_expert("COPY participants TO STDOUT", buffer)
-        rows = buffer.getvalue().count("\n")
+        sample = f"(SELECT * FROM participants LIMIT {COPY_FLOOR_ROWS})"
+        cursor.copy_expert(f"COPY {sample} TO STDOUT", buffer)
+        buffer.seek(0)
+        rows = sum(1 for _ in buffer)
         cursor.execute("CREATE TEMP TABLE copy_floor (LIKE participants)")
         buffer.seek(0)
         started = time.perf_counter()
@@ -120,6 +125,7 @@ def one_repetition(
     workdir: Path,
     step: Step = say_step,
     reps: int = 1,
+    all_events: bool = True,
 ) -> dict[str, Any]:
     from p88_pipeline.sandbox.config import SandboxConfig
     from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
@@ -140,7 +146,7 @@ def one_repetition(
         out["full"] = run_worker(name, db_url, partners_file, as_of, env)
         out["full"]["minimum"] = sum(minimum_calls(world, as_of, None).values())
         out["mismatches"] = mismatches(db_url, world, partners_file)
-        if name == "p88" and rep == 0:
+        if name == "p88" and rep == 0 and all_events:
             step(name, rep, reps, "full sync of every event's participants")
             all_url = fresh_database(admin_url, "p88_bench_p88_all_events")
             out["all_events"] = run_worker("p88-all-events", all_url, partners_file, as_of, env)
@@ -152,7 +158,9 @@ def one_repetition(
             since = as_of
             world.advance(timedelta(days=1))
             as_of = world.clock.now()
-            minimum = minimum_calls(world, as_of, since, first_incremental=phase == "nightly")
+            first = phase == "nightly"
+            by_account = minimum_by_account(world, as_of, since, first_incremental=first)
+            minimum = minimum_calls(world, as_of, since, first_incremental=first)
             if name == "before" and latency:
                 # Partners and calls in series: latency adds calls x latency to the measured
                 # night. Modelled, not run: 16,000+ sequential calls at 100 ms take half an hour.
@@ -167,6 +175,8 @@ def one_repetition(
                 out["mismatches"] += mismatches(db_url, world, partners_file)
             result["minimum"] = sum(minimum.values())
             result["max_minimum_per_partner"] = max(minimum.values())
+            if "per_partner" in result:
+                result["by_provider"] = excess_by_provider(by_account, result["per_partner"])
             out[phase] = result
         return out
 
@@ -196,7 +206,13 @@ def summarize(name: str, reps: list[dict[str, Any]]) -> dict[str, Any]:
         "nightly_latency_wall_s": med("nightly_latency", "wall_s"),
         "nightly_latency_modelled": bool(reps[0]["nightly_latency"].get("modelled")),
         "peak_rss_mb": max(max(r[p]["peak_rss_mb"] for p in ("full", "nightly")) for r in reps),
+        "partner_peak_rss_mb": max(
+            max(r[p].get("partner_peak_rss_mb", 0.0) for p in ("full", "nightly")) for r in reps
+        ),
+        # The full first sync's peak per partner process: how it spreads, not only its maximum.
+        "partner_rss_mb": reps[0]["full"].get("partner_rss_mb"),
         "mismatches": sum(r["mismatches"] for r in reps),
+        "nightly_by_provider": reps[0]["nightly"].get("by_provider"),
         "copy_floor_rows_s": next(
             (r["copy_floor_rows_s"] for r in reps if "copy_floor_rows_s" in r), None
         ),
@@ -214,6 +230,7 @@ def _all_events(reps: list[dict[str, Any]]) -> dict[str, Any]:
         "all_events_rows": run["rows_written"],
         "all_events_load_rows_per_s": run["load_rows"] / run["load_s"] if run["load_s"] else 0.0,
         "all_events_peak_rss_mb": run["peak_rss_mb"],
+        "all_events_partner_peak_rss_mb": run.get("partner_peak_rss_mb"),
         "all_events_mismatches": run["mismatches"],
         **race_week_figures(next(r["race_week"] for r in reps if "race_week" in r)),
     }
@@ -237,10 +254,11 @@ def run_bench(
     keep_db: bool = False,
     step: Step = say_step,
     note: Callable[[str], None] = say,
+    all_events: bool = True,
 ) -> dict[str, Any]:
     """The bench's databases are throwaway: an embedded server it starts is stopped at the end."""
     with stopped_afterwards(load_settings().pgdata, keep_db, note):
-        return bench(scale, repeat, latency_ms, seed, strategies, step)
+        return bench(scale, repeat, latency_ms, seed, strategies, step, all_events)
 
 
 def bench(
@@ -250,6 +268,7 @@ def bench(
     seed: int,
     strategies: Sequence[str],
     step: Step = say_step,
+    all_events: bool = True,
 ) -> dict[str, Any]:
     settings = load_settings()
     # The bench creates and drops its own databases: on P88_BENCH_ADMIN_URL's server, else on
@@ -261,13 +280,18 @@ def bench(
         for name in strategies:
             reps = 1 if name == "before" else repeat
             results = [
-                one_repetition(name, rep, scale, seed, latency_ms, admin_url, Path(tmp), step, reps)
+                one_repetition(
+                    name, rep, scale, seed, latency_ms, admin_url, Path(tmp), step, reps, all_events
+                )
                 for rep in range(reps)
             ]
             summaries[name] = summarize(name, results)
             step(name, reps, reps, None)
     return {
         "scale": scale,
+        "world": world_size(scale, seed),
+        # The harness process: sandbox server, its world and caches, the truth comparisons.
+        "sandbox_peak_rss_mb": round(peak_rss_mb(), 1),
         "seed": seed,
         "repeat": repeat,
         "latency_ms": latency_ms,
@@ -275,6 +299,13 @@ def bench(
         "seconds": round(time.perf_counter() - started, 1),
         "strategies": summaries,
     }
+
+
+def world_size(scale: str, seed: int) -> dict[str, int]:
+    from p88_pipeline.sandbox.world import World
+
+    counts = World(seed=seed, scale=scale).counts()
+    return {k: counts[k] for k in ("partners", "events", "participants")}
 
 
 def machine() -> dict[str, Any]:

@@ -47,6 +47,24 @@ def reading(
     )
 
 
+def minimum_by_account(
+    world: Any,
+    now: datetime,
+    since: datetime | None,
+    grace: timedelta = timedelta(days=1),
+    first_incremental: bool = False,
+) -> dict[tuple[str, str], int]:
+    """Per (partner slug, provider); `since=None` means a full first sync; `first_incremental`:
+    the first night after it (endpoints only nights read have shown no page yet)."""
+    return {
+        (partner.slug, provider): spec_for(provider).minimum_calls(
+            reading(world, provider, partner.slug, now, since, grace, first_incremental)
+        )
+        for partner in world.partners
+        for provider in partner.providers
+    }
+
+
 def minimum_calls(
     world: Any,
     now: datetime,
@@ -54,14 +72,30 @@ def minimum_calls(
     grace: timedelta = timedelta(days=1),
     first_incremental: bool = False,
 ) -> dict[str, int]:
-    """Per partner slug; `since=None` means a full first sync; `first_incremental`: the first
-    night after it (endpoints only nights read have shown no page yet)."""
-    return {
-        partner.slug: sum(
-            spec_for(provider).minimum_calls(
-                reading(world, provider, partner.slug, now, since, grace, first_incremental)
-            )
-            for provider in partner.providers
+    """Per partner slug (the sum of its accounts' minimums)."""
+    totals: dict[str, int] = {}
+    by_account = minimum_by_account(world, now, since, grace, first_incremental)
+    for (slug, _), calls in by_account.items():
+        totals[slug] = totals.get(slug, 0) + calls
+    return totals
+
+
+def excess_by_provider(
+    minimum: dict[tuple[str, str], int], per_partner: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, int]]:
+    """Where a night's calls above the minimum were spent: per provider, calls, minimum, the
+    accounts that made more calls than their minimum, and the pages read only to prove a read's
+    end (the clients' count)."""
+    out: dict[str, dict[str, int]] = {}
+    for (slug, provider), least in minimum.items():
+        figures = per_partner.get(slug, {}).get(provider, {})
+        calls = figures.get("api_calls", 0)
+        row = out.setdefault(
+            provider, {"calls": 0, "minimum": 0, "accounts": 0, "over": 0, "proving": 0}
         )
-        for partner in world.partners
-    }
+        row["calls"] += calls
+        row["proving"] += figures.get("proving_calls", 0)
+        row["minimum"] += least
+        row["accounts"] += 1
+        row["over"] += calls > least
+    return out

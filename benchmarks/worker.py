@@ -64,6 +64,8 @@ def run_partner(
             "upserted": result.participants_upserted,
             "removed": result.participants_removed,
             "sync_types": result.type_counts,
+            # pages read only to find the end of a read (providers/paging.py): the proving calls
+            "proving_calls": getattr(getattr(client, "caps", None), "extra_calls", 0),
         }
     return figures
 
@@ -102,8 +104,14 @@ def main(argv: list[str]) -> int:
     as_of = datetime.fromisoformat(as_of_text)
     partners = [p for p in load_partners(partners_file) if p.active]
     started = time.perf_counter()
-    context = multiprocessing.get_context("fork")  # nothing runs yet: forking is safe and fast
-    with ProcessPoolExecutor(strategy.parallel_partners, mp_context=context) as pool:
+    # A fresh process per partner, as Dagster starts a run worker per partner: each process's
+    # peak is then one partner's, at any number of partners. Forked from a server that imported
+    # this module once (fork itself is refused with max_tasks_per_child).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["benchmarks.worker"])
+    with ProcessPoolExecutor(
+        strategy.parallel_partners, mp_context=context, max_tasks_per_child=1
+    ) as pool:
         jobs = [
             pool.submit(partner_job, name, db_url, partners_file, p.slug, as_of) for p in partners
         ]
@@ -131,6 +139,11 @@ def main(argv: list[str]) -> int:
                 "load_s": meter.seconds,
                 "load_rows": meter.rows,
                 "peak_rss_mb": peak_rss_mb() + sum(concurrent[: strategy.parallel_partners]),
+                # One partner's process, as one Dagster run holds it: flat as partners are added.
+                "partner_peak_rss_mb": max(concurrent, default=0.0),
+                "partner_rss_mb": {
+                    p.slug: round(j["peak_rss_mb"], 1) for p, j in zip(partners, done, strict=True)
+                },
                 "per_partner": per_partner,
             }
         )

@@ -89,6 +89,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         markdown_path=args.markdown,
         from_json=args.from_json,
         race_week=args.race_week,
+        orchestration=args.orchestration,
+        growth=args.growth,
+        all_events=not args.no_all_events,
+        drain_limit_s=args.drain_limit_s,
     )
 
 
@@ -193,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     bench = sub.add_parser("bench", help="before / seed-optimized / p88, side by side")
-    bench.add_argument("--scale", choices=["tiny", "small", "seed"], default="seed")
+    bench.add_argument("--scale", choices=["tiny", "small", "seed", "10x"], default="seed")
     bench.add_argument("--repeat", type=int, default=3)
     bench.add_argument("--latency-ms", type=int, default=100)
     bench.add_argument("--seed", type=int, default=88)
@@ -205,6 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--keep-db", action="store_true", help=KEEP_DB_HELP)
     bench.add_argument(
         "--race-week", action="store_true", help="only the race-week report + start lists"
+    )
+    bench.add_argument(
+        "--orchestration",
+        type=int,
+        metavar="N",
+        help="N small partners through the sensors, run queue and dagster-daemon (JSON)",
+    )
+    bench.add_argument(
+        "--drain-limit-s", type=float, help="--orchestration: stop waiting, report partial"
+    )
+    bench.add_argument(
+        "--growth", nargs="+", metavar="JSON", help="the growth table of saved runs (--json)"
+    )
+    bench.add_argument(
+        "--no-all-events",
+        action="store_true",
+        help="skip p88's every-event load and race week (only full + nightly runs)",
     )
     bench.set_defaults(func=cmd_bench)
 

@@ -24,11 +24,29 @@ def bench_command(
     markdown_path: str | None = None,
     from_json: str | None = None,
     race_week: bool = False,
+    orchestration: int | None = None,
+    growth: list[str] | None = None,
+    all_events: bool = True,
+    drain_limit_s: float | None = None,
 ) -> int:
     from benchmarks.harness import run_bench
     from benchmarks.race_week_bench import race_week_only
     from benchmarks.report import chart, markdown, table, targets
 
+    if orchestration:  # the Dagster path alone: sensors, run queue, daemon
+        from benchmarks.orchestration import run_orchestration
+
+        figures = run_orchestration(orchestration, seed, keep_db, drain_limit_s)
+        print(json.dumps(figures, indent=2))
+        return 0
+    if growth:  # tiny .. 10x side by side, from saved `--json` runs
+        from benchmarks.growth import growth_chart, growth_table
+
+        runs = [json.loads(Path(name).read_text()) for name in growth]
+        print(growth_table(runs))
+        if chart_path and growth_chart(runs, Path(chart_path)):
+            print(f"\nchart written to {chart_path}")
+        return 0
     if race_week:  # report + start lists alone, on a freshly loaded world
         print(json.dumps(race_week_only(scale, seed, keep_db), indent=2))
         return 0
@@ -57,6 +75,7 @@ def bench_command(
                 keep_db=keep_db,
                 step=step,
                 note=progress.note,
+                all_events=all_events,
             )
     if as_json:
         print(json.dumps(result, indent=2))

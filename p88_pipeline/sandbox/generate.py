@@ -187,7 +187,24 @@ SCALES = {
     "tiny": Scale(partners=2, events=12, participants=360, future_ratio=0.5, big_events=0),
     "small": Scale(partners=4, events=100, participants=20_000, future_ratio=0.3, big_events=2),
     "seed": Scale(partners=13, events=1616, participants=407_053, future_ratio=0.155, big_events=4),
+    # A platform ten times the seed: same mix per partner, ten times the partners and rows.
+    "10x": Scale(
+        partners=130, events=16_160, participants=4_070_530, future_ratio=0.155, big_events=40
+    ),
 }
+
+
+def scale_named(name: str) -> Scale:
+    """A named scale, or `partners-N`: N partners of the tiny world's size each (6 events, 180
+    registrations), for measuring orchestration where the sync work itself is small."""
+    if name in SCALES:
+        return SCALES[name]
+    count = name.removeprefix("partners-")
+    if name.startswith("partners-") and count.isdigit() and int(count) >= 1:
+        n = int(count)
+        return Scale(partners=n, events=6 * n, participants=180 * n, future_ratio=0.5, big_events=0)
+    known = ", ".join([*SCALES, "partners-N"])
+    raise ValueError(f"unknown scale {name!r} (known: {known})")
 
 
 @dataclass
@@ -246,11 +263,17 @@ def partner_secrets(seed: int, slug: str, provider: str, names: Iterable[str]) -
     return {name: "".join(rng.choice("0123456789abcdef") for _ in range(32)) for name in names}
 
 
+def partner_slug(index: int) -> str:
+    """alpha..papa, then alpha-1..papa-1, ...: the first 16 keep the names tests know."""
+    name = NATO[index % len(NATO)]
+    return name if index < len(NATO) else f"{name}-{index // len(NATO)}"
+
+
 def make_partners(seed: int, scale: Scale, shapes: Mapping[str, WorldShape]) -> list[Partner]:
     """Partner i uses every provider whose shape says so (the first partner uses them all)."""
     partners = []
     for i in range(scale.partners):
-        slug = NATO[i]
+        slug = partner_slug(i)
         providers = tuple(name for name, shape in shapes.items() if i == 0 or shape.uses(i))
         partners.append(
             Partner(

@@ -16,7 +16,6 @@ from p88_pipeline.providers.spec import WorldShape
 from p88_pipeline.sandbox.generate import (
     CITIES,
     DISTANCES,
-    SCALES,
     THEMES,
     TIMEZONES,
     UTC,
@@ -26,6 +25,7 @@ from p88_pipeline.sandbox.generate import (
     local_start,
     make_partners,
     mix,
+    scale_named,
 )
 
 
@@ -75,9 +75,7 @@ def future_flags(rng: random.Random, shapes: list[int], ratio: float) -> list[bo
 def build_layout(
     seed: int, scale_name: str, now: datetime, world_shapes: Mapping[str, WorldShape]
 ) -> Layout:
-    if scale_name not in SCALES:
-        raise ValueError(f"unknown scale {scale_name!r} (known: {', '.join(SCALES)})")
-    scale = SCALES[scale_name]
+    scale = scale_named(scale_name)
     rng = random.Random(mix(seed, 1))
     partners = make_partners(seed, scale, world_shapes)
     accounts = [(p, prov) for p in partners for prov in p.providers]

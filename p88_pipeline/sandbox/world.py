@@ -18,6 +18,7 @@ from p88_pipeline.sandbox.changes import apply_changes
 from p88_pipeline.sandbox.clock import SimClock
 from p88_pipeline.sandbox.generate import EventState, Partner, base_times, person
 from p88_pipeline.sandbox.layout import build_layout
+from p88_pipeline.sandbox.time_cache import TimeCache
 from p88_pipeline.sandbox.view import Registration
 
 
@@ -66,7 +67,7 @@ class World:
         self._events = {(e.provider, e.event_id): e for e in layout.events}
         self.advances = 0
         self.version = 0  # bumped by every mutation: lets the APIs cache per-event orderings
-        self._base_modified: dict[tuple[str, Any], list[datetime]] = {}
+        self._base_modified = TimeCache()
 
     # ---------------------------------------------------------------- lookups
     def partner(self, slug: str) -> Partner:
@@ -139,13 +140,12 @@ class World:
         entry = event.overlay.get(pid)
         if entry is not None:
             return entry["modified_at"]
-        key = (event.provider, event.event_id)
-        times = self._base_modified.get(key)
-        if times is None:  # computed once per event: paging and sorting ask for every record
-            times = [
+        times = self._base_modified.get(  # paging and sorting ask for every record
+            (event.provider, event.event_id),
+            lambda: [
                 base_times(self.seed, event, i, self.created_at)[1] for i in range(event.base_count)
-            ]
-            self._base_modified[key] = times
+            ],
+        )
         return times[pid - event.id_base]
 
     def registration(self, event: EventState, pid: int) -> Registration:
