@@ -3,6 +3,7 @@ embedded PostgreSQL deleted afterwards (`p88 soak`, `p88 soak --race-week`)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,3 +37,4 @@ def throwaway_engine(database_url: str | None) -> Iterator[sa.Engine]:
         engine.dispose()
         if server is not None:
             server.cleanup()
+            shutil.rmtree(root, ignore_errors=True)  # the server deletes pgdata, not its parent
