@@ -32,6 +32,8 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("providers/*/fake_*.py", None),
     ("sync/plan.py", ["sync/test_plan.py"]),
     ("sync/schedule_plan.py", ["sync/test_schedule_plan.py"]),
+    ("sync/guard.py", ["sync/test_guard.py", "reliability/test_record_faults.py"]),
+    ("sync/stale_watermarks_plan.py", ["sync/test_stale_watermarks_plan.py"]),
     ("sync/*", ["sync/test_rules.py", "providers/test_haku_engine.py"]),
     ("warehouse/participants.py", ["warehouse/test_participants_writer.py"]),
     (
@@ -44,6 +46,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         ],
     ),
     ("providers/quota.py", ["providers/test_quota.py"]),
+    ("providers/paging.py", ["providers/test_paging.py", "providers/test_runsignup_engine.py"]),
     (
         "providers/timeparse.py",
         [
