@@ -26,6 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
+# The engine's rules end to end (sandbox over HTTP + database, about 0.5 s a test): the rules
+# suite for every provider, the provider-specific engine tests, and the failure paths (a failing
+# race, refused races, untimed records, records the guard refuses).
+ENGINE_TESTS = [
+    "sync/test_rules.py",
+    "providers/test_haku_engine.py",
+    "providers/test_runsignup_engine.py",
+    "reliability/test_failures.py",
+    "reliability/test_refused_reads.py",
+    "reliability/test_untimed_records.py",
+    "reliability/test_record_faults.py",
+]
 # Rule module (glob under p88_pipeline/) -> the tests that state its rules. First match wins;
 # None: not a rule module (the providers' sandbox fakes).
 TESTS: list[tuple[str, list[str] | None]] = [
@@ -34,7 +46,11 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("sync/schedule_plan.py", ["sync/test_schedule_plan.py"]),
     ("sync/guard.py", ["sync/test_guard.py", "reliability/test_record_faults.py"]),
     ("sync/stale_watermarks_plan.py", ["sync/test_stale_watermarks_plan.py"]),
-    ("sync/*", ["sync/test_rules.py", "providers/test_haku_engine.py"]),
+    ("sync/outcome.py", ["sync/test_outcome.py"]),
+    ("sync/cancel.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
+    ("sync/figures.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
+    ("sync/caps.py", ["reliability/test_refused_reads.py", "sync/test_rules.py"]),
+    ("sync/*", ENGINE_TESTS),
     ("warehouse/participants.py", ["warehouse/test_participants_writer.py"]),
     (
         "warehouse/copy.py",

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from p88_pipeline.partners import Partner
 from p88_pipeline.sync.stale_watermarks_plan import (
+    PartnerDecision,
     decide_partner,
     interval_window,
     plan_incremental_runs,
+    skip_summary,
+    tick_headline,
     watermark_label,
 )
 from p88_pipeline.warehouse.staleness import PartnerFreshness
@@ -98,3 +105,72 @@ def test_inactive_unregistered_and_busy_partners_get_no_runs() -> None:
         "not yet a partition",
         "a sync is queued or running",
     ]
+
+
+def test_each_decision_whole_reason_and_run_key() -> None:
+    """Every branch's decision as one value (1777638600 s is NOW: window 493788 of an hour)."""
+    p = partner()
+    stale = NOW - timedelta(minutes=61)
+    assert decide_partner(p, fresh(None, events=0), NOW) == PartnerDecision(
+        "acme", True, "no events stored yet", "acme:no-events:w493788"
+    )
+    assert decide_partner(p, fresh(None, events=1, future=0), NOW) == PartnerDecision(
+        "acme", False, "no future events (the nightly run looks for new ones)"
+    )
+    assert decide_partner(p, fresh(None, never=2), NOW) == PartnerDecision(
+        "acme", True, "2 future events never synced", "acme:unsynced:w493788"
+    )
+    assert decide_partner(p, fresh(None), NOW) == PartnerDecision(
+        "acme", True, "oldest future-event watermark none is older than 60 min", "acme:none:w493788"
+    )
+    assert decide_partner(p, fresh(stale), NOW) == PartnerDecision(
+        "acme",
+        True,
+        "oldest future-event watermark 20260501T112900Z is older than 60 min",
+        "acme:20260501T112900Z:w493788",
+    )
+    # Exactly one interval old is still fresh: due only once older than the interval.
+    assert decide_partner(p, fresh(NOW - timedelta(minutes=60)), NOW) == PartnerDecision(
+        "acme", False, "fresh: oldest watermark 20260501T113000Z within 60 min"
+    )
+
+
+def test_interval_windows_are_whole_intervals_and_at_least_a_minute() -> None:
+    assert interval_window(NOW, 60) == 493788
+    assert interval_window(NOW, 1) == interval_window(NOW, 0) == 29627310
+
+
+def test_labels_are_utc_whatever_the_zones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        tokyo = datetime(2026, 5, 1, 21, 29, tzinfo=ZoneInfo("Asia/Tokyo"))
+        assert watermark_label(tokyo) == "20260501T122900Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_freshness_is_looked_up_by_partner_id() -> None:
+    decisions = plan_incremental_runs([partner()], {"id-acme": fresh(NOW)}, NOW)
+    assert [(d.due, d.reason) for d in decisions] == [
+        (False, "fresh: oldest watermark 20260501T123000Z within 60 min")
+    ]
+
+
+def test_the_tick_says_who_is_due_or_how_many_are_in_which_state() -> None:
+    due = [PartnerDecision("a", True, "x", "k"), PartnerDecision("b", True, "y", "k2")]
+    assert tick_headline(due + [PartnerDecision("c", False, "inactive")]) == "due: a, b"
+    idle = [
+        PartnerDecision("a", False, "fresh: oldest watermark 20260501T113000Z within 60 min"),
+        PartnerDecision("b", False, "fresh: oldest watermark 20260501T120000Z within 60 min"),
+        PartnerDecision("c", False, "no future events (the nightly run looks for new ones)"),
+        PartnerDecision("d", False, "inactive"),
+    ]
+    assert tick_headline(idle) == "no partner due: 2 fresh, 1 no future events, 1 inactive"
+    assert tick_headline([]) == "no partner due: no partners"
+    assert skip_summary(idle[2:]) == (
+        "no partner due: 1 no future events, 1 inactive. "
+        "c: no future events (the nightly run looks for new ones); d: inactive"
+    )
+    assert skip_summary(idle[2:], limit=20) == "no partner due: 1 no"
