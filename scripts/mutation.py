@@ -81,6 +81,15 @@ TESTS: list[tuple[str, list[str] | None]] = [
         ],
     ),
     ("providers/runsignup/*", ["providers/test_runsignup_parsing.py", "sync/test_rules.py"]),
+    (
+        "providers/[bfrs]*.py",  # base, build, fields, registry, spec: the shared small parts
+        [
+            "providers/test_provider_parts.py",
+            "providers/test_runsignup_parsing.py",
+            "providers/test_haku_records.py",
+            "sync/test_rules.py",
+        ],
+    ),
     ("providers/*", ["providers/", "sync/test_rules.py", "reliability/test_record_faults.py"]),
     ("redaction.py", ["test_redaction.py", "reliability/test_security.py"]),
     ("partners.py", ["test_partners.py"]),
