@@ -171,7 +171,13 @@ partners:
         client_secret_env: ABCDEFGHIJKLMN1
   - id: 8
     slug: eight
-    providers: {}
+    sync_interval_minutes:
+    providers:
+      haku:
+        base_url: https://haku.example
+        client_id_env: EIGHT_ID
+        client_secret_env: EIGHT_SECRET
+        quota_per_hour:
 """
 
 
@@ -205,8 +211,21 @@ def test_every_field_is_read_as_written_and_the_defaults_fill_the_rest() -> None
             ),
         },
     )
-    assert eight == Partner(id="8", slug="eight", name="eight")
-    assert (eight.active, eight.sync_interval_minutes, eight.accounts) == (True, 60, {})
+    # Keys left empty (null) get the defaults.
+    assert eight == Partner(
+        id="8",
+        slug="eight",
+        name="eight",
+        accounts={
+            "haku": ProviderAccount(
+                provider="haku",
+                base_url="https://haku.example",
+                credential_envs={"client_id_env": "EIGHT_ID", "client_secret_env": "EIGHT_SECRET"},
+                quota_per_hour=500,
+            )
+        },
+    )
+    assert (eight.active, eight.sync_interval_minutes) == (True, 60)
     assert seven.account("runsignup") is seven.accounts["runsignup"]
     assert seven.account("racewire") is None
 
@@ -216,14 +235,15 @@ partners:
   - id: 1
     slug: one
     zzz: 1
-    active: 'yes, definitely, absolutely yes'
+    password: hunter22
+    active: 'yes, definitely, yes!!!'
     sync_interval_minutes: '1234567890123456789012'
     providers:
       runsignup:
         api_key_env: ''
         api_secret_env: ABCDEFGHIJKLMNO1
         token: abc123
-        page_size: '12345678901234567890123456'
+        page_size: '12345678901234567890123'
       haku: not a mapping
       racewire: {}
   - just a string
@@ -247,7 +267,9 @@ def test_each_problem_has_its_exact_line_naming_file_partner_provider_and_field(
         "p.yaml: unknown key extra; allowed: partners",
         "p.yaml: partner one: unknown key zzz; allowed: id, slug, name, active, "
         "sync_interval_minutes, providers",
-        # reprs up to 24 characters are shown, longer ones by their type only
+        "p.yaml: partner one: password must not be in the file: name an environment variable "
+        "instead (the value is not shown)",
+        # reprs up to 24 characters are shown, longer ones (here 25) by their type only
         "p.yaml: partner one: active must be true or false (a YAML boolean, unquoted), got str",
         "p.yaml: partner one: sync_interval_minutes must be a whole number > 0, "
         "got '1234567890123456789012'",
@@ -280,7 +302,8 @@ def test_each_problem_has_its_exact_line_naming_file_partner_provider_and_field(
     ]
     assert caught.value.problems == expected
     assert str(caught.value) == "\n".join(expected)
-    assert "abc123" not in str(caught.value) and "ABCDEFGHIJKLMNO1" not in str(caught.value)
+    for secret in ("abc123", "ABCDEFGHIJKLMNO1", "hunter22"):
+        assert secret not in str(caught.value)
 
 
 def test_numbers_from_one_up_and_a_24_character_value_shown_whole() -> None:
