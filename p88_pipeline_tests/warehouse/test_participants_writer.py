@@ -315,3 +315,25 @@ def test_a_rejected_record_is_kept_whole_and_its_registration_counts_as_present(
     assert tuple(stored[:4]) == ("runsignup", "101", "e1", "bad last_modified")
     assert json.loads(stored.raw) == raw  # the payload as served, for a person to look at
     assert rows(engine) == {"1": ("Ann", None), "2": ("Ann", None)}
+
+
+def test_a_first_load_repeating_a_registration_without_times_keeps_the_copy_read_last(
+    engine: sa.Engine,
+) -> None:
+    """Rule 8's untimed records: with no time on a copy, the one read last is the latest word."""
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "haku", "101")
+        writer.begin(["e1", "e2"], full=True)
+        writer.upsert(
+            [
+                person("1", None, "First", "e1"),
+                person("1", None, "Last", "e1"),
+                person("2", T0, "Timed", "e2"),
+                person("2", None, "Untimed", "e2"),
+            ]
+        )
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT event_id, first_name, modified_at FROM participants ORDER BY 1")
+        ).all()
+    assert [tuple(r) for r in stored] == [("e1", "Last", None), ("e2", "Untimed", None)]
