@@ -71,16 +71,35 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "providers/test_haku_records.py",
         ],
     ),
-    ("providers/http.py", ["reliability/test_transport_faults.py"]),
+    (
+        "providers/http.py",
+        [
+            "providers/test_haku_client.py",
+            "reliability/test_transport_faults.py",
+            "reliability/test_security.py",
+        ],
+    ),
     (
         "providers/haku/*",
         [
             "providers/test_haku_client.py",
             "providers/test_haku_records.py",
             "providers/test_haku_engine.py",
+            "sync/test_rules.py",
+            "reliability/test_refused_reads.py",
+            "reliability/test_transport_faults.py",
         ],
     ),
-    ("providers/runsignup/*", ["providers/test_runsignup_parsing.py", "sync/test_rules.py"]),
+    (
+        "providers/runsignup/*",
+        [
+            "providers/test_runsignup_parsing.py",
+            "providers/test_runsignup_engine.py",
+            "sync/test_rules.py",
+            "reliability/test_refused_reads.py",
+            "reliability/test_transport_faults.py",
+        ],
+    ),
     (
         "providers/[bfrs]*.py",  # base, build, fields, registry, spec: the shared small parts
         [
@@ -94,6 +113,10 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("redaction.py", ["test_redaction.py", "reliability/test_security.py"]),
     ("partners.py", ["test_partners.py"]),
 ]
+# Lines whose statements are not mutated: log calls. Their wording is a diagnostic, not a rule
+# (the messages an operator acts on are exceptions and sync_runs errors: those are mutated and
+# asserted); mutating them only adds survivors that cost a whole test selection each.
+DO_NOT_MUTATE = [r"^\s*(log|logger)\.(debug|info|warning|error|exception)\("]
 COPY = [
     "p88_pipeline",
     "p88_pipeline_tests",
@@ -133,6 +156,7 @@ def write_config(work: Path, module: str, tests: list[str]) -> None:
             f"only_mutate = {json.dumps(['p88_pipeline/' + module])}\n"
             f"also_copy = {json.dumps(also_copy)}\n"
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+            f"do_not_mutate_patterns = {json.dumps(DO_NOT_MUTATE)}\n"
             f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         )
 
