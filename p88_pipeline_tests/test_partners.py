@@ -227,7 +227,7 @@ def test_every_field_is_read_as_written_and_the_defaults_fill_the_rest() -> None
     )
     assert (eight.active, eight.sync_interval_minutes) == (True, 60)
     [absent] = parse_partners(GOOD)  # keys left out altogether: the same defaults
-    assert (absent.name, absent.active, absent.sync_interval_minutes) == ("acme", True, 60)
+    assert (absent.active, absent.sync_interval_minutes) == (True, 60)
     assert seven.account("runsignup") is seven.accounts["runsignup"]
     assert seven.account("racewire") is None
 
