@@ -34,6 +34,7 @@ VENV_BIN = Path(sys.executable).parent
 # own engine paths (untimed records, its engine test) are listed whole. A surviving mutant runs
 # every selected test, which under load costs minutes with the full parametrization.
 ENGINE_TESTS = [
+    "sync/test_group.py",
     "sync/test_rules.py[runsignup]",
     "providers/test_haku_engine.py",
     "providers/test_runsignup_engine.py",
