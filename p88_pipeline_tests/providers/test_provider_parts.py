@@ -44,6 +44,7 @@ def test_whole_numbers_from_numbers_and_text_anything_else_absent() -> None:
     values = (42, "42", "42.0", "4.7", -3.9, None, "forty", float("inf"), "1e400", "nan", [])
     expected = [42, 42, 42, 4, -3, None, None, None, None, None, None]
     assert [int_or_none(v) for v in values] == expected
+    assert int_or_none("9007199254740993") == 9007199254740993  # exact, not through a float
 
 
 def test_money_in_every_spelling_and_a_non_amount_is_an_error() -> None:
