@@ -174,3 +174,5 @@ def test_the_tick_says_who_is_due_or_how_many_are_in_which_state() -> None:
         "c: no future events (the nightly run looks for new ones); d: inactive"
     )
     assert skip_summary(idle[2:], limit=20) == "no partner due: 1 no"
+    many = [PartnerDecision(f"partner-{i}", False, "inactive") for i in range(100)]
+    assert len(skip_summary(many)) == 1000  # a tick's skip reason stays short by default
