@@ -3,6 +3,7 @@ assertions on tables. One suite, parametrized over the registry (profiles.py).""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -169,7 +170,9 @@ def test_rule2_stale_watermark_forces_full(engine, sandbox, profile) -> None:
     assert set(lenient.sync_types.values()) == {plan.INCREMENTAL}
 
 
-def test_rule3_refused_incremental_filter_falls_back_to_full(engine, sandbox, profile) -> None:
+def test_rule3_refused_incremental_filter_falls_back_to_full(
+    engine, sandbox, profile, caplog
+) -> None:
     partner = with_account(
         sandbox.partner(profile.slug), profile.provider, options=profile.filter_options
     )
@@ -183,8 +186,11 @@ def test_rule3_refused_incremental_filter_falls_back_to_full(engine, sandbox, pr
         count=1,
         path_contains=profile.participants_path(race),
     )
+    caplog.set_level(logging.INFO, logger="p88.sync")
     figures = sync(engine, sandbox, profile, partner=partner)
     assert plan.FULL_FALLBACK in figures.sync_types.values()
+    # The operator's log says why the race was read whole.
+    assert "full_fallback sync (incremental filter refused), modified after -" in caplog.text
     assert_equals_truth(engine, sandbox, profile)
     assert plan.FULL_FALLBACK in {t for _, t in watermarks(engine, profile.provider).values()}
 
