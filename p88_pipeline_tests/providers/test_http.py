@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -35,6 +36,8 @@ class Script:
     def __init__(self) -> None:
         self.answers: list[tuple[int, dict[str, str], bytes]] = []
         self.seen: list[tuple[str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+        self.busy = self.most = 0  # requests being answered now, and at most
 
     def add(self, status: int, body: object = None, **headers: str) -> Script:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -50,6 +53,16 @@ def server() -> Iterator[tuple[str, Script]]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             script.seen.append((self.path, dict(self.headers)))
             status, headers, body = script.answers.pop(0)
+            with script.lock:
+                script.busy += 1
+                script.most = max(script.most, script.busy)
+            time.sleep(float(headers.pop("X-Delay", 0)))
+            if hold := int(headers.pop("X-Hold", 0)):  # wait for that many at once, 0.3 s at most
+                deadline = time.monotonic() + 0.3
+                while script.busy < hold and time.monotonic() < deadline:
+                    time.sleep(0.005)
+            with script.lock:
+                script.busy -= 1
             self.send_response_only(status)  # no Date of its own: the script's only
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -160,18 +173,18 @@ def test_forbidden_is_an_auth_error_and_other_4xx_a_provider_error_without_secre
     server,
 ) -> None:
     url, script = server
-    script.add(403).add(404, b"no race here for s3cret+value")
+    script.add(403).add(400, b"no race here for s3cret+value")
     api, _ = session(credential_envs=[])
     with pytest.raises(AuthError) as caught:
         api.request_json("GET", f"{url}/b")
     assert str(caught.value) == f"runsignup partner acme: {url}/b: credentials refused (HTTP 403)"
     with pytest.raises(ProviderError) as caught:
-        api.request_json("GET", f"{url}/c/s3cret%20value?key=1")
+        api.request_json("GET", f"{url}/c/s3cret%20value?next=/x?key=1")
     assert type(caught.value) is ProviderError
     assert str(caught.value) == (
-        f"runsignup partner acme: {url}/c/***: HTTP 404: no race here for ***"
+        f"runsignup partner acme: {url}/c/***: HTTP 400: no race here for ***"
     )
-    assert (caught.value.code, api.calls) == (404, 2)
+    assert (caught.value.code, api.calls) == (400, 2)
 
 
 def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server) -> None:
@@ -271,3 +284,30 @@ def test_secrets_are_masked_longest_first_and_urllib3_lines_lose_their_query() -
     plain = logging.LogRecord("urllib3", logging.DEBUG, "", 0, "%(a)s", None, None)
     assert http._NoQueryStrings().filter(plain) is True
     assert logging.getLogger("urllib3").level == logging.WARNING
+
+
+def test_at_most_max_in_flight_calls_at_once_and_a_slow_answer_times_out(server) -> None:
+    url, script = server
+    for _ in range(4):
+        script.add(200, {}, X_Hold="3")  # a third call at once would be let through at once
+    api, _ = session(max_in_flight=2)
+    threads = [threading.Thread(target=api.request_json, args=("GET", url)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (script.most, api.calls) == (2, 4)
+    script.add(200, {}, X_Delay="0.5").add(200, {"ok": 1})
+    quick, slept = session(retry=RetryPolicy(attempts=2, backoff_s=0.0, timeout_s=(1.0, 0.2)))
+    assert quick.request_json("GET", url) == {"ok": 1}
+    assert (quick.calls, slept) == (2, [0.0])
+    time.sleep(0.35)  # let the slow answer finish before the server stops
+
+
+def test_no_attempt_allowed_is_still_a_clear_error() -> None:
+    api, _ = session(retry=RetryPolicy(attempts=0))
+    with pytest.raises(ProviderError) as caught:
+        api.request_json("GET", "http://127.0.0.1:9/x")
+    assert str(caught.value) == (
+        "runsignup partner acme: http://127.0.0.1:9/x: gave up after 0 attempts: no attempt made"
+    )
