@@ -211,6 +211,15 @@ def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server)
 
     assert api.request_json("GET", f"{url}/t", check_body=transient_once) == {"ok": 1}
 
+    def transient(body: object) -> None:
+        raise RetryableBody("error 5: try again")
+
+    for _ in range(3):
+        script.add(200, {"error": 5})
+    with pytest.raises(ProviderError) as caught:  # not throttling: a plain give-up
+        api.request_json("GET", f"{url}/t", check_body=transient)
+    assert type(caught.value) is ProviderError
+
     for error, hint in (
         (InaccessibleError, ""),
         (AuthError, " (credentials from environment variables ACME_KEY, ACME_SECRET)"),
