@@ -42,6 +42,7 @@ ENGINE_TESTS = [
     "reliability/test_refused_reads.py",
     "reliability/test_untimed_records.py",
     "reliability/test_record_faults.py[runsignup]",
+    "reliability/test_event_lifecycle.py",
 ]
 # Rule module (glob under p88_pipeline/) -> the tests that state its rules. First match wins;
 # None: not a rule module (the providers' sandbox fakes).

@@ -285,6 +285,8 @@ def test_secrets_are_masked_longest_first_and_urllib3_lines_lose_their_query() -
     api.add_secret("")
     assert api._secrets == ["abcd", "abcdef"]
     assert api.redact("x=abcdef y=abcd") == "x=*** y=***"
+    # Longest first, not last alphabetically: no piece of the longer secret is left.
+    assert session(secrets=["zzzz", "azzzzb"])[0].redact("k=azzzzb") == "k=***"
     record = logging.LogRecord(
         "urllib3.connectionpool", logging.DEBUG, "", 0, "%s %s", ("GET /r?next=/a?key=abc", 3), None
     )
