@@ -175,10 +175,13 @@ def test_one_group_at_a_time_reads_race_after_race_and_the_run_times_itself(
     account = replace(partner.accounts["haku"], page_size=5)  # several pages per race
     partner = replace(partner, accounts={"haku": account})
     client = build_client(partner, "haku", retry=FAST_RETRY)
-    sync_events(engine, client, partner)
+    first = sync_events(engine, client, partner)
+    again = sync_events(engine, client, partner)  # the same client: each stage counts its own
+    assert first.api_calls > 0 and again.api_calls == client.calls - first.api_calls
     policy = plan.SyncPolicy()
     _, future = select_future(engine, "haku", partner, sandbox.world.clock.now(), policy)
     sandbox.server.reset_log()
+    calls_before = client.calls
     started = time.monotonic()
     figures = sync_participants(
         engine,
@@ -199,3 +202,4 @@ def test_one_group_at_a_time_reads_race_after_race_and_the_run_times_itself(
     runs = [race for i, race in enumerate(races) if i == 0 or races[i - 1] != race]
     assert len(runs) == len(set(races)) >= 2, "each race read whole before the next"
     assert figures.events_synced == len(future)
+    assert figures.api_calls == client.calls - calls_before == len(sandbox.server.log)
