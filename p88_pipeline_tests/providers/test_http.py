@@ -245,6 +245,7 @@ def test_the_answer_headers_are_handed_over_and_the_providers_clock_kept(server)
     script.add(200, [], Date=format_datetime(when, usegmt=True), Link="<next>; rel=next")
     script.add(200, [], Date="not a date")
     script.add(200, [], Date="Fri, 01 May 2026 14:00:05 -0000")  # "-0000": no zone given
+    script.add(200, [], Date="Fri, 01 May 2026 14:00:05 +0200")
     api, _ = session()
     assert api.last_server_time is None
     received = {"stale": "x"}
@@ -256,6 +257,8 @@ def test_the_answer_headers_are_handed_over_and_the_providers_clock_kept(server)
     api.request_json("GET", f"{url}/h")
     assert api.last_server_time == when + timedelta(hours=2)
     assert api.last_server_time.tzinfo is UTC
+    api.request_json("GET", f"{url}/h")
+    assert (api.last_server_time, api.last_server_time.tzinfo) == (when, UTC)  # the offset kept
 
 
 def test_backoff_is_full_jitter_and_retry_after_wins_up_to_a_cap(monkeypatch) -> None:
