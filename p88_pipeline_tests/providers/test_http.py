@@ -239,26 +239,34 @@ def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server)
         assert (caught.value.code, caught.value.partner) == (7, "acme")
 
 
-def test_the_answer_headers_are_handed_over_and_the_providers_clock_kept(server) -> None:
-    url, script = server
-    when = datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
-    script.add(200, [], Date=format_datetime(when, usegmt=True), Link="<next>; rel=next")
-    script.add(200, [], Date="not a date")
-    script.add(200, [], Date="Fri, 01 May 2026 14:00:05 -0000")  # "-0000": no zone given
-    script.add(200, [], Date="Fri, 01 May 2026 14:00:05 +0200")
-    api, _ = session()
-    assert api.last_server_time is None
-    received = {"stale": "x"}
-    api.request_json("GET", f"{url}/h", response_headers=received)
-    assert received["Link"] == "<next>; rel=next" and "stale" not in received
-    assert api.last_server_time == when
-    api.request_json("GET", f"{url}/h")
-    assert api.last_server_time == when  # an unreadable Date leaves the last one
-    api.request_json("GET", f"{url}/h")
-    assert api.last_server_time == when + timedelta(hours=2)
-    assert api.last_server_time.tzinfo is UTC
-    api.request_json("GET", f"{url}/h")
-    assert (api.last_server_time, api.last_server_time.tzinfo) == (when, UTC)  # the offset kept
+def test_the_answer_headers_are_handed_over_and_the_providers_clock_kept(
+    server, monkeypatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # a Date without a zone is UTC, not the machine's
+    time.tzset()
+    try:
+        url, script = server
+        when = datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
+        script.add(200, [], Date=format_datetime(when, usegmt=True), Link="<next>; rel=next")
+        script.add(200, [], Date="not a date")
+        script.add(200, [], Date="Fri, 01 May 2026 14:00:05 -0000")  # "-0000": no zone given
+        script.add(200, [], Date="Fri, 01 May 2026 14:00:05 +0200")
+        api, _ = session()
+        assert api.last_server_time is None
+        received = {"stale": "x"}
+        api.request_json("GET", f"{url}/h", response_headers=received)
+        assert received["Link"] == "<next>; rel=next" and "stale" not in received
+        assert api.last_server_time == when
+        api.request_json("GET", f"{url}/h")
+        assert api.last_server_time == when  # an unreadable Date leaves the last one
+        api.request_json("GET", f"{url}/h")
+        assert api.last_server_time == when + timedelta(hours=2)
+        assert api.last_server_time.tzinfo is UTC
+        api.request_json("GET", f"{url}/h")
+        assert (api.last_server_time, api.last_server_time.tzinfo) == (when, UTC)  # the offset kept
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_backoff_is_full_jitter_and_retry_after_wins_up_to_a_cap(monkeypatch) -> None:
