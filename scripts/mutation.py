@@ -2,6 +2,7 @@
 
     nice -n 19 .venv/bin/python scripts/mutation.py                  # every rule module
     nice -n 19 .venv/bin/python scripts/mutation.py sync/plan.py redaction.py
+    nice -n 19 .venv/bin/python scripts/mutation.py --sample 7 sync/engine.py   # ~10 %
     .venv/bin/python scripts/mutation.py --list                      # modules and their tests
 
 Per module, mutmut runs in a copy of the checkout (under $TMPDIR, never in the work tree) with
@@ -27,12 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 # The engine's rules end to end (sandbox over HTTP + database, about 0.5 s a test): the rules
-# suite for every provider, the provider-specific engine tests, and the failure paths (a failing
-# race, refused races, untimed records, records the guard refuses).
-# The engine's code is the same whatever the provider, so the suites parametrized over providers
-# run for RunSignUp only ("file[id]": only the parametrizations whose id contains `id`); Haku's
-# own engine paths (untimed records, its engine test) are listed whole. A surviving mutant runs
-# every selected test, which under load costs minutes with the full parametrization.
+# suite, the provider-specific engine tests and the failure paths (a failing race, refused races,
+# untimed records, records the guard refuses, refused races marked inaccessible). The engine's
+# code is the same whatever the provider, so the suites parametrized over providers run for
+# RunSignUp only ("file[id]": only the parametrizations whose id contains `id`); Haku's own engine
+# paths are listed whole. A surviving mutant runs every selected test: minutes under load with
+# the full parametrization.
 ENGINE_TESTS = [
     "sync/test_group.py",
     "sync/test_rules.py[runsignup]",
