@@ -49,6 +49,8 @@ def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_ove
     reads = 1 + 2 * len(expected)
     assert reads <= second.api_calls <= 2 * reads
     assert participant_calls(sandbox, "/removed-participants")
+    # Keyset paging by registration id needs the ids ascending (PROVIDERS.md).
+    assert {p["sort"] for p in participant_calls(sandbox)} == {"registration_id ASC"}
     # What each endpoint taught about its pages is kept under that endpoint's name.
     assert {"races", "participants", "removed-participants"} <= set(second.page_caps)
 
