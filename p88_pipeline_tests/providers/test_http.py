@@ -100,7 +100,8 @@ def test_transient_answers_are_retried_paced_and_counted(server) -> None:
     url, script = server
     script.add(503).add(429, Retry_After="2").add(200, b"{not json").add(200, {"ok": 1})
     api, slept = session(retry=RetryPolicy(attempts=4, backoff_s=0.0, backoff_max_s=1.0))
-    assert api.request_json("GET", f"{url}/r") == {"ok": 1}
+    assert api.request_json("GET", f"{url}/r", params={"page": 2}) == {"ok": 1}
+    assert [path for path, _ in script.seen] == ["/r?page=2"] * 4  # the same call each time
     assert api.calls == 4 and len(api.limiter._recent) == 4
     assert slept == [0.0, 2.0, 0.0]  # the 429's Retry-After: 2 s
     assert script.seen[0][1]["User-Agent"] == "p88-pipeline/0.1"
