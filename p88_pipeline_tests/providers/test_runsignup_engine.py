@@ -71,8 +71,11 @@ def test_a_page_past_the_end_is_an_empty_list(engine, sandbox) -> None:
     account = partner.accounts["runsignup"]
     exact = type(account)(**{**account.__dict__, "page_size": size})
     partner = type(partner)(**{**partner.__dict__, "accounts": {"runsignup": exact}})
+    sandbox.server.reset_log()
     run_sync(engine, sandbox, SLUG, plan.SyncPolicy(force_full=True), partner=partner)
     assert_equals_truth(engine, sandbox)
+    # The partner's page_size is what is asked (never more than the documented 2,500).
+    assert {int(p["results_per_page"]) for p in participant_calls(sandbox)} == {min(size, 2500)}
 
 
 def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races_by_default(
