@@ -93,9 +93,10 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "providers/test_haku_client.py",
             "providers/test_haku_records.py",
             "providers/test_haku_engine.py",
-            "sync/test_rules.py",
+            "sync/test_rules.py[haku]",
             "reliability/test_refused_reads.py",
-            "reliability/test_transport_faults.py",
+            "reliability/test_transport_faults.py[haku]",
+            "reliability/test_record_faults.py[haku]",
         ],
     ),
     (
@@ -103,9 +104,10 @@ TESTS: list[tuple[str, list[str] | None]] = [
         [
             "providers/test_runsignup_parsing.py",
             "providers/test_runsignup_engine.py",
-            "sync/test_rules.py",
+            "sync/test_rules.py[runsignup]",
             "reliability/test_refused_reads.py",
-            "reliability/test_transport_faults.py",
+            "reliability/test_transport_faults.py[runsignup]",
+            "reliability/test_record_faults.py[runsignup]",
         ],
     ),
     (
