@@ -108,6 +108,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "reliability/test_refused_reads.py",
             "reliability/test_transport_faults.py[runsignup]",
             "reliability/test_record_faults.py[runsignup]",
+            "reliability/test_event_lifecycle.py",
         ],
     ),
     (

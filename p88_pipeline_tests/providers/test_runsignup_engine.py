@@ -86,6 +86,7 @@ def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races
     eastern_today = sandbox.world.clock.now().astimezone(EASTERN).date()
     assert races["start_date"] == (eastern_today - timedelta(days=1)).isoformat()
     assert races["only_partner_races"] == "T"
+    assert (races["format"], races["sort"]) == ("json", "date ASC")
     sent = [r.params for r in sandbox.server.log if "participants" in r.path]
     assert sent and all(p["supports_nb"] == "T" for p in sent)
     partner = sandbox.partner(SLUG)
