@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from p88_pipeline.providers.build import build_client
@@ -99,3 +100,17 @@ def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races
     list(build_client(partner, "runsignup", retry=FAST_RETRY).list_events())
     races = next(r.params for r in sandbox.server.log if r.path.endswith("/races"))
     assert "only_partner_races" not in races
+
+
+def test_removed_participants_are_asked_in_the_partners_page_size(engine, sandbox) -> None:
+    run_sync(engine, sandbox, SLUG)
+    sandbox.world.advance(timedelta(days=1))
+    partner = sandbox.partner(SLUG)
+    account = partner.accounts["runsignup"]
+    one = replace(account, options={**account.options, "removed_page_size": 1})
+    partner = replace(partner, accounts={"runsignup": one})
+    sandbox.server.reset_log()
+    run_sync(engine, sandbox, SLUG, partner=partner)
+    asked = {p["results_per_page"] for p in participant_calls(sandbox, "/removed-participants")}
+    assert asked == {"1"}
+    assert_equals_truth(engine, sandbox)
