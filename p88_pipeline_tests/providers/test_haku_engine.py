@@ -178,6 +178,7 @@ def test_one_group_at_a_time_reads_race_after_race_and_the_run_times_itself(
     first = sync_events(engine, client, partner)
     again = sync_events(engine, client, partner)  # the same client: each stage counts its own
     assert first.api_calls > 0 and again.api_calls == client.calls - first.api_calls
+    assert "events" in first.page_caps  # what the events list taught is kept under its name
     policy = plan.SyncPolicy()
     _, future = select_future(engine, "haku", partner, sandbox.world.clock.now(), policy)
     sandbox.server.reset_log()

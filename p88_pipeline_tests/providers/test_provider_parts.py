@@ -23,6 +23,11 @@ partners:
         api_key_env: ACME_KEY
         api_secret_env: ACME_SECRET
         quota_per_hour: 40
+      haku:
+        base_url: https://haku.example/apiX/
+        client_id_env: ACME_KEY
+        client_secret_env: ACME_SECRET
+        token_url: https://haku.example/oauth/token
 """
 ENV = {"ACME_KEY": "key-with space", "ACME_SECRET": "the-secret"}
 
@@ -95,6 +100,9 @@ def test_a_client_is_built_from_the_file_and_the_environment() -> None:
     session._sleep(0.25)
     assert slept == [0.25]
     assert client.base_url == "https://rsu.example"
+    haku = build_client(partner, "haku", environ=ENV)
+    assert haku.base_url == "https://haku.example/apiX"  # trailing slashes only
+    only_runsignup = replace(partner, accounts={"runsignup": partner.accounts["runsignup"]})
     with pytest.raises(KeyError) as caught:
-        build_client(partner, "haku", environ=ENV)
+        build_client(only_runsignup, "haku", environ=ENV)
     assert caught.value.args[0] == "partner acme has no haku account"
