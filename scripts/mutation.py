@@ -97,6 +97,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "reliability/test_refused_reads.py",
             "reliability/test_transport_faults.py[haku]",
             "reliability/test_record_faults.py[haku]",
+            "sync/test_reading_switches.py[haku]",
         ],
     ),
     (
