@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from p88_pipeline.partners import PartnerConfigError, find_partner, load_partners, parse_partners
+from p88_pipeline.partners import (
+    Partner,
+    PartnerConfigError,
+    ProviderAccount,
+    find_partner,
+    load_partners,
+    parse_partners,
+)
 
 GOOD = """
 partners:
@@ -141,3 +148,223 @@ def test_a_secret_pasted_as_a_variable_name_is_refused_without_echoing_it(pasted
     with pytest.raises(PartnerConfigError) as caught:
         parse_partners(GOOD.replace("ACME_SECRET", pasted))
     assert pasted not in str(caught.value)
+
+
+FULL = """
+partners:
+  - id: 7
+    slug: seven
+    name: Seven Timing
+    active: false
+    sync_interval_minutes: 15
+    providers:
+      runsignup:
+        base_url: http://rsu.example/X/
+        api_key_env: SEVEN_KEY
+        api_secret_env: SEVEN_SECRET
+        quota_per_hour: 1
+        page_size: 250
+        only_partner_races: true
+      haku:
+        base_url: https://haku.example
+        client_id_env: SEVEN_ID
+        client_secret_env: ABCDEFGHIJKLMN1
+  - id: 8
+    slug: eight
+    sync_interval_minutes:
+    providers:
+      haku:
+        base_url: https://haku.example
+        client_id_env: EIGHT_ID
+        client_secret_env: EIGHT_SECRET
+        quota_per_hour:
+"""
+
+
+def test_every_field_is_read_as_written_and_the_defaults_fill_the_rest() -> None:
+    """The whole parsed value, so a field read wrong or a default changed shows up."""
+    seven, eight = parse_partners(FULL)
+    assert seven == Partner(
+        id="7",
+        slug="seven",
+        name="Seven Timing",
+        active=False,
+        sync_interval_minutes=15,
+        accounts={
+            "runsignup": ProviderAccount(
+                provider="runsignup",
+                base_url="http://rsu.example/X",  # trailing slashes only, not other characters
+                credential_envs={"api_key_env": "SEVEN_KEY", "api_secret_env": "SEVEN_SECRET"},
+                quota_per_hour=1,
+                page_size=250,
+                options={"only_partner_races": True},
+            ),
+            "haku": ProviderAccount(
+                provider="haku",
+                base_url="https://haku.example",
+                # 15 capitals and digits without a word break are still a name; 16 are a key.
+                credential_envs={
+                    "client_id_env": "SEVEN_ID",
+                    "client_secret_env": "ABCDEFGHIJKLMN1",
+                },
+                quota_per_hour=500,
+            ),
+        },
+    )
+    # Keys left empty (null) get the defaults.
+    assert eight == Partner(
+        id="8",
+        slug="eight",
+        name="eight",
+        accounts={
+            "haku": ProviderAccount(
+                provider="haku",
+                base_url="https://haku.example",
+                credential_envs={"client_id_env": "EIGHT_ID", "client_secret_env": "EIGHT_SECRET"},
+                quota_per_hour=500,
+            )
+        },
+    )
+    assert (eight.active, eight.sync_interval_minutes) == (True, 60)
+    [absent] = parse_partners(GOOD)  # keys left out altogether: the same defaults
+    assert (absent.active, absent.sync_interval_minutes) == (True, 60)
+    assert seven.account("runsignup") is seven.accounts["runsignup"]
+    assert seven.account("racewire") is None
+
+
+BAD = """
+partners:
+  - id: 1
+    slug: one
+    zzz: 1
+    password: hunter22
+    active: 'yes, definitely, yes!!!'
+    sync_interval_minutes: '1234567890123456789012'
+    providers:
+      runsignup:
+        api_key_env: ''
+        api_secret_env: ABCDEFGHIJKLMNO1
+        token: abc123
+        page_size: '12345678901234567890123'
+      haku: not a mapping
+      racewire: {}
+  - just a string
+  - id: ''
+    providers: [runsignup]
+  - name: no slug
+    slug: Bad Slug
+    providers:
+      haku:
+        base_url: ftp://haku.example
+        client_id_env: bad-name
+        client_secret_env: SECRET_2
+extra: 1
+"""
+
+
+def test_each_problem_has_its_exact_line_naming_file_partner_provider_and_field() -> None:
+    with pytest.raises(PartnerConfigError) as caught:
+        parse_partners(BAD, source="p.yaml")
+    expected = [
+        "p.yaml: unknown key extra; allowed: partners",
+        "p.yaml: partner one: unknown key zzz; allowed: id, slug, name, active, "
+        "sync_interval_minutes, providers",
+        "p.yaml: partner one: password must not be in the file: name an environment variable "
+        "instead (the value is not shown)",
+        # reprs up to 24 characters are shown, longer ones (here 25) by their type only
+        "p.yaml: partner one: active must be true or false (a YAML boolean, unquoted), got str",
+        "p.yaml: partner one: sync_interval_minutes must be a whole number > 0, "
+        "got '1234567890123456789012'",
+        "p.yaml: partner one: provider runsignup: token must not be in the file: name an "
+        "environment variable instead (api_key_env, api_secret_env) (the value is not shown)",
+        "p.yaml: partner one: provider runsignup: base_url must be an http:// or https:// URL",
+        "p.yaml: partner one: provider runsignup: missing api_key_env (the name of the "
+        "environment variable holding it)",
+        "p.yaml: partner one: provider runsignup: api_secret_env must be the NAME of an "
+        "environment variable (capitals, digits and _, e.g. P88_ACME_API_SECRET); the value "
+        "given is not one and is not shown: if it is the secret itself, take it out of the file "
+        "and rotate it",
+        "p.yaml: partner one: provider runsignup: page_size must be a whole number > 0, got str",
+        "p.yaml: partner one: provider haku: expected a mapping with base_url and the credential "
+        "variable names",
+        "p.yaml: partner one: provider racewire: unknown provider; known: runsignup, haku",
+        "p.yaml: partners[1]: expected a mapping, got str",
+        "p.yaml: partners[2] (id ''): slug '' must be lowercase letters, digits, '-' or '_' (it "
+        "is a Dagster partition key)",
+        "p.yaml: partner partners[2]: missing id",
+        "p.yaml: partner partners[2]: providers must be a mapping (runsignup: ..., haku: ...)",
+        "p.yaml: partners[3] (id None): slug 'Bad Slug' must be lowercase letters, digits, '-' "
+        "or '_' (it is a Dagster partition key)",
+        "p.yaml: partner partners[3]: missing id",
+        "p.yaml: partner partners[3]: provider haku: base_url must be an http:// or https:// URL",
+        "p.yaml: partner partners[3]: provider haku: client_id_env must be the NAME of an "
+        "environment variable (capitals, digits and _, e.g. P88_ACME_CLIENT_ID); the value given "
+        "is not one and is not shown: if it is the secret itself, take it out of the file and "
+        "rotate it",
+    ]
+    assert caught.value.problems == expected
+    assert str(caught.value) == "\n".join(expected)
+    for secret in ("abc123", "ABCDEFGHIJKLMNO1", "hunter22"):
+        assert secret not in str(caught.value)
+
+
+def test_numbers_from_one_up_and_a_24_character_value_shown_whole() -> None:
+    one = GOOD.replace(
+        "api_secret_env: ACME_SECRET", "api_secret_env: ACME_SECRET\n        page_size: 1"
+    )
+    assert parse_partners(one)[0].accounts["runsignup"].page_size == 1
+    shown = "'1234567890123456789012'"  # 24 characters with its quotes
+    with pytest.raises(PartnerConfigError) as caught:
+        parse_partners(GOOD.replace("slug: acme", f"slug: acme\n    active: {shown}"))
+    assert caught.value.problems == [
+        "partners.yaml: partner acme: active must be true or false (a YAML boolean, unquoted), "
+        f"got {shown}"
+    ]
+
+
+def test_a_missing_only_base_url_is_a_problem_not_a_crash() -> None:
+    no_url = GOOD.replace("        base_url: https://runsignup.com/Rest/\n", "")
+    with pytest.raises(PartnerConfigError) as caught:
+        parse_partners(no_url)
+    assert caught.value.problems == [
+        "partners.yaml: partner acme: provider runsignup: base_url must be an http:// or "
+        "https:// URL"
+    ]
+
+
+def test_empty_and_duplicate_partners_and_a_loaded_file_are_named(tmp_path: Path) -> None:
+    with pytest.raises(PartnerConfigError) as caught:
+        parse_partners("partners: []", source="p.yaml")
+    assert caught.value.problems == ["p.yaml: partners: is empty: list at least one timing partner"]
+    twice = GOOD + GOOD.replace("partners:\n", "").replace("id: 101", "id: 102")
+    with pytest.raises(PartnerConfigError) as caught:
+        parse_partners(twice, source="p.yaml")
+    assert caught.value.problems == ["p.yaml: duplicate partner slug 'acme'"]
+    path = tmp_path / "partners.yaml"
+    path.write_text("partners: []")
+    with pytest.raises(PartnerConfigError) as caught:
+        load_partners(path)
+    assert caught.value.problems == [
+        f"{path}: partners: is empty: list at least one timing partner"
+    ]
+
+
+def test_credentials_come_from_the_process_environment_by_default(monkeypatch) -> None:
+    [partner] = parse_partners(GOOD)
+    monkeypatch.setenv("ACME_KEY", "k")
+    monkeypatch.delenv("ACME_SECRET", raising=False)
+    with pytest.raises(PartnerConfigError) as caught:
+        partner.accounts["runsignup"].credentials("acme")
+    assert str(caught.value) == (
+        "partner acme: runsignup credential api_secret expects environment variable "
+        "ACME_SECRET, which is not set"
+    )
+    monkeypatch.setenv("ACME_SECRET", "s")
+    assert partner.accounts["runsignup"].credentials("acme") == {"api_key": "k", "api_secret": "s"}
+
+
+def test_an_unknown_partner_lists_the_known_ones() -> None:
+    partners = parse_partners(FULL)
+    with pytest.raises(PartnerConfigError) as caught:
+        find_partner(partners, "nine")
+    assert str(caught.value) == "no timing partner 'nine' in partners file (known: seven, eight)"

@@ -2,6 +2,7 @@
 
     nice -n 19 .venv/bin/python scripts/mutation.py                  # every rule module
     nice -n 19 .venv/bin/python scripts/mutation.py sync/plan.py redaction.py
+    nice -n 19 .venv/bin/python scripts/mutation.py --sample 7 sync/engine.py   # ~10 %
     .venv/bin/python scripts/mutation.py --list                      # modules and their tests
 
 Per module, mutmut runs in a copy of the checkout (under $TMPDIR, never in the work tree) with
@@ -26,13 +27,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
+# The engine's rules end to end (sandbox over HTTP + database, about 0.5 s a test): the rules
+# suite, the provider-specific engine tests and the failure paths (a failing race, refused races,
+# untimed records, records the guard refuses, refused races marked inaccessible). The engine's
+# code is the same whatever the provider, so the suites parametrized over providers run for
+# RunSignUp only ("file[id]": only the parametrizations whose id contains `id`); Haku's own engine
+# paths are listed whole. A surviving mutant runs every selected test: minutes under load with
+# the full parametrization.
+ENGINE_TESTS = [
+    "sync/test_group.py",
+    "sync/test_rules.py[runsignup]",
+    "providers/test_haku_engine.py",
+    "providers/test_runsignup_engine.py",
+    "reliability/test_failures.py[runsignup]",
+    "reliability/test_refused_reads.py",
+    "reliability/test_untimed_records.py",
+    "reliability/test_record_faults.py[runsignup]",
+    "reliability/test_event_lifecycle.py",
+]
 # Rule module (glob under p88_pipeline/) -> the tests that state its rules. First match wins;
 # None: not a rule module (the providers' sandbox fakes).
 TESTS: list[tuple[str, list[str] | None]] = [
     ("providers/*/fake_*.py", None),
     ("sync/plan.py", ["sync/test_plan.py"]),
     ("sync/schedule_plan.py", ["sync/test_schedule_plan.py"]),
-    ("sync/*", ["sync/test_rules.py", "providers/test_haku_engine.py"]),
+    ("sync/guard.py", ["sync/test_guard.py", "reliability/test_record_faults.py"]),
+    ("sync/stale_watermarks_plan.py", ["sync/test_stale_watermarks_plan.py"]),
+    ("sync/outcome.py", ["sync/test_outcome.py"]),
+    ("sync/cancel.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
+    ("sync/figures.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
+    ("sync/caps.py", ["reliability/test_refused_reads.py", "sync/test_rules.py"]),
+    ("sync/*", ENGINE_TESTS),
     ("warehouse/participants.py", ["warehouse/test_participants_writer.py"]),
     (
         "warehouse/copy.py",
@@ -44,6 +69,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         ],
     ),
     ("providers/quota.py", ["providers/test_quota.py"]),
+    ("providers/paging.py", ["providers/test_paging.py", "providers/test_runsignup_engine.py"]),
     (
         "providers/timeparse.py",
         [
@@ -52,20 +78,57 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "providers/test_haku_records.py",
         ],
     ),
-    ("providers/http.py", ["reliability/test_transport_faults.py"]),
+    (
+        "providers/http.py",
+        [
+            "providers/test_http.py",
+            "providers/test_haku_client.py",
+            "reliability/test_transport_faults.py",
+            "reliability/test_security.py",
+        ],
+    ),
     (
         "providers/haku/*",
         [
             "providers/test_haku_client.py",
             "providers/test_haku_records.py",
             "providers/test_haku_engine.py",
+            "sync/test_rules.py[haku]",
+            "reliability/test_refused_reads.py",
+            "reliability/test_transport_faults.py[haku]",
+            "reliability/test_record_faults.py[haku]",
+            "sync/test_reading_switches.py[haku]",
         ],
     ),
-    ("providers/runsignup/*", ["providers/test_runsignup_parsing.py", "sync/test_rules.py"]),
+    (
+        "providers/runsignup/*",
+        [
+            "providers/test_runsignup_parsing.py",
+            "providers/test_runsignup_engine.py",
+            "sync/test_rules.py[runsignup]",
+            "reliability/test_refused_reads.py",
+            "reliability/test_transport_faults.py[runsignup]",
+            "reliability/test_record_faults.py[runsignup]",
+            "reliability/test_event_lifecycle.py",
+        ],
+    ),
+    (
+        "providers/[bfrs]*.py",  # base, build, fields, registry, spec: the shared small parts
+        [
+            "providers/test_provider_parts.py",
+            "providers/test_runsignup_parsing.py",
+            "providers/test_haku_records.py",
+            "sync/test_rules.py",
+        ],
+    ),
     ("providers/*", ["providers/", "sync/test_rules.py", "reliability/test_record_faults.py"]),
     ("redaction.py", ["test_redaction.py", "reliability/test_security.py"]),
     ("partners.py", ["test_partners.py"]),
 ]
+# Lines whose statements are not mutated: log calls. Their wording is a diagnostic, not a rule
+# (the messages an operator acts on are exceptions and sync_runs errors: those are mutated and
+# asserted); mutating them only adds survivors that cost a whole test selection each.
+DO_NOT_MUTATE = [r"^\s*(log|logger)\.(debug|info|warning|error|exception)\("]
 COPY = [
     "p88_pipeline",
     "p88_pipeline_tests",
@@ -90,9 +153,31 @@ def rule_modules(patterns: list[str]) -> list[str]:
     return found
 
 
-def tests_for(module: str) -> list[str]:
+def tests_for(module: str, expand: bool = False) -> list[str]:
+    """The module's test selection; with `expand`, "file[id]" becomes that file's node ids whose
+    parametrization contains `id` (plus its unparametrized tests)."""
     tests = next((t for glob, t in TESTS if fnmatch.fnmatch(module, glob)), None) or []
-    return [f"p88_pipeline_tests/{t}" for t in tests if (ROOT / "p88_pipeline_tests" / t).exists()]
+    found = []
+    for test in tests:
+        path, _, only = test.partition("[")
+        if not (ROOT / "p88_pipeline_tests" / path).exists():
+            continue
+        if not only or not expand:
+            found.append(f"p88_pipeline_tests/{test}")
+            continue
+        listing = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+            + [f"p88_pipeline_tests/{path}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        only = only.rstrip("]")
+        found += [
+            n for n in listing.split() if "::" in n and ("[" not in n or only in n.split("[", 1)[1])
+        ]
+    return found
 
 
 def write_config(work: Path, module: str, tests: list[str]) -> None:
@@ -105,12 +190,15 @@ def write_config(work: Path, module: str, tests: list[str]) -> None:
             f"only_mutate = {json.dumps(['p88_pipeline/' + module])}\n"
             f"also_copy = {json.dumps(also_copy)}\n"
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+            f"do_not_mutate_patterns = {json.dumps(DO_NOT_MUTATE)}\n"
             f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         )
 
 
-def run_module(module: str, database_url: str, children: int) -> dict[str, list[str]]:
-    tests = tests_for(module)
+def run_module(
+    module: str, database_url: str, children: int, sample: str = ""
+) -> dict[str, list[str]]:
+    tests = tests_for(module, expand=True)
     with tempfile.TemporaryDirectory(prefix="p88-mutation-") as tmp:
         work = Path(tmp)
         for name in COPY:
@@ -122,8 +210,11 @@ def run_module(module: str, database_url: str, children: int) -> dict[str, list[
         write_config(work, module, tests)
         env = {**os.environ, "P88_TEST_DATABASE_URL": database_url}
         print(f"== {module}: tests {' '.join(tests)}", flush=True)
+        # A sample: only mutants whose number ends in one of `sample`'s digits (every mutant is
+        # numbered in code order within its function, so this is a systematic sample).
+        names = [f"p88_pipeline.*__mutmut_*[{sample}]"] if sample else []
         run = subprocess.run(
-            [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children)],
+            [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *names],
             cwd=work,
             env=env,
             capture_output=True,
@@ -163,6 +254,12 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="rule modules under p88_pipeline/ (globs)")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--list", action="store_true", help="list modules and their tests")
+    parser.add_argument(
+        "--sample",
+        default="",
+        metavar="DIGITS",
+        help="run only mutants whose number ends in one of these digits (e.g. 7: about 10%%)",
+    )
     args = parser.parse_args()
     modules = rule_modules(args.modules)
     if args.list or not modules:
@@ -179,7 +276,7 @@ def main() -> int:
     try:
         url = embedded_url(pg_root / "pgdata")
         for module in modules:
-            by_status = run_module(module, url, args.children)
+            by_status = run_module(module, url, args.children, args.sample)
             counts = {status: len(names) for status, names in by_status.items()}
             print(f"## {module}: {json.dumps(counts)}", flush=True)
             for status, n in counts.items():

@@ -18,7 +18,7 @@ def int_or_none(value: Any) -> int | None:
     """An int from 42, "42" or "42.0"; anything else is absent, not an error."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 in JSON is infinity
         try:
             return int(float(value))
         except (TypeError, ValueError, OverflowError):

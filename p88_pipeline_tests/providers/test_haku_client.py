@@ -72,6 +72,7 @@ def test_token_comes_from_basic_auth_and_is_sent_bare_on_every_call(stub) -> Non
     expected = base64.b64encode(f"{stub.client_id}:{stub.client_secret}".encode()).decode()
     assert token_call.headers["authorization"] == f"Basic {expected}"
     assert token_call.body == "grant_type=client_credentials"
+    assert token_call.headers["accept"] == "application/json"
     gets = [r for r in stub.log if r.method == "GET"]
     assert {r.headers["authorization"] for r in gets} == set(stub.tokens)  # bare, no "Bearer"
     assert {r.headers["accept"] for r in gets} == {"application/json"}
@@ -124,6 +125,16 @@ def test_refused_again_after_renewal_is_an_auth_error_naming_the_partner_not_the
     for secret in (stub.client_secret, stub.client_id, *stub.tokens):
         assert secret not in message
     assert len(stub.token_requests) == 2  # the first token and exactly one renewal
+
+
+def test_a_token_request_refused_with_another_4xx_is_an_auth_error(stub) -> None:
+    """OAuth refuses a bad grant with 400 (invalid_grant), not only 401: still the credentials."""
+    stub.script("/auth/oauth2/token", 400, body={"error": "invalid_grant"})
+    client = make_client(stub, partner="acme")
+    with pytest.raises(AuthError) as caught:
+        list(client.list_events())
+    assert "haku partner acme: token request refused (HTTP 400)" in str(caught.value)
+    assert (caught.value.partner, len(stub.token_requests)) == ("acme", 1)
 
 
 def test_wrong_client_secret_is_an_auth_error_without_the_secret(stub) -> None:

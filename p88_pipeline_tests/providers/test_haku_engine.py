@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,7 +14,13 @@ import sqlalchemy as sa
 from p88_pipeline.partners import Partner, parse_partners
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.sync import plan
-from p88_pipeline.sync.engine import select_future, sync_events, sync_participants, utc_now
+from p88_pipeline.sync.engine import (
+    LoadOptions,
+    select_future,
+    sync_events,
+    sync_participants,
+    utc_now,
+)
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline_tests.helpers import FAST_RETRY, watermarks
 from p88_pipeline_tests.providers.haku_stub import HakuStub, registration, stamp
@@ -158,3 +166,43 @@ def test_the_old_table_name_is_a_view_over_participants(engine, stub) -> None:
         FUTURE,
         Decimal("55.50"),
     )
+
+
+def test_one_group_at_a_time_reads_race_after_race_and_the_run_times_itself(
+    engine, sandbox
+) -> None:
+    """LoadOptions.parallel_groups is how many races are read at once (the benchmarks' old
+    strategies use 1); duration_s is the stage's own wall time. (Haku: a race per event.)"""
+    partner = sandbox.partner("alpha")
+    account = replace(partner.accounts["haku"], page_size=5)  # several pages per race
+    partner = replace(partner, accounts={"haku": account})
+    client = build_client(partner, "haku", retry=FAST_RETRY)
+    first = sync_events(engine, client, partner)
+    again = sync_events(engine, client, partner)  # the same client: each stage counts its own
+    assert first.api_calls > 0 and again.api_calls == client.calls - first.api_calls
+    assert "events" in first.page_caps  # what the events list taught is kept under its name
+    policy = plan.SyncPolicy()
+    _, future = select_future(engine, "haku", partner, sandbox.world.clock.now(), policy)
+    sandbox.server.reset_log()
+    calls_before = client.calls
+    started = time.monotonic()
+    figures = sync_participants(
+        engine,
+        client,
+        partner,
+        future,
+        policy,
+        sandbox.world.clock.now,
+        LoadOptions(parallel_groups=1),
+    )
+    took = time.monotonic() - started
+    assert 0 < figures.duration_s <= took + 0.01
+    races = [
+        r.path.split("/events/")[1].split("/")[0]
+        for r in sandbox.server.log
+        if r.path.endswith("/participants")
+    ]
+    runs = [race for i, race in enumerate(races) if i == 0 or races[i - 1] != race]
+    assert len(runs) == len(set(races)) >= 2, "each race read whole before the next"
+    assert figures.events_synced == len(future)
+    assert figures.api_calls == client.calls - calls_before == len(sandbox.server.log)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from p88_pipeline.providers.build import build_client
@@ -49,6 +50,10 @@ def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_ove
     reads = 1 + 2 * len(expected)
     assert reads <= second.api_calls <= 2 * reads
     assert participant_calls(sandbox, "/removed-participants")
+    # Keyset paging by registration id needs the ids ascending (PROVIDERS.md).
+    assert {p["sort"] for p in participant_calls(sandbox)} == {"registration_id ASC"}
+    # What each endpoint taught about its pages is kept under that endpoint's name.
+    assert {"races", "participants", "removed-participants"} <= set(second.page_caps)
 
 
 def test_error_wrapped_in_an_array_is_recognised(engine, sandbox) -> None:
@@ -67,8 +72,11 @@ def test_a_page_past_the_end_is_an_empty_list(engine, sandbox) -> None:
     account = partner.accounts["runsignup"]
     exact = type(account)(**{**account.__dict__, "page_size": size})
     partner = type(partner)(**{**partner.__dict__, "accounts": {"runsignup": exact}})
+    sandbox.server.reset_log()
     run_sync(engine, sandbox, SLUG, plan.SyncPolicy(force_full=True), partner=partner)
     assert_equals_truth(engine, sandbox)
+    # The partner's page_size is what is asked (never more than the documented 2,500).
+    assert {int(p["results_per_page"]) for p in participant_calls(sandbox)} == {min(size, 2500)}
 
 
 def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races_by_default(
@@ -79,6 +87,7 @@ def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races
     eastern_today = sandbox.world.clock.now().astimezone(EASTERN).date()
     assert races["start_date"] == (eastern_today - timedelta(days=1)).isoformat()
     assert races["only_partner_races"] == "T"
+    assert (races["format"], races["sort"]) == ("json", "date ASC")
     sent = [r.params for r in sandbox.server.log if "participants" in r.path]
     assert sent and all(p["supports_nb"] == "T" for p in sent)
     partner = sandbox.partner(SLUG)
@@ -91,3 +100,17 @@ def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races
     list(build_client(partner, "runsignup", retry=FAST_RETRY).list_events())
     races = next(r.params for r in sandbox.server.log if r.path.endswith("/races"))
     assert "only_partner_races" not in races
+
+
+def test_removed_participants_are_asked_in_the_partners_page_size(engine, sandbox) -> None:
+    run_sync(engine, sandbox, SLUG)
+    sandbox.world.advance(timedelta(days=1))
+    partner = sandbox.partner(SLUG)
+    account = partner.accounts["runsignup"]
+    one = replace(account, options={**account.options, "removed_page_size": 1})
+    partner = replace(partner, accounts={"runsignup": one})
+    sandbox.server.reset_log()
+    run_sync(engine, sandbox, SLUG, partner=partner)
+    asked = {p["results_per_page"] for p in participant_calls(sandbox, "/removed-participants")}
+    assert asked == {"1"}
+    assert_equals_truth(engine, sandbox)

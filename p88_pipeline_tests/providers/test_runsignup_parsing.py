@@ -5,7 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from p88_pipeline.providers.base import AuthError, FilterRejectedError, ProviderError
+from p88_pipeline.providers.base import (
+    AuthError,
+    FilterRejectedError,
+    InaccessibleError,
+    ProviderError,
+)
 from p88_pipeline.providers.http import RetryableBody
 from p88_pipeline.providers.runsignup import answers, records
 
@@ -85,3 +90,33 @@ def test_impossible_dates_and_missing_ids_are_rejected_not_guessed() -> None:
         )
     with pytest.raises(ValueError):
         records.parse_participant({"last_modified": 1}, "1")
+
+
+@pytest.mark.parametrize(
+    ("code", "race_call", "raised"),
+    [
+        (6, False, AuthError),
+        (7, False, AuthError),
+        (7, True, InaccessibleError),  # on a race call, 7 is this race refusing the partner
+        (201, True, InaccessibleError),
+        (301, True, InaccessibleError),
+        (201, False, ProviderError),
+        (223, True, ProviderError),
+    ],
+)
+def test_the_message_and_the_code_travel_with_the_error(code, race_call, raised) -> None:
+    body = {"error": {"error_code": str(code), "error_msg": "Event id not valid"}}
+    with pytest.raises(raised) as caught:
+        client.check_body(body, race_call=race_call)
+    assert type(caught.value) is raised
+    assert (str(caught.value), caught.value.code) == (
+        f"RunSignUp error {code}: Event id not valid",
+        code,
+    )
+
+
+def test_partner_file_flags_read_yaml_and_runsignup_spellings() -> None:
+    truthy = [True, 1, "true", " T ", "t", "Yes", "1"]
+    falsy = [False, 0, None, "false", "F", "no", "0", ""]
+    assert [client._flag(v) for v in truthy] == [True] * len(truthy)
+    assert [client._flag(v) for v in falsy] == [False] * len(falsy)

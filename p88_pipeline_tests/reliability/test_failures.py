@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.partners import PartnerConfigError
 from p88_pipeline.providers.base import AuthError
+from p88_pipeline.sync import cancel
 from p88_pipeline.sync.engine import PartnerBusyError
 from p88_pipeline.sync.figures import SyncFailedError
 from p88_pipeline_tests.reliability.support import (
@@ -120,6 +121,44 @@ def test_a_missing_credential_fails_before_any_call(engine, sandbox, monkeypatch
     with pytest.raises(PartnerConfigError, match=f"partner {SLUG}: .*{variable}"):
         sync(engine, sandbox, SLUG)
     assert sandbox.server.calls() == 0
+
+
+def test_a_stop_request_mid_read_rolls_the_open_race_back_and_interrupts_the_run(
+    engine, sandbox
+) -> None:
+    """Ctrl-C/SIGTERM (sync/cancel.py) lands on a page boundary: the race being read rolls back
+    with its watermark, no further race starts, and the run ends interrupted, naming the race."""
+    sync(engine, sandbox, SLUG)
+    sandbox.world.advance(timedelta(days=1))
+    before = watermarks(engine)
+    rows_before = {e: snapshot(engine, [e]) for e in before}
+
+    def stop_on_first_participants_page(record) -> None:
+        if record.path.endswith("/participants"):
+            cancel.request()
+
+    sandbox.server.add_hook(stop_on_first_participants_page)
+    try:
+        with pytest.raises(SyncFailedError) as caught:
+            sync(engine, sandbox, SLUG)
+    finally:
+        cancel.clear()
+    figures = caught.value.figures
+    assert figures.status == "interrupted" and figures.errors
+    stopped = {e["race_id"] for e in figures.errors}
+    for error in figures.errors:
+        assert error["error"] == (
+            "SyncInterruptedError: stop requested (Ctrl-C or SIGTERM): stopped at a page boundary"
+        )
+        assert error["event_ids"] == races(sandbox)[error["race_id"]]
+    after = watermarks(engine)
+    for race_id, event_ids in races(sandbox).items():
+        for event_id in event_ids:
+            unchanged = after.get(event_id) == before.get(event_id)
+            if race_id in stopped or unchanged:  # stopped mid-read, or never started
+                assert unchanged and snapshot(engine, [event_id]) == rows_before[event_id]
+            else:  # finished before the stop: whole
+                assert event_mismatches(engine, sandbox, SLUG, "runsignup", event_id) == 0
 
 
 def test_a_dropped_database_connection_rolls_its_race_back(engine, sandbox) -> None:

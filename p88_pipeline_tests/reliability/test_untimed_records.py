@@ -75,13 +75,16 @@ def test_rows_without_updated_at_are_stored_and_their_events_compared_whole(
     assert third.participants_upserted == third.participants_removed == 0
 
 
-def test_an_incremental_read_meeting_untimed_rows_is_redone_whole(engine, sandbox) -> None:
+def test_an_incremental_read_meeting_untimed_rows_is_redone_whole(engine, sandbox, caplog) -> None:
     sync(engine, sandbox, SLUG, PROVIDER)  # timed rows: full, then incremental
     sandbox.world.advance(timedelta(days=1))
     # the provider stops sending times
     sandbox.server.config.set(PROVIDER, rows_without_updated_at=True)
-    figures = sync(engine, sandbox, SLUG, PROVIDER)
+    with caplog.at_level(logging.INFO, logger="p88.sync"):
+        figures = sync(engine, sandbox, SLUG, PROVIDER)
     assert set(figures.sync_types.values()) == {plan.FULL_COMPARE}
+    # The operator's log says why each event was read whole.
+    assert "full_compare sync (records without modification time)" in caplog.text
     assert_equals_truth(engine, sandbox, SLUG, PROVIDER)
     # Times come back: the events return to incremental syncs after one full read.
     sandbox.server.config.set(PROVIDER, rows_without_updated_at=False)

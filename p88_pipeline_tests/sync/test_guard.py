@@ -33,6 +33,12 @@ def test_a_full_read_dropping_most_active_rows_unannounced_fails() -> None:
     assert suspicious(half, POLICY) == {}
     small = tally({}, {}, active_before={"a": 9}, vanished={"a": 9})
     assert suspicious(small, POLICY) == {}
+    # From min_rows (10) active registrations on, the share is judged; the cause in full.
+    ten = tally({"a": 4}, {}, active_before={"a": 10}, vanished={"a": 6})
+    assert suspicious(ten, POLICY) == {
+        "a": "a full read would soft-delete 6 of 10 active registrations the provider did not "
+        "report removed (missing from the read)"
+    }
 
 
 def test_thresholds_are_settings() -> None:

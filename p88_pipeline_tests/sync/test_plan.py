@@ -128,3 +128,21 @@ def test_per_event_grouping_gives_each_event_its_own_group_under_its_race() -> N
     ]
     assert groups[0].reasons == {"1": "watermark"}
     assert groups[1].reasons == {"2": "no watermark (new event)"}
+
+
+def test_rule8_an_event_whose_records_lack_times_is_read_whole_and_compared() -> None:
+    recent = NOW - timedelta(hours=3)
+    assert plan.decide(recent, NOW, POLICY, untimed=True) == plan.Decision(
+        plan.FULL_COMPARE, "records without modification time", None
+    )
+    # Forced and new events are plain full reads whatever their records looked like.
+    assert plan.decide(recent, NOW, plan.SyncPolicy(force_full=True), untimed=True).reason == (
+        "forced"
+    )
+    assert plan.decide(None, NOW, POLICY, untimed=True).sync_type == plan.FULL
+    events = [event("1", NOW, "r1"), event("2", NOW, "r1")]
+    groups = plan.plan_groups(events, {"1": recent, "2": recent}, NOW, POLICY, untimed={"2"})
+    assert [(g.sync_type, g.event_ids, g.modified_after, dict(g.reasons)) for g in groups] == [
+        (plan.FULL_COMPARE, ["2"], None, {"2": "records without modification time"}),
+        (plan.INCREMENTAL, ["1"], recent - POLICY.overlap, {"1": "watermark"}),
+    ]

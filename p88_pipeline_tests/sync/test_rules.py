@@ -3,6 +3,7 @@ assertions on tables. One suite, parametrized over the registry (profiles.py).""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -169,7 +170,9 @@ def test_rule2_stale_watermark_forces_full(engine, sandbox, profile) -> None:
     assert set(lenient.sync_types.values()) == {plan.INCREMENTAL}
 
 
-def test_rule3_refused_incremental_filter_falls_back_to_full(engine, sandbox, profile) -> None:
+def test_rule3_refused_incremental_filter_falls_back_to_full(
+    engine, sandbox, profile, caplog
+) -> None:
     partner = with_account(
         sandbox.partner(profile.slug), profile.provider, options=profile.filter_options
     )
@@ -183,8 +186,11 @@ def test_rule3_refused_incremental_filter_falls_back_to_full(engine, sandbox, pr
         count=1,
         path_contains=profile.participants_path(race),
     )
+    caplog.set_level(logging.INFO, logger="p88.sync")
     figures = sync(engine, sandbox, profile, partner=partner)
     assert plan.FULL_FALLBACK in figures.sync_types.values()
+    # The operator's log says why the race was read whole.
+    assert "full_fallback sync (incremental filter refused), modified after -" in caplog.text
     assert_equals_truth(engine, sandbox, profile)
     assert plan.FULL_FALLBACK in {t for _, t in watermarks(engine, profile.provider).values()}
 
@@ -300,12 +306,13 @@ def test_a_rerun_changes_nothing(engine, sandbox, profile) -> None:
     assert snapshot() == before
 
 
-def test_a_registration_modified_while_paging_is_picked_up_next_run(
+def test_rule4_a_registration_modified_during_a_long_read_is_picked_up_next_run(
     engine, sandbox, profile
 ) -> None:
     # Small pages so a race takes several calls; after the first page, a registration of the
-    # event changes. The running sync may have passed it; its watermark (the sync's start)
-    # precedes the change, so the next incremental run must read it.
+    # event changes, then the read goes on for 30 minutes (the provider's clock moves on: longer
+    # than the overlap). The running sync has passed the registration; its watermark (the
+    # group's start, not its end) precedes the change, so the next incremental run must read it.
     partner = with_account(sandbox.partner(profile.slug), profile.provider, page_size=5)
     changed: list[str] = []
     seen: list[str] = []
@@ -327,6 +334,7 @@ def test_a_registration_modified_while_paging_is_picked_up_next_run(
             profile.provider, event_id, str(victim), first_name="Changed-While-Paging"
         )
         changed.append(str(victim))
+        sandbox.world.clock.advance(timedelta(minutes=30))
 
     sandbox.server.add_hook(modify_after_first_page)
     sync(engine, sandbox, profile, partner=partner)
@@ -340,7 +348,8 @@ def test_a_registration_modified_while_paging_is_picked_up_next_run(
             ).scalar()
 
     assert name() != "Changed-While-Paging"
-    sync(engine, sandbox, profile, partner=partner)
+    again = sync(engine, sandbox, profile, partner=partner)
+    assert set(again.sync_types.values()) == {plan.INCREMENTAL}
     assert name() == "Changed-While-Paging"
     assert_equals_truth(engine, sandbox, profile)
 

@@ -1,5 +1,6 @@
 """Bulk upserts: COPY + one INSERT ... ON CONFLICT; older versions never overwrite newer ones."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -217,3 +218,122 @@ def test_rows_without_modification_time_are_written_only_when_their_content_chan
     assert write(untimed("1", "Anna", modified=T0)) == 1
     assert write(untimed("1", "Anna")) == 1
     assert rows(engine) == {"1": ("Anna", None), "2": ("Bob", "cancelled")}
+
+
+def staged_statements(conn: sa.Connection) -> list[str]:
+    """The statements that go through the staging table from now on (the slow, merging path)."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        if "p88_participants_stage" in statement or "p88_seen_ids" in statement:
+            seen.append(statement.split()[0])
+
+    sa.event.listen(conn, "before_cursor_execute", note)
+    return seen
+
+
+def test_the_plain_copy_path_is_only_for_a_full_read_of_events_with_nothing_stored(
+    engine: sa.Engine,
+) -> None:
+    """The fast path is the point of a first load (no staging, no merge, nothing to reconcile);
+    any other read must merge, or it would duplicate or miss rows."""
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        staged = staged_statements(conn)
+        assert writer.begin(["e1"], full=True) == {}
+        assert writer.upsert([person("1", T0)]) == 1
+        assert writer.upsert([person("2", T0)]) == 1  # a second page: still plain
+        assert staged == []
+        assert writer.reconcile_missing(["e1"], T0) == {}  # the read wrote every row
+        assert staged == []
+        # A page repeating a registration already loaded merges (newest wins), no duplicate.
+        assert writer.upsert([person("2", T0 + timedelta(hours=1), "Newer")]) == 1
+        assert staged != []
+    assert rows(engine) == {"1": ("Ann", None), "2": ("Newer", None)}
+    for full in (True, False):  # stored rows, or an incremental read: staged every time
+        with engine.begin() as conn:
+            writer = ParticipantWriter(conn, "runsignup", "101")
+            staged = staged_statements(conn)
+            assert writer.begin(["e1"], full=full) == ({"e1": 2} if full else {})
+            writer.upsert([person("3", T0)])
+            assert staged != []
+    # A later group of the same writer with nothing stored is fresh again.
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        writer.begin(["e1"], full=False)
+        writer.upsert([person("4", T0)])
+        staged = staged_statements(conn)
+        writer.begin(["e9"], full=True)
+        writer.upsert([person("5", T0, event="e9")])
+        assert staged == []
+
+
+def test_counts_are_zero_for_nothing_and_cancellations_add_up_across_batches(
+    engine: sa.Engine,
+) -> None:
+    def gone(pid: str) -> Participant:
+        return Participant("runsignup", "e1", pid, T0, removed_at=T0, removed_reason="cancelled")
+
+    for first_load in (True, False):
+        with engine.begin() as conn:
+            writer = ParticipantWriter(conn, "runsignup", "101")
+            writer.begin(["e1"], full=first_load)
+            assert writer.upsert([]) == 0
+            assert writer.apply_removals([]) == 0
+            assert writer.reject([]) == 0
+            writer.upsert([gone(f"{first_load}-a")])
+            writer.upsert([gone(f"{first_load}-b")])
+            assert writer.cancelled == 2
+            conn.rollback()
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        writer.upsert([person("1", T0)])
+        writer.begin(["e1"], full=True)
+        writer.upsert([person("1", T0)])
+        assert writer.reconcile_missing(["e1"], T0) == {}  # nothing missing: nothing to report
+
+
+def test_a_rejected_record_is_kept_whole_and_its_registration_counts_as_present(
+    engine: sa.Engine,
+) -> None:
+    with engine.begin() as conn:
+        ParticipantWriter(conn, "runsignup", "101").upsert([person("1", T0), person("2", T0)])
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "runsignup", "101")
+        writer.begin(["e1"], full=True)
+        writer.upsert([person("1", T0)])
+        raw = {"registration_id": "2", "last_modified": "soon", "n": [1, None]}
+        bad = RejectedRecord("runsignup", "e1", "bad last_modified", raw, participant_id="2")
+        assert writer.reject([bad]) == 1
+        assert writer.reconcile_missing(["e1"], T0) == {}
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text(
+                "SELECT provider, timing_partner_id, event_id, reason, raw FROM rejected_records"
+            )
+        ).one()
+    assert tuple(stored[:4]) == ("runsignup", "101", "e1", "bad last_modified")
+    assert json.loads(stored.raw) == raw  # the payload as served, for a person to look at
+    assert rows(engine) == {"1": ("Ann", None), "2": ("Ann", None)}
+
+
+def test_a_first_load_repeating_a_registration_without_times_keeps_the_copy_read_last(
+    engine: sa.Engine,
+) -> None:
+    """Rule 8's untimed records: with no time on a copy, the one read last is the latest word."""
+    with engine.begin() as conn:
+        writer = ParticipantWriter(conn, "haku", "101")
+        writer.begin(["e1", "e2"], full=True)
+        writer.upsert(
+            [
+                person("1", None, "First", "e1"),
+                person("1", None, "Last", "e1"),
+                person("2", T0, "Timed", "e2"),
+                person("2", None, "Untimed", "e2"),
+            ]
+        )
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT event_id, first_name, modified_at FROM participants ORDER BY 1")
+        ).all()
+    assert [tuple(r) for r in stored] == [("e1", "Last", None), ("e2", "Untimed", None)]
