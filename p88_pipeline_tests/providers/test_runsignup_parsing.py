@@ -12,7 +12,7 @@ from p88_pipeline.providers.base import (
     ProviderError,
 )
 from p88_pipeline.providers.http import RetryableBody
-from p88_pipeline.providers.runsignup import answers, records
+from p88_pipeline.providers.runsignup import answers, client, records
 
 
 def error(code: int) -> dict:
@@ -107,7 +107,7 @@ def test_impossible_dates_and_missing_ids_are_rejected_not_guessed() -> None:
 def test_the_message_and_the_code_travel_with_the_error(code, race_call, raised) -> None:
     body = {"error": {"error_code": str(code), "error_msg": "Event id not valid"}}
     with pytest.raises(raised) as caught:
-        client.check_body(body, race_call=race_call)
+        answers.check_body(body, race_call=race_call)
     assert type(caught.value) is raised
     assert (str(caught.value), caught.value.code) == (
         f"RunSignUp error {code}: Event id not valid",
