@@ -13,6 +13,7 @@ from p88_pipeline.partners import (
     load_partners,
     parse_partners,
 )
+from p88_pipeline.sync.freshness_plan import FreshnessTargets
 
 GOOD = """
 partners:
@@ -225,9 +226,11 @@ def test_every_field_is_read_as_written_and_the_defaults_fill_the_rest() -> None
             )
         },
     )
-    assert (eight.active, eight.sync_interval_minutes) == (True, 60)
+    # no interval set: no ceiling on the freshness targets (rule 7), which keep their defaults
+    assert (eight.active, eight.sync_interval_minutes) == (True, None)
+    assert eight.targets == eight.freshness == FreshnessTargets()
     [absent] = parse_partners(GOOD)  # keys left out altogether: the same defaults
-    assert (absent.active, absent.sync_interval_minutes) == (True, 60)
+    assert (absent.active, absent.sync_interval_minutes) == (True, None)
     assert seven.account("runsignup") is seven.accounts["runsignup"]
     assert seven.account("racewire") is None
 
@@ -268,7 +271,7 @@ def test_each_problem_has_its_exact_line_naming_file_partner_provider_and_field(
     expected = [
         "p.yaml: unknown key extra; allowed: partners",
         "p.yaml: partner one: unknown key zzz; allowed: id, slug, name, active, "
-        "sync_interval_minutes, providers",
+        "sync_interval_minutes, freshness, providers",
         "p.yaml: partner one: password must not be in the file: name an environment variable "
         "instead (the value is not shown)",
         # reprs up to 24 characters are shown, longer ones (here 25) by their type only
