@@ -51,7 +51,7 @@ def _excess(s: dict[str, Any]) -> str:
     if not by_provider:
         return "-"
     return ", ".join(
-        f"{name} +{row['calls'] - row['minimum']} ({row['over']}/{row['accounts']} accounts"
+        f"{name} {row['calls'] - row['minimum']:+d} ({row['over']}/{row['accounts']} accounts"
         + (f", {row['proving']} proving pages)" if "proving" in row else ")")
         for name, row in sorted(by_provider.items())
     )

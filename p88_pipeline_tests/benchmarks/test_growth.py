@@ -61,6 +61,16 @@ def test_growth_table_orders_scales_and_says_what_was_not_run(tmp_path: Path) ->
         assert (tmp_path / "growth.png").stat().st_size > 10_000
 
 
+def test_a_provider_under_its_modelled_minimum_shows_a_minus_sign() -> None:
+    run = bench_run("10x", 4_070_530, ("p88",))
+    run["strategies"]["p88"]["nightly_by_provider"] = {
+        "haku": {"calls": 760, "minimum": 769, "accounts": 61, "over": 0, "proving": 0},
+        "runsignup": {"calls": 2116, "minimum": 2040, "accounts": 104, "over": 63},
+    }
+    where = next(r for r in growth_table([run]).splitlines() if "over the minimum" in r)
+    assert "haku -9 (0/61 accounts, 0 proving pages), runsignup +76 (63/104 accounts)" in where
+
+
 def test_orchestration_summary_separates_overhead_from_the_sync_work() -> None:
     runs = [
         {
