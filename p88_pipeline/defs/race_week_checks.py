@@ -9,9 +9,12 @@ Each names the partner, every offending event with its count, and a capped sampl
 The queries are in warehouse/bib_checks.py.
 """
 
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import dagster as dg
+from sqlalchemy import Engine
 
 from p88_pipeline.defs.checks import partner_check
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
@@ -22,7 +25,6 @@ from p88_pipeline.warehouse.bib_checks import (
     modified_after_start,
 )
 
-CHECK_NAMES = ("unique_bibs", "bibs_before_start", "unchanged_after_start")
 BIB_HORIZON = timedelta(hours=72)
 LISTED = 20  # offending events (or bibs) listed in metadata
 
@@ -81,76 +83,72 @@ def _result(
     )
 
 
-def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
-    asset_key = dg.AssetKey([provider, "participants"])
+@dataclass(frozen=True)
+class RaceWeekCheck:
+    """One check: its name, what it says, the query (engine, provider, partner id, now, future
+    cutoff) -> offences, the words for an offence, and how loud it is."""
 
-    @partner_check(
-        asset=asset_key,
-        name="unique_bibs",
-        description="No bib is held by two active registrations of one future event "
+    name: str
+    description: str
+    query: Callable[[Engine, str, str, datetime, datetime], list[Offence]]
+    what: str
+    severity: dg.AssetCheckSeverity
+
+
+CHECKS = (
+    RaceWeekCheck(
+        "unique_bibs",
+        "No bib is held by two active registrations of one future event "
         "(a timing disaster on race day). Fails with ERROR; does not block the sync.",
-    )
-    def unique_bibs(
-        context: dg.AssetCheckExecutionContext,
-        warehouse: WarehouseResource,
-        partners: PartnersResource,
-        sync_settings: SyncSettingsResource,
-    ) -> dg.AssetCheckResult:
-        partner = partners.get(context.partition_key)
-        _, cutoff = sync_settings.now_and_cutoff()
-        offences = duplicate_bibs(warehouse.get_engine(), provider, partner.id, cutoff)
-        return _result(
-            partner.slug,
-            provider,
-            "duplicate bibs",
-            offences,
-            dg.AssetCheckSeverity.ERROR,
-        )
-
-    @partner_check(
-        asset=asset_key,
-        name="bibs_before_start",
-        description=f"Every active registration of an event starting within "
+        lambda engine, provider, partner_id, now, cutoff: duplicate_bibs(
+            engine, provider, partner_id, cutoff
+        ),
+        "duplicate bibs",
+        dg.AssetCheckSeverity.ERROR,
+    ),
+    RaceWeekCheck(
+        "bibs_before_start",
+        f"Every active registration of an event starting within "
         f"{int(BIB_HORIZON.total_seconds() // 3600)} h has a bib. Warns.",
-    )
-    def bibs_before_start(
-        context: dg.AssetCheckExecutionContext,
-        warehouse: WarehouseResource,
-        partners: PartnersResource,
-        sync_settings: SyncSettingsResource,
-    ) -> dg.AssetCheckResult:
-        partner = partners.get(context.partition_key)
-        now, _ = sync_settings.now_and_cutoff()
-        offences = missing_bibs(warehouse.get_engine(), provider, partner.id, now, BIB_HORIZON)
-        return _result(
-            partner.slug,
-            provider,
-            "registrations without a bib",
-            offences,
-            dg.AssetCheckSeverity.WARN,
-        )
-
-    @partner_check(
-        asset=asset_key,
-        name="unchanged_after_start",
-        description="No registration was modified after its event started (race-day edits: "
+        lambda engine, provider, partner_id, now, cutoff: missing_bibs(
+            engine, provider, partner_id, now, BIB_HORIZON
+        ),
+        "registrations without a bib",
+        dg.AssetCheckSeverity.WARN,
+    ),
+    RaceWeekCheck(
+        "unchanged_after_start",
+        "No registration was modified after its event started (race-day edits: "
         "informational, warns).",
+        lambda engine, provider, partner_id, now, cutoff: modified_after_start(
+            engine, provider, partner_id, cutoff
+        ),
+        "registrations modified after the start",
+        dg.AssetCheckSeverity.WARN,
+    ),
+)
+CHECK_NAMES = tuple(c.name for c in CHECKS)
+
+
+def _build_check(provider: str, check: RaceWeekCheck) -> dg.AssetChecksDefinition:
+    @partner_check(
+        asset=dg.AssetKey([provider, "participants"]),
+        name=check.name,
+        description=check.description,
     )
-    def unchanged_after_start(
+    def race_week_check(
         context: dg.AssetCheckExecutionContext,
         warehouse: WarehouseResource,
         partners: PartnersResource,
         sync_settings: SyncSettingsResource,
     ) -> dg.AssetCheckResult:
         partner = partners.get(context.partition_key)
-        _, cutoff = sync_settings.now_and_cutoff()
-        offences = modified_after_start(warehouse.get_engine(), provider, partner.id, cutoff)
-        return _result(
-            partner.slug,
-            provider,
-            "registrations modified after the start",
-            offences,
-            dg.AssetCheckSeverity.WARN,
-        )
+        now, cutoff = sync_settings.now_and_cutoff()
+        offences = check.query(warehouse.get_engine(), provider, partner.id, now, cutoff)
+        return _result(partner.slug, provider, check.what, offences, check.severity)
 
-    return [unique_bibs, bibs_before_start, unchanged_after_start]
+    return race_week_check
+
+
+def build_race_week_checks(provider: str) -> list[dg.AssetChecksDefinition]:
+    return [_build_check(provider, check) for check in CHECKS]

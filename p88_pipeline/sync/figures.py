@@ -8,7 +8,7 @@ from typing import Any
 
 # The figures every run reports, in this order: sync_runs columns, Dagster metadata keys, CLI
 # summary fields. The one list; everything that shows a run's figures reads it from here.
-RUN_FIGURES = (
+FIGURES = (
     "events_total",
     "events_future",
     "events_synced",
@@ -42,8 +42,8 @@ class SyncFigures:
         return dict(Counter(self.sync_types.values()))
 
     def figures(self) -> dict[str, int | float]:
-        """RUN_FIGURES by name, with this run's values."""
-        return {name: getattr(self, name) for name in RUN_FIGURES}
+        """FIGURES by name, with this run's values."""
+        return {name: getattr(self, name) for name in FIGURES}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,16 +62,3 @@ class SyncFailedError(RuntimeError):
             f"({figures.events_synced} of {figures.events_future} future events synced): {lines}"
         )
         self.figures = figures
-
-
-# The figures every report shows, in order (sync_runs columns, Dagster metadata, `p88 sync`).
-FIGURES = (
-    "events_total",
-    "events_future",
-    "events_synced",
-    "participants_upserted",
-    "participants_removed",
-    "participants_rejected",
-    "api_calls",
-    "duration_s",
-)
