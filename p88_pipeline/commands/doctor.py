@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import sqlalchemy as sa
 
+from p88_pipeline.commands.instance import open_instance
 from p88_pipeline.commands.progress import WAITING, Progress
 from p88_pipeline.commands.reconcile import dead_runs
 from p88_pipeline.partners import Partner, PartnerConfigError, find_partner, load_partners
@@ -22,7 +23,10 @@ from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN, Check, ProbeTarget, Watch
 from p88_pipeline.providers.registry import spec_for, specs
+from p88_pipeline.settings import load_settings
 from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
+from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+from p88_pipeline.warehouse.embedded import EmbeddedServerError
 from p88_pipeline.warehouse.events import largest_future_event
 from p88_pipeline.warehouse.migrations import missing_unique_keys, pending_migrations
 from p88_pipeline.warehouse.page_caps import save_page_caps
@@ -247,11 +251,6 @@ def exit_code(lines: Sequence[Line]) -> int:
 
 
 def doctor_command(timing_partner: str | None = None, as_json: bool = False) -> int:
-    from p88_pipeline.commands.instance import get_instance
-    from p88_pipeline.settings import load_settings
-    from p88_pipeline.warehouse.db import get_engine, resolve_database_url
-    from p88_pipeline.warehouse.embedded import EmbeddedServerError
-
     settings = load_settings()
     partners = load_partners(settings.partners_file)
     if timing_partner:
@@ -265,7 +264,7 @@ def doctor_command(timing_partner: str | None = None, as_json: bool = False) -> 
         lines = run_doctor(
             partners,
             engine,
-            lambda: get_instance(settings),
+            lambda: open_instance(settings),
             engine_error=error,
             environ=os.environ,
             progress=progress,

@@ -73,9 +73,15 @@ def ensure_pools(instance: dg.DagsterInstance, pools: Iterable[str], attempts: i
         raise RuntimeError(f"Dagster pools {', '.join(missing)} could not be created")
 
 
+def open_instance(settings: Settings | None = None) -> dg.DagsterInstance:
+    """The configured instance, pools untouched: for callers that only read it (`p88 doctor`),
+    which need not import every definition to learn the pools."""
+    prepare_dagster_home(settings)
+    return dg.DagsterInstance.get()
+
+
 def get_instance(settings: Settings | None = None) -> dg.DagsterInstance:
     """The instance with its pools ready, so runs started side by side never race to make them."""
-    prepare_dagster_home(settings)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(settings)
     ensure_pools(instance, asset_pools())
     return instance

@@ -78,7 +78,7 @@ def test_json_stdout_is_one_document(sandbox, db_url, tmp_path, monkeypatch, cap
     for name in ("P88_DATA_DIR", "P88_PARTNERS_FILE", "P88_DATABASE_URL"):
         monkeypatch.setenv(name, env[name])
     with dg.DagsterInstance.ephemeral() as instance:
-        monkeypatch.setattr("p88_pipeline.commands.instance.get_instance", lambda _s: instance)
+        monkeypatch.setattr("p88_pipeline.commands.doctor.open_instance", lambda _s: instance)
         assert doctor_command("bravo", as_json=True) == 0
     out, err = capsys.readouterr()
     document = json.loads(out)
