@@ -148,6 +148,27 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
     return path
 
 
+GENERATED_FROM = "<!-- written by p88 bench --markdown from here -->"
+GENERATED_TO = "<!-- written by p88 bench --markdown up to here -->"
+
+
+def merged_report(existing: str | None, generated: str) -> str:
+    """The page with its generated block replaced in place: what people wrote around the block
+    (growth, orchestration, race week) stays. A page without the block is refused, never
+    overwritten."""
+    block = f"{GENERATED_FROM}\n{generated.rstrip()}\n{GENERATED_TO}\n"
+    if existing is None:
+        return block
+    if GENERATED_FROM not in existing or GENERATED_TO not in existing:
+        raise ValueError(
+            f"the page has no generated block ({GENERATED_FROM!r} ... {GENERATED_TO!r}): "
+            "refusing to overwrite what people wrote; add the two lines where the report goes"
+        )
+    head, rest = existing.split(GENERATED_FROM, 1)
+    tail = rest.split(GENERATED_TO, 1)[1].lstrip("\n")
+    return head + block + ("\n" + tail if tail else "")
+
+
 def markdown(result: dict[str, Any], chart_name: str | None, command: str) -> str:
     """docs/performance.md: the figures, the targets, how they were made and how to redo them."""
     m = result["machine"]

@@ -3,6 +3,7 @@ While it runs, one progress row per strategy (repetition and phase) on stderr.""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -31,8 +32,18 @@ def bench_command(
 ) -> int:
     from benchmarks.harness import run_bench
     from benchmarks.race_week_bench import race_week_only
-    from benchmarks.report import chart, markdown, table, targets
+    from benchmarks.report import chart, markdown, merged_report, table, targets
 
+    if chart_path and importlib.util.find_spec("matplotlib") is None:
+        # Checked first: a run of many minutes must not end without the chart it was asked for.
+        print("p88 bench: --chart needs matplotlib: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+    if markdown_path and Path(markdown_path).exists():
+        try:
+            merged_report(Path(markdown_path).read_text(), "")
+        except ValueError as exc:
+            print(f"p88 bench: {markdown_path}: {exc}", file=sys.stderr)
+            return 2
     if orchestration:  # the Dagster path alone: sensors, run queue, daemon
         from benchmarks.orchestration import run_orchestration
 
@@ -87,9 +98,11 @@ def bench_command(
     if chart_path and chart(result, Path(chart_path)):
         print(f"chart written to {chart_path}")
     if markdown_path:
-        Path(markdown_path).with_suffix(".json").write_text(json.dumps(result, indent=2))
+        page = Path(markdown_path)
         command = "p88 bench " + " ".join(sys.argv[2:])
         name = Path(chart_path).name if chart_path else None
-        Path(markdown_path).write_text(markdown(result, name, command))
-        print(f"report written to {markdown_path}")
+        existing = page.read_text() if page.exists() else None
+        page.write_text(merged_report(existing, markdown(result, name, command)))
+        page.with_suffix(".json").write_text(json.dumps(result, indent=2))
+        print(f"report written to {markdown_path} (its generated block)")
     return 0

@@ -4,14 +4,18 @@ the warehouse's sizes read from a real Postgres."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from benchmarks.growth import growth_chart, growth_table
 from benchmarks.minimum import excess_by_provider
 from benchmarks.orchestration_figures import summarize_runs
+from benchmarks.report import GENERATED_FROM, GENERATED_TO, merged_report
+from p88_pipeline.commands.bench import bench_command
 from p88_pipeline.warehouse.sizes import (
     connections_by_database,
     pad_participants,
@@ -129,3 +133,45 @@ def test_nightly_excess_is_attributed_to_provider_and_accounts() -> None:
         "runsignup": {"calls": 9, "minimum": 7, "accounts": 2, "over": 1, "proving": 2},
         "haku": {"calls": 2, "minimum": 2, "accounts": 1, "over": 0, "proving": 0},
     }
+
+
+def test_the_markdown_report_replaces_only_its_generated_block() -> None:
+    """`p88 bench --markdown docs/performance.md` rewrites the generated block in place: the
+    growth, orchestration and race-week sections people wrote below it stay; a page without
+    the block is refused rather than overwritten."""
+    page = f"{GENERATED_FROM}\nold table\n{GENERATED_TO}\n\n## Growth\nhand-written\n"
+    merged = merged_report(page, "# Performance\nnew table\n")
+    assert merged == (
+        f"{GENERATED_FROM}\n# Performance\nnew table\n{GENERATED_TO}\n\n## Growth\nhand-written\n"
+    )
+    assert merged_report(merged, "# Performance\nnew table\n") == merged  # stable
+    assert merged_report(None, "x\n") == f"{GENERATED_FROM}\nx\n{GENERATED_TO}\n"
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        merged_report("# Performance\nhand-written\n", "x\n")
+
+
+def test_the_shipped_performance_page_has_its_generated_block() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "performance.md").read_text()
+    assert page.index(GENERATED_FROM) < page.index(GENERATED_TO) < page.index("## Growth")
+
+
+def test_a_chart_asked_for_without_matplotlib_fails_before_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to write nothing and say nothing, after the whole run."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
+    )
+    chart = tmp_path / "growth.png"
+    code = bench_command(
+        scale="tiny",
+        repeat=1,
+        latency_ms=0,
+        seed=88,
+        strategies=["p88"],
+        growth=["does-not-matter.json"],
+        chart_path=str(chart),
+    )
+    assert code == 2 and not chart.exists()
+    assert "--chart needs matplotlib" in capsys.readouterr().err
