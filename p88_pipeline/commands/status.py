@@ -71,13 +71,18 @@ def partner_status(
     return out
 
 
+def counted(n: int, noun: str, width: int = 0) -> str:
+    """A count a person reads: 1 event, 12 events (right-aligned in `width`)."""
+    return f"{n:>{width}} {noun}{'' if n == 1 else 's'}"
+
+
 def render(rows: list[dict[str, Any]]) -> str:
     lines = []
     for r in rows:
         run = r["last_run"]
         last = (
             f"last run {run['started_at'][:16]} {run['status']} ({run['api_calls']} calls, "
-            f"{run['events_synced']} events)"
+            f"{counted(run['events_synced'], 'event')})"
             if run
             else "never run"
         )
@@ -90,7 +95,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             lag = "-" if b["max_lag_min"] is None else f"{b['max_lag_min']:.0f} min"
             never = f", {b['never_synced']} never synced" if b["never_synced"] else ""
             lines.append(
-                f"  {label:<16} {b['events']:>4} events  max lag {lag:>9}  target "
+                f"  {label:<16} {counted(b['events'], 'event', 4):<11} max lag {lag:>9}  target "
                 f"{b['target_min']:.0f} min  {b['behind_target']} behind target{never}"
             )
     return "\n".join(lines)

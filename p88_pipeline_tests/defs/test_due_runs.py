@@ -111,7 +111,9 @@ def test_a_due_run_reads_only_its_races_and_reuses_a_recent_events_list(
         assert race_day(hot).passed
         rows = partner_status(engine, [alpha], world.clock.now(), timedelta(days=1))
         status = {r["provider"]: r for r in rows}
-        assert re.search(r"^alpha haku: .*\n  within 48 h +1 events", render(rows), re.M)
+        shown = render(rows)  # one event is "1 event", in the run and in the band
+        one_event = r"^alpha haku: .*calls, 1 event\)\n  within 48 h +1 event +max lag"
+        assert re.search(one_event, shown, re.M)
         assert status["haku"]["bands"]["within 48 h"]["events"] == 1
         assert status["haku"]["last_run"]["events_synced"] == 1
         assert status["runsignup"]["bands"]["later"]["events"] == 2
