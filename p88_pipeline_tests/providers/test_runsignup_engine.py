@@ -114,3 +114,29 @@ def test_removed_participants_are_asked_in_the_partners_page_size(engine, sandbo
     asked = {p["results_per_page"] for p in participant_calls(sandbox, "/removed-participants")}
     assert asked == {"1"}
     assert_equals_truth(engine, sandbox)
+
+
+def test_a_block_read_again_is_handed_over_once(sandbox) -> None:
+    """Keyset paging over a race's events reads a block of higher ids again while a lower block
+    goes on: each registration reaches the writer once (the copy read first), every one does."""
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=7)
+    small_pages = replace(partner, accounts={**partner.accounts, "runsignup": account})
+    client = build_client(small_pages, "runsignup", retry=FAST_RETRY)
+    races: dict[str, list] = {}
+    for event in client.list_events():
+        races.setdefault(event.race_id, []).append(event)
+    events = max(races.values(), key=len)
+    assert len(events) >= 2
+    read = [
+        (p.event_id, p.participant_id)
+        for page in client.iter_participant_pages(events, None)
+        for p in page.participants
+    ]
+    served = {
+        (str(e["event_id"]), str(pid))
+        for e in sandbox.world.events("runsignup", SLUG)
+        if str(e["event_id"]) in {ev.event_id for ev in events}
+        for pid in sandbox.world.active_ids(sandbox.world.event_state("runsignup", e["event_id"]))
+    }
+    assert len(read) == len(set(read)) and set(read) == served

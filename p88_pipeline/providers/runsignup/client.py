@@ -225,7 +225,7 @@ class RunSignUpClient:
             blocks, more = self.participants_page(
                 path, event_ids, size.asked, modified_after, after, record_hook
             )
-            return [_Block.read(event_id, records, parse) for event_id, records in blocks], more
+            return [_Block.read(e, records, parse, seen) for e, records in blocks], more
 
         def next_key(page: tuple[list[_Block], bool | None]) -> int | None:
             blocks, more = page
@@ -290,7 +290,10 @@ class RunSignUpClient:
 @dataclass(frozen=True)
 class _Block:
     """One event's block of a keyset page: its registration ids (what paging needs) and its
-    parsed records, without the dicts they were read from."""
+    parsed records, without the dicts they were read from and without the records this read
+    returned before (a block of higher ids is read again while a lower one goes on). The copy
+    read first is kept: a change between the two reads is after the group's watermark, so the
+    next run brings it, and the writer's first load meets no registration twice."""
 
     event_id: str
     ids: list[int | None]
@@ -298,9 +301,15 @@ class _Block:
 
     @classmethod
     def read(
-        cls, event_id: str, records: list, parse: Callable[[str, list], ParticipantPage]
+        cls,
+        event_id: str,
+        records: list,
+        parse: Callable[[str, list], ParticipantPage],
+        read_before: set[int],
     ) -> _Block:
-        return cls(event_id, [registration_id(r) for r in records], parse(event_id, records))
+        ids = [registration_id(r) for r in records]
+        new = [r for r, n in zip(records, ids, strict=True) if n is None or n not in read_before]
+        return cls(event_id, ids, parse(event_id, new))
 
 
 def _flag(value: Any) -> bool:
