@@ -57,6 +57,19 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("sync/cancel.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
     ("sync/figures.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
     ("sync/caps.py", ["reliability/test_refused_reads.py", "sync/test_rules.py"]),
+    (
+        "sync/freshness_plan.py",
+        ["sync/test_freshness_plan.py", "sync/test_stale_watermarks_plan.py"],
+    ),
+    (
+        "sync/freshness_inputs.py",
+        [
+            "sync/test_stale_watermarks_plan.py",
+            "defs/test_stale_watermarks_sensor.py",
+            "defs/test_due_runs.py",
+        ],
+    ),
+    ("sync/live.py", ["commands/test_progress.py"]),
     ("sync/*", ENGINE_TESTS),
     ("warehouse/participants.py", ["warehouse/test_participants_writer.py"]),
     (
@@ -87,6 +100,8 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "reliability/test_security.py",
         ],
     ),
+    # The doctor's live checks against the sandbox (`p88 doctor`): the probes' only callers.
+    ("providers/*probe.py", ["commands/test_doctor.py"]),
     (
         "providers/haku/*",
         [
