@@ -59,7 +59,11 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("sync/caps.py", ["reliability/test_refused_reads.py", "sync/test_rules.py"]),
     (
         "sync/freshness_plan.py",
-        ["sync/test_freshness_plan.py", "sync/test_stale_watermarks_plan.py"],
+        [
+            "sync/test_freshness_plan.py",
+            "sync/test_freshness_budget.py",
+            "sync/test_stale_watermarks_plan.py",
+        ],
     ),
     (
         "sync/freshness_inputs.py",

@@ -78,7 +78,8 @@ class Client:
     calls = 0
 
 
-def test_live_snapshot_reads_the_running_stages_figures() -> None:
+def test_live_snapshot_reads_the_running_stages_figures(monkeypatch) -> None:
+    monkeypatch.setattr(live, "_stages", {})  # the process's stages: none from an earlier run
     events_client, participants_client = Client(), Client()
     events_client.calls, participants_client.calls = 5, 100  # earlier stages' calls: not ours
     events = SyncFigures("haku", "live-test")
