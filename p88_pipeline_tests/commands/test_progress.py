@@ -104,3 +104,6 @@ def test_live_snapshot_reads_the_running_stages_figures(monkeypatch) -> None:
     stage.duration_s = 1.5
     assert live.snapshot("live-test")["haku"]["done"]
     assert live.snapshot("someone-else") == {}
+    # a run that reuses the stored events list has no events stage: no events counted
+    live.track("participants", SyncFigures("runsignup", "reuse-test"), Client())
+    assert live.snapshot("reuse-test")["runsignup"]["events_total"] == 0
