@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -370,6 +371,19 @@ def test_a_non_production_base_url_needs_a_token_url(stub) -> None:
     env = {"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"}
     with pytest.raises(ProviderConfigError, match="acme.*token_url"):
         build_client(partner, "haku", environ=env)
+
+
+def test_the_production_base_url_written_with_a_trailing_slash_needs_no_token_url() -> None:
+    """partners.py trims the slash; the client does not rely on it (settings built in code)."""
+    text = PARTNERS.format(base="https://api.hakuapp.com", token="x")
+    [partner] = parse_partners(text.replace("        token_url: x\n", ""))
+    account = replace(partner.accounts["haku"], base_url="https://api.hakuapp.com/")
+    partner = replace(partner, accounts={"haku": account})
+    client = build_client(partner, "haku", environ={"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"})
+    assert (client.base_url, client.token_url) == (
+        "https://api.hakuapp.com",
+        "https://prod-auth.hakuapp.com/oauth2/token",
+    )
 
 
 def test_the_events_list_stops_once_a_page_is_past_and_says_from_when_it_is_complete(
