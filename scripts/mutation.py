@@ -104,6 +104,11 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "reliability/test_security.py",
         ],
     ),
+    # The specs' functions are the benchmarks' minimum-calls models and the sandbox's partner mix.
+    (
+        "providers/*/spec.py",
+        ["providers/test_minimum_calls.py", "providers/test_provider_parts.py"],
+    ),
     # The doctor's live checks against the sandbox (`p88 doctor`): the probes' only callers.
     ("providers/*probe.py", ["commands/test_doctor.py"]),
     (
