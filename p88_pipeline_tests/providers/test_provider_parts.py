@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.partners import PartnerConfigError, parse_partners
 from p88_pipeline.providers import registry
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
@@ -102,7 +102,30 @@ def test_a_client_is_built_from_the_file_and_the_environment() -> None:
     assert client.base_url == "https://rsu.example"
     haku = build_client(partner, "haku", environ=ENV)
     assert haku.base_url == "https://haku.example/apiX"  # trailing slashes only
+    assert len(haku.session.limiter._recent) == 0  # nothing spent unless said
     only_runsignup = replace(partner, accounts={"runsignup": partner.accounts["runsignup"]})
     with pytest.raises(KeyError) as caught:
         build_client(only_runsignup, "haku", environ=ENV)
     assert caught.value.args[0] == "partner acme has no haku account"
+    with pytest.raises(PartnerConfigError) as unset:
+        build_client(partner, "runsignup", environ={"ACME_KEY": "k"})
+    assert str(unset.value) == (
+        "partner acme: runsignup credential api_secret expects environment variable "
+        "ACME_SECRET, which is not set"
+    )
+
+
+def test_the_credentials_are_masked_even_when_the_provider_s_client_registers_none() -> None:
+    """build_client hands the session every credential value: a provider added through the
+    registry need not remember to (the built-in clients also add theirs)."""
+    bare = replace(registry.spec_for("haku"), name="racewire", build_client=lambda s, a, c: s)
+    registry.register(bare)
+    try:
+        [partner] = parse_partners(PARTNERS)
+        account = replace(partner.accounts["haku"], provider="racewire")
+        session = build_client(
+            replace(partner, accounts={"racewire": account}), "racewire", environ=ENV
+        )
+        assert session.redact(f"id={ENV['ACME_KEY']}&s={ENV['ACME_SECRET']}") == "id=***&s=***"
+    finally:
+        registry.unregister("racewire")
