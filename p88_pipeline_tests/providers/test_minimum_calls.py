@@ -42,6 +42,8 @@ def test_runsignup_first_incremental_night_proves_a_short_removed_page_once_per_
     # a page as big as the page size asked, or no removals at all: nothing to prove
     assert RUNSIGNUP.minimum_calls(night({"e1": "r1"}, removed={"e1": 1000}, first=True)) == 3
     assert RUNSIGNUP.minimum_calls(night({"e1": "r1"}, first=True)) == 3
+    assert RUNSIGNUP.minimum_calls(night({"e1": "r1"}, removed={"e1": 1}, first=True)) == 4
+    assert RUNSIGNUP.minimum_calls(night({}, first=True)) == 1  # no future race: the list only
 
 
 def test_haku_needs_a_token_the_events_pages_and_each_event_s_changed_records() -> None:
@@ -51,6 +53,10 @@ def test_haku_needs_a_token_the_events_pages_and_each_event_s_changed_records() 
     busy = night(races, {"h1": 150}, {"h1": 50, "h3": 1}, events=101)
     assert HAKU.minimum_calls(busy) == 7
     assert HAKU.minimum_calls(night({}, events=100)) == 2
+    # changed and cancelled records share the pages: 100 + 1 -> 2; either alone fits in one
+    assert HAKU.minimum_calls(night({"h1": "r1"}, {"h1": 100}, {"h1": 1})) == 4
+    assert HAKU.minimum_calls(night({"h1": "r1"}, {"h1": 100})) == 3
+    assert HAKU.minimum_calls(night({"h1": "r1"}, removed={"h1": 100})) == 3
 
 
 def test_which_sandbox_partners_use_each_provider() -> None:
