@@ -14,6 +14,7 @@ from p88_pipeline.partners import parse_partners
 from p88_pipeline.providers.base import (
     AuthError,
     FilterRejectedError,
+    MalformedResponseError,
     ParticipantPage,
     ProviderConfigError,
 )
@@ -136,6 +137,18 @@ def test_a_token_request_refused_with_another_4xx_is_an_auth_error(stub) -> None
         list(client.list_events())
     assert "haku partner acme: token request refused (HTTP 400)" in str(caught.value)
     assert (caught.value.partner, len(stub.token_requests)) == ("acme", 1)
+
+
+@pytest.mark.parametrize("answer", [{"token_type": "bearer"}, ["a-token"], {"access_token": 7}])
+def test_a_token_answer_without_a_token_is_malformed_not_a_crash(stub, answer) -> None:
+    stub.script("/auth/oauth2/token", 200, body=answer)
+    client = make_client(stub, partner="acme")
+    with pytest.raises(MalformedResponseError) as caught:
+        list(client.list_events())
+    assert str(caught.value) == (
+        f"haku partner acme: {stub.token_url}: token answer has no access_token"
+    )
+    assert len(stub.log) == 1  # not retried: a well-formed answer that says no token
 
 
 def test_wrong_client_secret_is_an_auth_error_without_the_secret(stub) -> None:
