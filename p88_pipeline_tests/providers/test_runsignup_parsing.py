@@ -9,6 +9,7 @@ from p88_pipeline.providers.base import (
     AuthError,
     FilterRejectedError,
     InaccessibleError,
+    MalformedResponseError,
     ProviderError,
 )
 from p88_pipeline.providers.http import RetryableBody
@@ -57,6 +58,20 @@ def test_keyset_continues_only_while_a_page_is_full() -> None:
     assert answers.next_keyset({"1": [5, 7, 9], "2": [1, 2, 3]}, page_size=3) == 3
     # Page size over the whole answer: continue after the highest id.
     assert answers.next_keyset({"1": [5, 7], "2": [6]}, page_size=3) == 7
+
+
+@pytest.mark.parametrize(
+    ("ids", "counts"),
+    [
+        ({"1": [], "2": [4]}, {"1": 3, "2": 1}),  # a full event block, no id readable in it
+        ({"1": [], "2": []}, {"1": 2, "2": 1}),  # the whole answer full, no id readable at all
+    ],
+)
+def test_a_full_page_without_a_readable_id_is_malformed_not_a_crash(ids, counts) -> None:
+    """Nowhere to continue from: re-reading the start would loop, stopping would lose rows."""
+    with pytest.raises(MalformedResponseError) as caught:
+        answers.next_keyset(ids, page_size=3, counts=counts)
+    assert str(caught.value) == "a full page without a readable registration_id"
 
 
 def test_event_times_are_read_in_the_race_zone_and_other_times_in_eastern() -> None:
