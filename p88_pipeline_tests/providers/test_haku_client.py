@@ -96,6 +96,19 @@ def test_token_is_cached_then_renewed_shortly_before_it_expires(stub) -> None:
     assert all(r.status == 200 for r in stub.log)  # renewed ahead of time, never refused
 
 
+def test_a_token_is_shared_per_token_url_and_client_id_and_only_on_the_real_clock(stub) -> None:
+    """The run's steps build a client each: one token for them all. Another client id (same
+    secret) gets its own; clients on a test's own clock share nothing."""
+    list(make_client(stub).list_events())
+    list(make_client(stub).list_events())
+    assert len(stub.token_requests) == 1
+    stub.client_id = "another-client-same-secret"
+    list(make_client(stub).list_events())
+    assert len(stub.token_requests) == 2
+    list(make_client(stub, clock=FakeClock()).list_events())
+    assert len(stub.token_requests) == 3
+
+
 def test_a_token_revoked_mid_run_is_renewed_once_and_paging_continues(stub) -> None:
     def revoke_on_page_2(request: Logged) -> None:
         if request.path.endswith("/participants") and request.params.get("page") == "2":

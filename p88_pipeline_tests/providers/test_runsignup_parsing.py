@@ -44,6 +44,13 @@ def test_error_codes_map_to_what_the_engine_does_with_them(code, filtered, raise
         answers.check_body([error(code)], filtered=filtered)
 
 
+def test_a_filter_is_only_blamed_when_the_call_sent_one_and_a_missing_message_is_blank() -> None:
+    with pytest.raises(ProviderError) as caught:
+        answers.check_body({"error": {"error_code": 3}})  # no filter sent: not the filter's fault
+    assert type(caught.value) is ProviderError
+    assert str(caught.value) == "RunSignUp error 3: "
+
+
 def test_error_14_is_throttling() -> None:
     with pytest.raises(RetryableBody) as caught:
         answers.check_body(error(14))
