@@ -90,7 +90,7 @@ def test_token_is_cached_then_renewed_shortly_before_it_expires(stub) -> None:
     clock.now = 59.0
     list(client.list_events())
     assert len(stub.token_requests) == 1
-    clock.now = 61.0  # inside the last 60 s of the token's life: renew before it can die
+    clock.now = 60.0  # the last 60 s of the token's life begin: renew before it can die
     list(client.list_events())
     assert len(stub.token_requests) == 2
     assert all(r.status == 200 for r in stub.log)  # renewed ahead of time, never refused
@@ -100,8 +100,11 @@ def test_a_token_is_shared_per_token_url_and_client_id_and_only_on_the_real_cloc
     """The run's steps build a client each: one token for them all. Another client id (same
     secret) gets its own; clients on a test's own clock share nothing."""
     list(make_client(stub).list_events())
-    list(make_client(stub).list_events())
+    second = make_client(stub)
+    list(second.list_events())
     assert len(stub.token_requests) == 1
+    [token] = stub.tokens
+    assert second.session.redact(f"token {token}") == "token ***"  # a shared token is a secret
     stub.client_id = "another-client-same-secret"
     list(make_client(stub).list_events())
     assert len(stub.token_requests) == 2
