@@ -17,12 +17,13 @@ from p88_pipeline.providers.base import (
     MalformedResponseError,
     ParticipantPage,
     ProviderConfigError,
+    ProviderError,
 )
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.haku.client import HakuClient
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
-from p88_pipeline_tests.helpers import FakeClock, most_calls_in_window
+from p88_pipeline_tests.helpers import FAST_RETRY, FakeClock, most_calls_in_window
 from p88_pipeline_tests.providers.haku_stub import (
     HakuStub,
     Logged,
@@ -152,7 +153,16 @@ def test_a_token_request_refused_with_another_4xx_is_an_auth_error(stub) -> None
     with pytest.raises(AuthError) as caught:
         list(client.list_events())
     assert "haku partner acme: token request refused (HTTP 400)" in str(caught.value)
-    assert (caught.value.partner, len(stub.token_requests)) == ("acme", 1)
+    assert (caught.value.partner, caught.value.code, len(stub.token_requests)) == ("acme", 400, 1)
+
+
+def test_a_token_endpoint_that_keeps_failing_is_a_provider_error_not_the_credentials(stub) -> None:
+    stub.script("/auth/oauth2/token", 503, times=100)
+    client = make_client(stub, partner="acme")
+    with pytest.raises(ProviderError) as caught:
+        list(client.list_events())
+    assert type(caught.value) is ProviderError and "gave up after" in str(caught.value)
+    assert len(stub.token_requests) == FAST_RETRY.attempts
 
 
 @pytest.mark.parametrize("answer", [{"token_type": "bearer"}, ["a-token"], {"access_token": 7}])

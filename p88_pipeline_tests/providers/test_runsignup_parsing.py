@@ -43,6 +43,8 @@ def test_error_codes_map_to_what_the_engine_does_with_them(code, filtered, raise
     with pytest.raises(raised) as caught:
         answers.check_body([error(code)], filtered=filtered)
     assert str(caught.value) == f"RunSignUp error {code}: x"  # the retries' last problem too
+    if raised is not RetryableBody:
+        assert caught.value.code == code
 
 
 def test_a_filter_is_only_blamed_when_the_call_sent_one_and_a_missing_message_is_blank() -> None:
