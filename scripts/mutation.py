@@ -68,6 +68,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
     (
         "sync/freshness_inputs.py",
         [
+            "sync/test_freshness_inputs.py",
             "sync/test_stale_watermarks_plan.py",
             "defs/test_stale_watermarks_sensor.py",
             "defs/test_due_runs.py",
