@@ -113,6 +113,24 @@ def test_a_token_is_shared_per_token_url_and_client_id_and_only_on_the_real_cloc
     assert len(stub.token_requests) == 3
 
 
+def test_a_short_token_is_renewed_at_half_its_life_and_an_unreadable_one_lives_an_hour(stub):
+    stub.expires_in = 40  # shorter than twice the 60 s margin: renew after 20 s
+    clock = FakeClock()
+    client = make_client(stub, clock=clock)
+    for now, tokens in ((0.0, 1), (19.0, 1), (20.0, 2)):
+        clock.now = now
+        list(client.list_events())
+        assert len(stub.token_requests) == tokens, now
+    stub.expires_in = "soon"  # not a number of seconds: the default hour
+    clock = FakeClock()
+    client = make_client(stub, clock=clock)
+    for now, tokens in ((0.0, 3), (3539.0, 3), (3540.0, 4)):
+        clock.now = now
+        list(client.list_events())
+        assert len(stub.token_requests) == tokens, now
+    assert client.session.redact(f"t={client.tokens.get()}") == "t=***"  # a fetched token too
+
+
 def test_a_token_revoked_mid_run_is_renewed_once_and_paging_continues(stub) -> None:
     def revoke_on_page_2(request: Logged) -> None:
         if request.path.endswith("/participants") and request.params.get("page") == "2":
