@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from p88_pipeline.sync.freshness_inputs import PartnerInputs
+from p88_pipeline.partners import parse_partners
+from p88_pipeline.sync.freshness_inputs import PartnerInputs, plan_partner
+from p88_pipeline.sync.freshness_plan import EventWatermark
 from p88_pipeline.warehouse.freshness import RunRow
+from p88_pipeline_tests.sync.test_freshness_plan import PARTNER
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -68,3 +71,13 @@ def test_an_events_list_is_stale_when_never_read_or_older_than_the_max_age() -> 
     )
     assert inputs.stale_lists(["runsignup", "haku"], NOW, HOUR) == ["haku"]
     assert inputs.stale_lists(["runsignup", "other"], NOW, HOUR) == ["other"]
+
+
+def test_a_partner_s_plan_charges_the_stale_events_list_of_its_own_accounts_only() -> None:
+    (partner,) = parse_partners(PARTNER.format(extra="name: One"))
+    due = EventWatermark("runsignup", "e1", "r1", NOW + HOUR, None)  # never synced: due
+    elsewhere = EventWatermark("haku", "h1", "r2", NOW + HOUR, None)  # no haku account
+    result = plan_partner(partner, PartnerInputs(events=[due, elsewhere]), NOW)
+    assert result.due_ids() == ["runsignup:e1"]
+    assert result.list_reads == ("runsignup",)  # never read: charged with the first group
+    assert result.calls == {"runsignup": 3.0}  # a race (2) and the list (1)
