@@ -21,7 +21,7 @@ from p88_pipeline.providers.base import (
 )
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.haku.client import HakuClient
-from p88_pipeline.providers.http import RetryPolicy
+from p88_pipeline.providers.http import ApiSession, RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline_tests.helpers import FAST_RETRY, FakeClock, most_calls_in_window
 from p88_pipeline_tests.providers.haku_stub import (
@@ -129,6 +129,12 @@ def test_a_short_token_is_renewed_at_half_its_life_and_an_unreadable_one_lives_a
         list(client.list_events())
         assert len(stub.token_requests) == tokens, now
     assert client.session.redact(f"t={client.tokens.get()}") == "t=***"  # a fetched token too
+
+
+def test_the_client_masks_its_own_credentials_even_on_a_bare_session(stub) -> None:
+    session = ApiSession("haku", "acme", limiter=TokenBucket(1000))  # no secrets given
+    HakuClient(session, stub.base_url, stub.token_url, stub.client_id, stub.client_secret)
+    assert session.redact(f"{stub.client_id}:{stub.client_secret}") == "***:***"
 
 
 def test_a_token_revoked_mid_run_is_renewed_once_and_paging_continues(stub) -> None:
