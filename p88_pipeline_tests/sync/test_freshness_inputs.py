@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.partners import parse_partners
-from p88_pipeline.sync.freshness_inputs import PartnerInputs, plan_partner
+from p88_pipeline.sync.freshness_inputs import PartnerInputs, plan_partner, reusable_list_age
 from p88_pipeline.sync.freshness_plan import EventWatermark
-from p88_pipeline.warehouse.freshness import RunRow
+from p88_pipeline.warehouse.freshness import RunRow, note_list_read
 from p88_pipeline_tests.sync.test_freshness_plan import PARTNER
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -81,3 +81,11 @@ def test_a_partner_s_plan_charges_the_stale_events_list_of_its_own_accounts_only
     assert result.due_ids() == ["runsignup:e1"]
     assert result.list_reads == ("runsignup",)  # never read: charged with the first group
     assert result.calls == {"runsignup": 3.0}  # a race (2) and the list (1)
+
+
+def test_a_stored_events_list_is_reused_up_to_exactly_its_max_age(engine) -> None:
+    note_list_read(engine, "runsignup", "1", NOW - HOUR, 2)
+    assert reusable_list_age(engine, "runsignup", "1", NOW, HOUR) == HOUR
+    assert reusable_list_age(engine, "runsignup", "1", NOW + timedelta(seconds=1), HOUR) is None
+    assert reusable_list_age(engine, "runsignup", "1", NOW, None) is None  # no max age: read it
+    assert reusable_list_age(engine, "haku", "1", NOW, HOUR) is None  # never read
