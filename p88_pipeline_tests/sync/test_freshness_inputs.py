@@ -8,7 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.partners import parse_partners
-from p88_pipeline.sync.freshness_inputs import PartnerInputs, plan_partner, reusable_list_age
+from p88_pipeline.sync.freshness_inputs import (
+    PartnerInputs,
+    gather,
+    plan_partner,
+    reusable_list_age,
+)
 from p88_pipeline.sync.freshness_plan import EventWatermark
 from p88_pipeline.warehouse.freshness import RunRow, note_list_read
 from p88_pipeline_tests.sync.test_freshness_plan import PARTNER
@@ -89,3 +94,6 @@ def test_a_stored_events_list_is_reused_up_to_exactly_its_max_age(engine) -> Non
     assert reusable_list_age(engine, "runsignup", "1", NOW + timedelta(seconds=1), HOUR) is None
     assert reusable_list_age(engine, "runsignup", "1", NOW, None) is None  # no max age: read it
     assert reusable_list_age(engine, "haku", "1", NOW, HOUR) is None  # never read
+    (partner,) = parse_partners(PARTNER.format(extra="name: One"))
+    gathered = gather(engine, [partner], NOW, NOW)
+    assert gathered[partner.id].list_reads == {"runsignup": (NOW - HOUR, 2)}
