@@ -111,6 +111,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         ["providers/test_minimum_calls.py", "providers/test_provider_parts.py"],
     ),
     # The doctor's live checks against the sandbox (`p88 doctor`): the probes' only callers.
+    ("providers/probe.py", ["providers/test_probe_judgments.py", "commands/test_doctor.py"]),
     ("providers/*probe.py", ["commands/test_doctor.py"]),
     (
         "providers/haku/*",
