@@ -52,7 +52,10 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("sync/plan.py", ["sync/test_plan.py"]),
     ("sync/schedule_plan.py", ["sync/test_schedule_plan.py"]),
     ("sync/guard.py", ["sync/test_guard.py", "reliability/test_record_faults.py"]),
-    ("sync/stale_watermarks_plan.py", ["sync/test_stale_watermarks_plan.py"]),
+    (
+        "sync/stale_watermarks_plan.py",
+        ["sync/test_stale_watermarks_plan.py", "sync/test_stale_watermarks_decisions.py"],
+    ),
     ("sync/outcome.py", ["sync/test_outcome.py"]),
     ("sync/cancel.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
     ("sync/figures.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
