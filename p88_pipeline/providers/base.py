@@ -32,9 +32,10 @@ class Event:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a read holds thousands at once
 class Participant:
-    """One registration, normalized to the columns people query; `raw` keeps the original record."""
+    """One registration, normalized to the columns people query; `raw` keeps the original record
+    as JSON text (`fields.json_text`): a read holds a page of these, not a page of dicts."""
 
     provider: str
     event_id: str
@@ -53,7 +54,7 @@ class Participant:
     amount_paid: Decimal | None = None
     removed_at: datetime | None = None
     removed_reason: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    raw: str = field(default="{}", compare=False)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,10 @@ class ApiSession:
         self._sleep = sleep
         self._in_flight = threading.BoundedSemaphore(max_in_flight)
         self._count_lock = threading.Lock()
+        # One answer decoded at a time per session: decoding holds the GIL anyway, and two pages
+        # being decoded at once are a run's memory peak (a full RunSignUp page is thousands of
+        # records).
+        self._decoding = threading.Lock()
         self.http = requests.Session()
         self.http.verify = verify_tls
         self.http.headers["User-Agent"] = "p88-pipeline/0.1"
@@ -130,6 +134,7 @@ class ApiSession:
         check_body: Callable[[Any], None] | None = None,
         on_unauthorized: Callable[[], dict[str, str]] | None = None,
         response_headers: dict[str, str] | None = None,
+        object_hook: Callable[[dict], Any] | None = None,
         **kwargs: Any,
     ) -> Any:
         """One logical call: paced, retried on throttling/5xx/timeouts/bad bodies, counted.
@@ -137,6 +142,7 @@ class ApiSession:
         `check_body` raises RetryableBody for errors that a retry may fix, or a ProviderError.
         `on_unauthorized` may return fresh headers once (e.g. a renewed OAuth token).
         `response_headers`, when given, receives the answer's headers (pagination metadata).
+        `object_hook` is json's: each object as it is decoded (a client parses records there).
         """
         headers = dict(headers or {})
         reauthorized = False
@@ -188,7 +194,8 @@ class ApiSession:
                     partner=self.partner,
                 )
             try:
-                body = response.json()
+                with self._decoding:
+                    body = response.json(object_hook=object_hook)
             except ValueError:
                 last_problem = f"malformed JSON body ({len(response.content)} bytes)"
                 log.warning("%s attempt %d: %s", self._where(url), attempt + 1, last_problem)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from p88_pipeline.providers.base import RejectedRecord
+from p88_pipeline.providers.base import MalformedResponseError, RejectedRecord
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -200,14 +200,25 @@ def by_offset(fetch: Fetch, size: PageSize) -> Iterator[Sequence[T]]:
 
 
 def by_keyset(fetch: Callable[[K | None], T], next_key: Callable[[T], K | None]) -> Iterator[T]:
-    """`fetch(after)` from the start (after=None); `next_key(page)` is None when it was the last."""
+    """`fetch(after)` from the start (after=None); `next_key(page)` is None when it was the last.
+
+    A cursor that does not move forward means the server ignored it: reading on would return the
+    same page for ever, so the read fails (and stores nothing) instead. A page is let go before
+    the next is read: a read holds one page at a time."""
     after: K | None = None
     while True:
         page = fetch(after)
+        following = next_key(page)
         yield page
-        after = next_key(page)
-        if after is None:
+        del page
+        if following is None:
             return
+        if after is not None and not following > after:
+            raise MalformedResponseError(
+                f"keyset paging did not advance (after {after!r}, next {following!r}): "
+                "the server ignores the cursor"
+            )
+        after = following
 
 
 def parse_or_reject(

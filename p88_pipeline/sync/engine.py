@@ -38,6 +38,7 @@ from p88_pipeline.sync.group import (
     sync_group,
 )
 from p88_pipeline.sync.guard import SuspiciousReadError
+from p88_pipeline.sync.memory import return_large_blocks
 from p88_pipeline.warehouse.events import (
     active_counts,
     load_events,
@@ -158,6 +159,7 @@ def sync_participants(
     in-flight cap keep the partner inside its quota whatever the parallelism.
     """
     started = time.monotonic()
+    return_large_blocks()  # a page's buffers freed at once: memory stays one page per read
     figures = SyncFigures(client.provider, partner.slug, events_future=len(future))
     live.track("participants", figures, client)
     calls_before = client.calls

@@ -130,6 +130,7 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
             if len(batch) >= BATCH_ROWS:
                 upserted += writer.upsert(batch)
                 batch = []
+            del page  # not kept while the client reads the next page
         upserted += writer.upsert(batch)
         removed += writer.cancelled
         if group.sync_type == plan.INCREMENTAL:

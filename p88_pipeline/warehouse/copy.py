@@ -9,8 +9,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
+
+from p88_pipeline.providers.fields import compact_json
 
 
 def _quoted(text: str) -> str:
@@ -59,19 +60,17 @@ def without_nul(value: Any) -> Any:
 
 def json_text(value: Any) -> str:
     """JSON for a jsonb or text column: the payload as served, minus NUL (same rule as text)."""
-    text = _dumps(value)
+    text = compact_json(value)
     if "\\u0000" not in text:  # the common case: no NUL anywhere, no walk needed
         return text
-    return _dumps(without_nul(value))
+    return compact_json(without_nul(value))
 
 
-def _dumps(value: Any) -> str:
-    """orjson (several times faster: this runs for every row loaded); the standard library for
-    what orjson refuses, such as integers beyond 64 bits, which it must not round."""
-    try:
-        return orjson.dumps(value, default=str).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, default=str)
+def stored_json(text: str) -> str:
+    """A record's JSON text (`Participant.raw`) for a jsonb column, minus NUL (same rule)."""
+    if "\\u0000" not in text:
+        return text
+    return json_text(json.loads(text))
 
 
 class CsvStream(io.TextIOBase):

@@ -8,10 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import psycopg2.errors
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Participant, RejectedRecord, Removal
-from p88_pipeline.warehouse.copy import copy_lines, copy_rows, json_text, without_nul
+from p88_pipeline.warehouse.copy import (
+    copy_lines,
+    copy_rows,
+    json_text,
+    stored_json,
+    without_nul,
+)
 
 COLUMNS = (
     "provider",
@@ -91,7 +98,7 @@ def _csv_line(partner_id: str, p: Participant) -> str:
                 "" if p.amount_paid is None else str(p.amount_paid),
                 _moment(p.removed_at),
                 _text(p.removed_reason),
-                _text(json_text(p.raw)),
+                _text(stored_json(p.raw)),
             )
         )
         + "\n"
@@ -117,7 +124,6 @@ class ParticipantWriter:
         self.track_seen = True  # only a full read reconciles; begin() says which this is
         self._staged = False
         self._fresh = False
-        self._loaded: set[tuple[str, str]] = set()
         # Session-lived temp tables emptied at each commit: no catalog churn per transaction, and
         # no defaults (the stage must not draw ids from the participants sequence).
         conn.exec_driver_sql(
@@ -136,7 +142,6 @@ class ParticipantWriter:
         into participants: no staging pass, no conflicts possible, nothing to reconcile. The
         partner lock guarantees nobody else writes these events meanwhile."""
         self.track_seen = full
-        self._loaded.clear()
         self._fresh = False
         if not full:
             return {}
@@ -161,14 +166,20 @@ class ParticipantWriter:
                 key = (p.event_id, p.participant_id)
                 if key not in newest or not _older(p, newest[key]):
                     newest[key] = p
-            if self._loaded.isdisjoint(newest):
-                copy_lines(
-                    self.conn,
-                    "participants",
-                    COLUMNS,
-                    (_csv_line(self.partner_id, p) for p in newest.values()),
-                )
-                self._loaded.update(newest)
+            try:
+                # In a savepoint: a registration an earlier batch loaded (a page shifted under
+                # the read) fails this COPY on the primary key, and the batch is merged instead.
+                # Cheaper than remembering every key loaded, which grows with the race.
+                with self.conn.begin_nested():
+                    copy_lines(
+                        self.conn,
+                        "participants",
+                        COLUMNS,
+                        (_csv_line(self.partner_id, p) for p in newest.values()),
+                    )
+            except psycopg2.errors.UniqueViolation:
+                pass
+            else:
                 self.cancelled += sum(p.removed_at is not None for p in newest.values())
                 return len(newest)
         if self._staged:

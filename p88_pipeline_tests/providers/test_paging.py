@@ -4,8 +4,13 @@ docs/testing.md)."""
 
 from __future__ import annotations
 
+import weakref
+from collections import deque
 from typing import Any
 
+import pytest
+
+from p88_pipeline.providers.base import MalformedResponseError
 from p88_pipeline.providers.paging import (
     Cap,
     PageCaps,
@@ -102,6 +107,42 @@ def test_keyset_paging_starts_without_a_cursor_and_stops_when_there_is_no_next()
         ["c"],
     ]
     assert asked == [None, "b"]
+
+
+def test_keyset_paging_fails_loudly_when_the_server_ignores_the_cursor() -> None:
+    """A server that ignores after_registration_id answers the same page for ever: the read
+    fails on the second page instead of looping (and the group stores nothing)."""
+    asked: list[Any] = []
+
+    def fetch(after: int | None) -> list[int]:
+        asked.append(after)
+        if len(asked) > 3:
+            raise AssertionError("still reading: the cursor check is missing")
+        return [1, 2]
+
+    with pytest.raises(MalformedResponseError, match="did not advance .*ignores the cursor"):
+        list(by_keyset(fetch, lambda page: page[-1]))
+    assert asked == [None, 2]
+
+
+def test_keyset_paging_lets_a_page_go_before_reading_the_next() -> None:
+    """One page in memory at a time: the pager keeps no reference to a page it handed over
+    while it reads the next one (a full RunSignUp page is thousands of records)."""
+
+    class Page(list):
+        pass
+
+    alive: list[weakref.ref] = []
+
+    def fetch(after: int | None) -> Page:
+        assert all(ref() is None for ref in alive), "the previous page is still held"
+        page = Page([(after or 0) + 1])
+        alive.append(weakref.ref(page))
+        return page
+
+    pages = by_keyset(fetch, lambda page: page[-1] if page[-1] < 3 else None)
+    deque(pages, maxlen=0)  # a consumer that keeps nothing
+    assert len(alive) == 3
 
 
 def test_unreadable_records_are_rejected_with_their_id_when_they_have_one() -> None:

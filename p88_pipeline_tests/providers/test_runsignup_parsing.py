@@ -1,5 +1,6 @@
 """RunSignUp payload rules that need no server: errors in bodies, keyset paging, time zones."""
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from p88_pipeline.providers.base import (
     FilterRejectedError,
     InaccessibleError,
     MalformedResponseError,
+    Participant,
     ProviderError,
 )
 from p88_pipeline.providers.http import RetryableBody
@@ -145,3 +147,42 @@ def test_partner_file_flags_read_yaml_and_runsignup_spellings() -> None:
     falsy = [False, 0, None, "false", "F", "no", "0", ""]
     assert [client._flag(v) for v in truthy] == [True] * len(truthy)
     assert [client._flag(v) for v in falsy] == [False] * len(falsy)
+
+
+def test_records_are_parsed_while_the_page_is_decoded_and_the_rest_stays_for_its_block() -> None:
+    """A participants page never exists as dicts all at once: each whole record becomes a
+    Participant while json decodes it. A nested object carrying a registration id (no user) is
+    left alone; a record without its own event id stays a dict and is parsed with its block's."""
+    page = json.dumps(
+        [
+            {
+                "event": {"event_id": 600001},
+                "participants": [
+                    {
+                        "registration_id": 7,
+                        "event_id": 600001,
+                        "last_modified": 1731866183,
+                        "user": {"first_name": "Ann", "address": {"city": "Oslo"}},
+                        "transfer": {"registration_id": 6, "event_id": 600001, "last_modified": 1},
+                    },
+                    {"registration_id": 8, "last_modified": 1731866183, "user": {}},
+                    {"registration_id": 9, "user": {}},
+                ],
+            }
+        ]
+    )
+    records_read = json.loads(page, object_hook=records.parsed_while_decoded)[0]["participants"]
+    ann, no_event, unreadable = records_read
+    assert type(ann) is Participant and ann.first_name == "Ann"
+    assert json.loads(ann.raw)["transfer"] == {
+        "registration_id": 6,
+        "event_id": 600001,
+        "last_modified": 1,
+    }
+    assert json.loads(ann.raw)["user"] == {"first_name": "Ann", "address": {"city": "Oslo"}}
+    assert isinstance(no_event, dict) and isinstance(unreadable, dict)
+    assert [records.registration_id(r) for r in records_read] == [7, 8, 9]
+    assert records.parse_page_record(ann, "600002") is ann
+    assert records.parse_page_record(no_event, "600002").event_id == "600002"
+    with pytest.raises(ValueError, match="last_modified"):
+        records.parse_page_record(unreadable, "600002")

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from p88_pipeline.providers.base import Event, MalformedResponseError, Participant
-from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
+from p88_pipeline.providers.fields import compact_json, int_or_none, parse_money, text_or_none
 from p88_pipeline.providers.timeparse import parse_date, parse_local, zone
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def parse_participant(
         amount_paid=parse_money(raw.get("transaction_amount")),
         removed_at=removed_at,
         removed_reason=CANCELLED_REASON if removed_at else None,
-        raw=raw,
+        raw=compact_json(raw),
     )
 
 

@@ -7,6 +7,7 @@ Participants are read per race, several event ids per call, keyset-paged by regi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,6 @@ from p88_pipeline.providers.base import (
     MalformedResponseError,
     ParticipantPage,
 )
-from p88_pipeline.providers.fields import int_or_none
 from p88_pipeline.providers.http import ApiSession
 from p88_pipeline.providers.paging import (
     PageCaps,
@@ -29,9 +29,11 @@ from p88_pipeline.providers.runsignup.answers import check_body, next_keyset
 from p88_pipeline.providers.runsignup.records import (
     PROVIDER,
     parse_event,
-    parse_participant,
+    parse_page_record,
     parse_removal,
+    parsed_while_decoded,
     record_id,
+    registration_id,
 )
 from p88_pipeline.providers.spec import AccountSettings
 from p88_pipeline.providers.timeparse import EASTERN, to_unix
@@ -106,6 +108,7 @@ class RunSignUpClient:
         *,
         filtered: bool = False,
         headers: dict[str, str] | None = None,
+        object_hook: Callable[[dict], Any] | None = None,
     ) -> Any:
         return self.session.request_json(
             "GET",
@@ -115,6 +118,7 @@ class RunSignUpClient:
                 body, filtered=filtered, race_call=path.startswith("/race/")
             ),
             response_headers=headers,
+            object_hook=object_hook,
         )
 
     def races_start_date(self) -> str:
@@ -165,9 +169,11 @@ class RunSignUpClient:
         per_page: int,
         modified_after: datetime | None = None,
         after: int | None = None,
+        record_hook: Callable[[dict], Any] | None = None,
     ) -> tuple[list[tuple[str, list]], bool | None]:
         """One page of a race's participants or removed-participants: (event_id, records) per
-        event block, and what pagination metadata says (None: the answer carries none)."""
+        event block, and what pagination metadata says (None: the answer carries none).
+        `record_hook`: json's object_hook, to parse records while the page is decoded."""
         params: dict[str, Any] = {
             "event_id": ",".join(event_ids),
             "results_per_page": per_page,
@@ -180,7 +186,8 @@ class RunSignUpClient:
         if after is not None:
             params["after_registration_id"] = after
         headers: dict[str, str] = {}
-        body = self._get(path, params, filtered=modified_after is not None, headers=headers)
+        filtered = modified_after is not None
+        body = self._get(path, params, filtered=filtered, headers=headers, object_hook=record_hook)
         if not isinstance(body, list):
             raise MalformedResponseError(f"{path}: expected a list of events, got {body!r:.80}")
         blocks = []
@@ -199,75 +206,101 @@ class RunSignUpClient:
         wanted: int,
         events: Sequence[Event],
         modified_after: datetime | None,
-    ) -> Iterator[tuple[str, list]]:
-        """Keyset-paged (after_registration_id) reads of one race's events: (event_id, records).
+        parse: Callable[[str, list], ParticipantPage],
+        record_hook: Callable[[dict], Any] | None = None,
+    ) -> Iterator[ParticipantPage]:
+        """Keyset-paged (after_registration_id) reads of one race's events, parsed per event block.
 
         The quirk: one call answers for several events, each in its own block, and where the
         next page starts depends on every block (`next_keyset`): a block of higher ids is read
         again while a lower one goes on, so how full a page was counts every record, but only
         records not seen before in this read are evidence that a short page was not the last.
+        A page is parsed as soon as it arrives, so its dicts are gone before the next is asked.
         """
         size = PageSize(wanted, endpoint, self.caps)
         event_ids = [e.event_id for e in events]
         seen: set[int] = set()
 
-        def fetch(after: int | None) -> tuple[list[tuple[str, list]], bool | None]:
-            return self.participants_page(path, event_ids, size.asked, modified_after, after)
+        def fetch(after: int | None) -> tuple[list[_Block], bool | None]:
+            blocks, more = self.participants_page(
+                path, event_ids, size.asked, modified_after, after, record_hook
+            )
+            return [_Block.read(event_id, records, parse) for event_id, records in blocks], more
 
-        def next_key(page: tuple[list[tuple[str, list]], bool | None]) -> int | None:
+        def next_key(page: tuple[list[_Block], bool | None]) -> int | None:
             blocks, more = page
             per_event: dict[str, list[int]] = {}
             fresh: dict[str, int] = {}
-            for event_id, records in blocks:
-                ids = [
-                    int_or_none(r.get("registration_id")) if isinstance(r, dict) else None
-                    for r in records
-                ]
-                per_event[event_id] = sorted(n for n in ids if n is not None)
-                fresh[event_id] = sum(1 for n in ids if n is None or n not in seen)
-                seen.update(n for n in ids if n is not None)
-            counts = {event_id: len(records) for event_id, records in blocks}
+            for block in blocks:
+                per_event[block.event_id] = sorted(n for n in block.ids if n is not None)
+                fresh[block.event_id] = sum(1 for n in block.ids if n is None or n not in seen)
+                seen.update(n for n in block.ids if n is not None)
+            counts = {block.event_id: len(block.ids) for block in blocks}
             fill = max(counts.values(), default=0)
             if sum(counts.values()) >= size.asked > fill:
                 fill = size.asked  # the whole answer is one full page (the other reading)
             if size.ends_read(fill, more, new_rows=sum(fresh.values())):
                 return None
-            return next_keyset(per_event, max(1, fill), counts)
+            after = next_keyset(per_event, max(1, fill), counts)
+            if after is not None:
+                # Only ids past the cursor can come again: what the read remembers stays a page.
+                seen.intersection_update([n for n in seen if n > after])
+            return after
 
         for blocks, _ in by_keyset(fetch, next_key):
-            yield from blocks
+            while blocks:  # handed over one by one: none is kept while the next page is read
+                yield blocks.pop(0).page
 
     def iter_participant_pages(
         self, events: Sequence[Event], modified_after: datetime | None
     ) -> Iterator[ParticipantPage]:
-        race_id = events[0].race_id
-        path = f"/race/{race_id}/participants"
-        pages = self._paged(path, "participants", self.page_size, events, modified_after)
-        for event_id, records in pages:
+        def parse(event_id: str, records: list) -> ParticipantPage:
             good, rejected = parse_or_reject(
                 records,
-                lambda raw, e=event_id: parse_participant(raw, e or None),
+                lambda raw: parse_page_record(raw, event_id or None),
                 provider=PROVIDER,
                 event_id=event_id,
                 id_of=record_id,
             )
-            yield ParticipantPage(participants=good, rejected=rejected)
+            return ParticipantPage(participants=good, rejected=rejected)
+
+        path = f"/race/{events[0].race_id}/participants"
+        wanted = self.page_size
+        yield from self._paged(
+            path, "participants", wanted, events, modified_after, parse, parsed_while_decoded
+        )
 
     def iter_removals(
         self, events: Sequence[Event], modified_after: datetime
     ) -> Iterator[ParticipantPage]:
-        race_id = events[0].race_id
-        path = f"/race/{race_id}/removed-participants"
-        size = self.removed_page_size
-        pages = self._paged(path, "removed-participants", size, events, modified_after)
-        for event_id, records in pages:
+        def parse(event_id: str, records: list) -> ParticipantPage:
             good, rejected = parse_or_reject(
                 records,
-                lambda raw, e=event_id: parse_removal(raw, e),
+                lambda raw: parse_removal(raw, event_id),
                 provider=PROVIDER,
                 event_id=event_id,
             )
-            yield ParticipantPage(removals=good, rejected=rejected)
+            return ParticipantPage(removals=good, rejected=rejected)
+
+        path = f"/race/{events[0].race_id}/removed-participants"
+        size = self.removed_page_size
+        yield from self._paged(path, "removed-participants", size, events, modified_after, parse)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One event's block of a keyset page: its registration ids (what paging needs) and its
+    parsed records, without the dicts they were read from."""
+
+    event_id: str
+    ids: list[int | None]
+    page: ParticipantPage
+
+    @classmethod
+    def read(
+        cls, event_id: str, records: list, parse: Callable[[str, list], ParticipantPage]
+    ) -> _Block:
+        return cls(event_id, [registration_id(r) for r in records], parse(event_id, records))
 
 
 def _flag(value: Any) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from p88_pipeline.providers.base import Event, Participant, Removal
-from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
+from p88_pipeline.providers.fields import compact_json, int_or_none, parse_money, text_or_none
+from p88_pipeline.providers.paging import UNREADABLE
 from p88_pipeline.providers.timeparse import EASTERN, from_unix, parse_date, parse_local, zone
 
 PROVIDER = "runsignup"
@@ -18,6 +19,27 @@ PROVIDER = "runsignup"
 def record_id(raw: Any) -> str | None:
     """The registration id of an unreadable record, when it still has one."""
     return text_or_none(raw.get("registration_id")) if isinstance(raw, dict) else None
+
+
+def registration_id(record: Any) -> int | None:
+    """A record's id as keyset paging needs it, whether parsed already or not."""
+    if type(record) is Participant:
+        return int_or_none(record.participant_id)
+    return int_or_none(record.get("registration_id")) if isinstance(record, dict) else None
+
+
+def parsed_while_decoded(raw: dict) -> Any:
+    """json's object_hook for participants pages: a record becomes a Participant as soon as it
+    is decoded, so a full page (2,500 records) never exists as dicts all at once, a run's memory
+    peak otherwise. Only an object shaped like a whole record (an id, a user, a modification
+    time); one that does not parse on its own (no event id of its own, unreadable) stays a dict
+    for parse_or_reject, with its block's event id."""
+    if "registration_id" not in raw or "last_modified" not in raw or "user" not in raw:
+        return raw
+    try:
+        return parse_participant(raw, None)
+    except UNREADABLE:
+        return raw
 
 
 def parse_event(race: dict, raw: dict) -> Event:
@@ -65,8 +87,15 @@ def parse_participant(raw: Any, event_id: str | None) -> Participant:
         registered_at=parse_local(raw.get("registration_date"), EASTERN),
         team=text_or_none(raw.get("team_name")),
         amount_paid=parse_money(raw.get("amount_paid")),
-        raw=raw,
+        raw=compact_json(raw),
     )
+
+
+def parse_page_record(raw: Any, event_id: str | None) -> Participant:
+    """A participants page's record: parsed already while decoded, or now with its block's id."""
+    if type(raw) is Participant:
+        return raw
+    return parse_participant(raw, event_id)
 
 
 def parse_removal(raw: dict, event_id: str) -> Removal:

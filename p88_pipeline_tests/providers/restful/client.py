@@ -14,7 +14,7 @@ from p88_pipeline.providers.base import (
     ParticipantPage,
     ProviderError,
 )
-from p88_pipeline.providers.fields import text_or_none
+from p88_pipeline.providers.fields import compact_json, text_or_none
 from p88_pipeline.providers.http import ApiSession
 from p88_pipeline.providers.paging import PageSize, by_offset, parse_or_reject
 from p88_pipeline.providers.spec import AccountSettings
@@ -59,7 +59,7 @@ def parse_registration(raw: Any, event_id: str) -> Participant:
         registered_at=parse_local(raw.get("registered_at"), UTC),
         removed_at=deleted,
         removed_reason="deleted" if deleted else None,
-        raw=raw,
+        raw=compact_json(raw),
     )
 
 
