@@ -114,3 +114,28 @@ def test_removed_participants_are_asked_in_the_partners_page_size(engine, sandbo
     asked = {p["results_per_page"] for p in participant_calls(sandbox, "/removed-participants")}
     assert asked == {"1"}
     assert_equals_truth(engine, sandbox)
+
+
+def test_a_block_served_again_is_no_proof_that_a_short_page_was_a_cap(sandbox) -> None:
+    """One call answers for a race's events, and the next page starts after the lowest full
+    block: a block of higher ids comes again. Here A holds 3 registrations and B 2 newer ones;
+    asked 10, the first answer is short, the read goes on after A's last id and gets B's two
+    again. Nothing new: 3 was the end, not a silent cap of 3 for every later read."""
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=10)
+    partner = replace(partner, accounts={"runsignup": account})
+    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    races: dict[str, list] = {}
+    for event in client.list_events():
+        races.setdefault(event.race_id, []).append(event)
+    a, b = next(events for events in races.values() if len(events) >= 2)[:2]
+    world = sandbox.world
+    for event, keep in ((a, 3), (b, 0)):
+        for pid in world.active_ids(world.event_state("runsignup", event.event_id))[keep:]:
+            world.remove_participant("runsignup", event.event_id, pid)
+    added = {world.add_participant("runsignup", b.event_id) for _ in range(2)}
+    pages = list(client.iter_participant_pages([a, b], None))
+    read = {(p.event_id, p.participant_id) for page in pages for p in page.participants}
+    assert len(read) == 5 and {pid for e, pid in read if e == b.event_id} == added
+    assert client.caps.get("participants").cap is None  # nothing learned from a re-read
+    assert client.caps.extra["participants"] == 1  # the one page read past the short one
