@@ -12,6 +12,8 @@ import pytest
 from p88_pipeline.partners import parse_partners
 from p88_pipeline.providers.base import AuthError, Event, ProviderError, RejectedRecord
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.haku.client import HakuClient
+from p88_pipeline.providers.http import ApiSession
 from p88_pipeline.providers.probe import (
     FAIL,
     PASS,
@@ -22,6 +24,7 @@ from p88_pipeline.providers.probe import (
     ProbeTarget,
     run_probe,
 )
+from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline_tests.providers.test_provider_parts import ENV, PARTNERS
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -44,6 +47,7 @@ def test_a_page_cap_is_judged_and_learned_from_at_most_two_pages(probe) -> None:
     probe.page_cap("a", 5, Page([]), None)
     probe.page_cap("b", 5, Page(range(3), more=False), None)
     probe.page_cap("c", 5, Page(range(3)), Page([]))
+    probe.page_cap("d", 5, Page(range(3)), Page([9]))  # one more row is enough
     assert probe.checks == [
         Check("page cap: events", PASS, "a full page of 5 rows as asked"),
         Check(
@@ -61,16 +65,24 @@ def test_a_page_cap_is_judged_and_learned_from_at_most_two_pages(probe) -> None:
         Check("page cap: a", PASS, "empty list: nothing to measure"),
         Check("page cap: b", PASS, "3 rows < 5 asked, the last page (pagination metadata)"),
         Check("page cap: c", PASS, "3 rows < 5 asked, the last page (page 2 was empty)"),
+        Check(
+            "page cap: d",
+            WARN,
+            "pages hold 3 rows though 5 were asked (page 2 had more rows): a silent cap",
+            "nothing to do: learned and saved, the sync asks 3 per page from now on",
+        ),
     ]
     caps = probe.client.caps
     assert (caps.get("events").cap, caps.get("events").largest) == (None, 5)
     assert (caps.get("participants").cap, caps.get("participants").largest) == (3, 3)
     assert (caps.get("races").cap, caps.get("races").largest) == (3, 4)  # the bigger page
     assert caps.get("b").cap is None and caps.get("c").cap is None
+    assert (caps.get("a").cap, caps.get("a").largest) == (None, 0)  # an empty page: no size
 
 
 def test_only_a_short_page_without_metadata_needs_a_second_page(probe) -> None:
     assert probe.second_page_needed(5, Page(range(3)))
+    assert probe.second_page_needed(5, Page([1]))
     assert not probe.second_page_needed(5, Page(range(5)))
     assert not probe.second_page_needed(5, Page([]))
     assert not probe.second_page_needed(5, Page(range(3), more=False))
@@ -78,12 +90,14 @@ def test_only_a_short_page_without_metadata_needs_a_second_page(probe) -> None:
 
 
 def test_required_fields_unreadable_rows_fail_only_when_they_are_most(probe) -> None:
-    bad = [RejectedRecord("haku", "e1", "missing id", {})] * 3
+    bad = [RejectedRecord("haku", "e1", "missing id", {})] * 2
+    bad.append(RejectedRecord("haku", "e1", "not an object", "x"))  # the first reason is shown
     probe.rows("participants", 0, [], 0, "an id")
     probe.rows("participants", 6, bad, 0, "an id")  # half: a warning
     probe.rows("participants", 5, bad, 0, "an id", about="event 7")  # most: a failure
     probe.rows("participants", 5, [], 2, "an id")
     probe.rows("participants", 5, [], 0, "an id")
+    probe.rows("participants", 1, bad[2:], 0, "an id")
     quarantine = "the sync quarantines them in rejected_records; rows need an id"
     assert probe.checks == [
         Check("fields: participants", PASS, "no rows to look at"),
@@ -102,6 +116,7 @@ def test_required_fields_unreadable_rows_fail_only_when_they_are_most(probe) -> 
             "every page of every future event",
         ),
         Check("fields: participants", PASS, "5 rows with an id"),
+        Check("fields: participants", FAIL, "1 of 1 rows unreadable (not an object)", quarantine),
     ]
 
 
@@ -110,11 +125,13 @@ def test_sort_order_counts_the_neighbours_out_of_order(probe) -> None:
     probe.order("events", [1, 3, 2, 2, 4], False, WARN, "why")
     probe.order("events", [4, 2, 3, 1], True, FAIL, "why")
     probe.order("events", [3, 3, 1], True, FAIL, "why")
+    probe.order("events", [2, 1], False, WARN, "why")  # two rows: one pair to compare
     assert probe.checks == [
         Check("sort order: events", PASS, "fewer than 2 rows: nothing to compare"),
         Check("sort order: events", WARN, "1 of 4 neighbours out of order", "why"),
         Check("sort order: events", FAIL, "1 of 3 neighbours out of order", "why"),
         Check("sort order: events", PASS, "3 rows in order"),
+        Check("sort order: events", WARN, "1 of 1 neighbours out of order", "why"),
     ]
 
 
@@ -174,6 +191,7 @@ def test_a_refusal_or_an_error_ends_the_probe_as_a_failure_of_its_step(probe) ->
 
     heard = []
     target = ProbeTarget(now=NOW, watch=lambda *a: heard.append(a))
+    probe.client.session.calls = 3  # calls made before: the progress row counts them
     assert run_probe(probe.client, target, refused) == [
         Check("x", PASS, "fine"),
         Check(
@@ -183,7 +201,20 @@ def test_a_refusal_or_an_error_ends_the_probe_as_a_failure_of_its_step(probe) ->
             "check the values of ACME_KEY, ACME_SECRET (the provider refused them)",
         ),
     ]
-    assert heard == [("authentication", 1, 0), ("authentication", 2, 0)]
+    assert heard == [("authentication", 1, 3), ("authentication", 2, 3)]
+    bare = HakuClient(ApiSession("haku", "acme", limiter=TokenBucket(10)), "u", "t", "i", "s")
+
+    def refused_long(p: Probe) -> None:
+        raise AuthError("y" * 300)
+
+    assert run_probe(bare, ProbeTarget(now=NOW), refused_long) == [
+        Check(
+            "authentication",
+            FAIL,
+            "y" * 200,
+            "check the values of the credentials (the provider refused them)",
+        )
+    ]
     [failed] = run_probe(probe.client, ProbeTarget(now=NOW), broken)
     assert failed == Check(
         "events list",
