@@ -4,6 +4,7 @@
     nice -n 19 .venv/bin/python scripts/mutation.py sync/plan.py redaction.py
     nice -n 19 .venv/bin/python scripts/mutation.py --sample 7 sync/engine.py   # ~10 %
     .venv/bin/python scripts/mutation.py --list                      # modules and their tests
+    .venv/bin/python scripts/mutation.py --census                    # mutants per module
 
 Per module, mutmut runs in a copy of the checkout (under $TMPDIR, never in the work tree) with
 only that module mutated and only that module's tests selected (TESTS below); within those,
@@ -278,11 +279,33 @@ def run_module(
         return by_status
 
 
+def census(modules: list[str]) -> int:
+    """How many mutants mutmut makes of each module with this configuration (the denominator
+    of the score over all rule modules), without running anything."""
+    from types import SimpleNamespace
+
+    from mutmut.mutation import file_mutation, pragma_handling
+
+    settings = SimpleNamespace(do_not_mutate_patterns=DO_NOT_MUTATE)
+    pragma_handling.config = lambda: settings  # what `mutmut run` reads from [tool.mutmut]
+    total = 0
+    for module in modules:
+        path = ROOT / "p88_pipeline" / module
+        count = len(file_mutation.mutate_file_contents(str(path), path.read_text()).mutant_names)
+        total += count
+        print(f"{module}: {count}")
+    print(f"TOTAL: {total}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="rule modules under p88_pipeline/ (globs)")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--list", action="store_true", help="list modules and their tests")
+    parser.add_argument(
+        "--census", action="store_true", help="count each module's mutants (nothing is run)"
+    )
     parser.add_argument(
         "--sample",
         default="",
@@ -291,6 +314,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     modules = rule_modules(args.modules)
+    if args.census:
+        return census(modules)
     if args.list or not modules:
         for module in modules:
             print(f"{module}: {' '.join(tests_for(module))}")
