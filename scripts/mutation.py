@@ -117,6 +117,10 @@ TESTS: list[tuple[str, list[str] | None]] = [
     # The doctor's live checks against the sandbox (`p88 doctor`): the probes' only callers.
     ("providers/probe.py", ["providers/test_probe_judgments.py", "commands/test_doctor.py"]),
     ("providers/haku/probe.py", ["providers/test_haku_probe.py", "commands/test_doctor.py"]),
+    (
+        "providers/runsignup/probe.py",
+        ["providers/test_runsignup_probe.py", "commands/test_doctor.py"],
+    ),
     ("providers/*probe.py", ["commands/test_doctor.py"]),
     (
         "providers/haku/*",

@@ -1,0 +1,120 @@
+"""RunSignUp's doctor probe (providers/runsignup/probe.py) against the sandbox: which calls it
+makes and every check it reports, word for word. test_doctor.py runs it through `p88 doctor` and
+checks statuses; the judgments themselves are in test_probe_judgments.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.probe import PASS, WARN, Check, ProbeTarget
+from p88_pipeline.providers.runsignup.probe import probe
+from p88_pipeline_tests.helpers import FAST_RETRY
+
+SLUG = "bravo"
+FIRST = "first future event listed (nothing stored yet)"
+
+
+def run(sandbox, page_size: int | None = None, removed_page_size: int | None = None):
+    """The probe's checks (clock skew only by its status) and the calls it made."""
+    partner = sandbox.partner(SLUG)
+    account = partner.accounts["runsignup"]
+    options = dict(account.options)
+    if removed_page_size:
+        options["removed_page_size"] = removed_page_size
+    account = replace(account, page_size=page_size or account.page_size, options=options)
+    client = build_client(
+        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
+    )
+    sandbox.server.reset_log()
+    found = probe(client, ProbeTarget(now=sandbox.world.clock.now()))
+    assert next(c for c in found if c.check == "clock skew").status == PASS
+    calls = [
+        (r.path.rsplit("/", 1)[-1], r.params.get("page"), r.params.get("after_registration_id"))
+        for r in sandbox.server.log
+    ]
+    return [c for c in found if c.check != "clock skew"], calls
+
+
+def test_a_healthy_account_passes_every_check(sandbox) -> None:
+    found, calls = run(sandbox)
+    assert found == [
+        Check("authentication", PASS, "the races list answered"),
+        Check("page cap: races", PASS, "1 rows < 1000 asked, the last page (page 2 was empty)"),
+        Check("events list", PASS, "2 events in 1 races from 2026-11-28"),
+        Check(
+            "page cap: participants", PASS, "40 rows < 2500 asked, the last page (page 2 was empty)"
+        ),
+        Check(
+            "fields: participants",
+            PASS,
+            f"event 600007 ({FIRST}): 40 rows with registration_id and last_modified",
+        ),
+        Check("sort order: participants by registration_id", PASS, "40 rows in order"),
+        Check("gender", PASS, "F/M/X seen (supports_nb=T sent)"),
+        Check("page cap: removed-participants", PASS, "empty list: nothing to measure"),
+        Check("fields: removed-participants", PASS, "no rows to look at"),
+        Check("incremental filter", PASS, "modified_after_timestamp one day ahead returns nothing"),
+    ]
+    last_id = max(sandbox.world.active_ids(sandbox.world.event_state("runsignup", "600007")))
+    assert calls == [
+        ("races", "1", None),
+        ("races", "2", None),  # a short page without metadata: one more proves the end
+        ("participants", "1", None),
+        ("participants", "1", str(last_id)),  # keyset: after page 1's last id
+        ("removed-participants", "1", None),
+        ("participants", "1", None),  # the filter, one day ahead
+    ]
+
+
+def test_removals_and_unreadable_rows_are_judged(sandbox) -> None:
+    world = sandbox.world
+    event = world.event_state("runsignup", "600007")
+    for pid in world.active_ids(event)[:2]:
+        world.remove_participant("runsignup", "600007", pid)
+    sandbox.server.inject(
+        "runsignup", SLUG, "invalid_records", count=1, path_contains="/participants"
+    )
+    sandbox.server.inject(
+        "runsignup", SLUG, "invalid_records", count=1, path_contains="removed-participants"
+    )
+    found, calls = run(sandbox, page_size=50, removed_page_size=5)
+    unreadable = "rows unreadable ('str' object has no attribute 'get')"
+    assert found[3:] == [
+        Check(
+            "page cap: participants", PASS, "43 rows < 50 asked, the last page (page 2 was empty)"
+        ),
+        Check(
+            "fields: participants",
+            WARN,
+            f"event 600007 ({FIRST}): 5 of 43 {unreadable}",  # 2 removed, 5 served unreadable
+            "the sync quarantines them in rejected_records; rows need registration_id and "
+            "last_modified",
+        ),
+        Check("sort order: participants by registration_id", PASS, "38 rows in order"),
+        Check("gender", PASS, "F/M/X seen (supports_nb=T sent)"),
+        Check(
+            "page cap: removed-participants",
+            PASS,
+            "4 rows < 5 asked, the last page (page 2 was empty)",
+        ),
+        Check(
+            "fields: removed-participants",
+            WARN,
+            f"2 of 4 {unreadable}",
+            "the sync quarantines them in rejected_records; rows need registration_id and a "
+            "removal time",
+        ),
+        Check("incremental filter", PASS, "modified_after_timestamp one day ahead returns nothing"),
+    ]
+    assert [c[0] for c in calls] == [
+        "races",
+        "races",
+        "participants",
+        "participants",
+        "removed-participants",
+        "removed-participants",  # keyset: after the highest readable id of the short page
+        "participants",
+    ]
+    removed_ids = sorted(int(pid) for pid in event.removed)
+    assert calls[5][2] == str(removed_ids[-1])
