@@ -80,7 +80,10 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ),
     ("sync/live.py", ["commands/test_progress.py"]),
     ("sync/*", ENGINE_TESTS),
-    ("warehouse/participants.py", ["warehouse/test_participants_writer.py"]),
+    (
+        "warehouse/participants.py",
+        ["warehouse/test_participants_writer.py", "reliability/test_text_columns.py"],
+    ),
     (
         "warehouse/copy.py",
         [
