@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -129,3 +130,14 @@ def test_the_credentials_are_masked_even_when_the_provider_s_client_registers_no
         assert session.redact(f"id={ENV['ACME_KEY']}&s={ENV['ACME_SECRET']}") == "id=***&s=***"
     finally:
         registry.unregister("racewire")
+
+
+def test_runsignup_s_races_list_is_complete_from_an_aware_instant() -> None:
+    """Start date: today in US Eastern minus the day of grace; complete from its midnight UTC
+    plus a day (zones down to UTC-12). Aware: the warehouse compares it with timestamptz."""
+    [partner] = parse_partners(PARTNERS)
+    client = build_client(partner, "runsignup", environ=ENV)
+    client.clock = lambda: datetime(2026, 5, 1, 3, 0, tzinfo=UTC)  # 23:00 on Apr 30 in Eastern
+    assert client.races_start_date() == "2026-04-29"
+    assert client.listed_from() == datetime(2026, 4, 30, tzinfo=UTC)
+    assert client.listed_from().tzinfo is UTC

@@ -49,7 +49,9 @@ def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_ove
     # at most one more page per read while a list's cap is unknown (issue 9).
     reads = 1 + 2 * len(expected)
     assert reads <= second.api_calls <= 2 * reads
-    assert participant_calls(sandbox, "/removed-participants")
+    removed = participant_calls(sandbox, "/removed-participants")
+    # The removed list is asked from the same moment as its race's participants.
+    assert {p["event_id"]: int(p["modified_after_timestamp"]) for p in removed} == sent
     # Keyset paging by registration id needs the ids ascending (PROVIDERS.md).
     assert {p["sort"] for p in participant_calls(sandbox)} == {"registration_id ASC"}
     # What each endpoint taught about its pages is kept under that endpoint's name.
