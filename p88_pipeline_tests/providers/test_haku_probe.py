@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from p88_pipeline.providers.haku.probe import EARLY_STOP_WHY, probe
+from p88_pipeline.providers.paging import Cap
 from p88_pipeline.providers.probe import FAIL, PASS, WARN, Check, ProbeTarget
 from p88_pipeline_tests.providers.haku_stub import HakuStub, make_client, registration
 
@@ -66,7 +67,7 @@ def test_a_healthy_account_passes_every_check_in_five_calls(stub) -> None:
     assert ahead["updated_since"] > (NOW + timedelta(hours=23)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-@pytest.mark.parametrize("detail_time", ["2026-01-01 00:00:00", None])
+@pytest.mark.parametrize("detail_time", ["2026-01-01 00:00:00", None, ""])
 def test_untimed_rows_ask_the_detail_endpoint_and_need_no_order(stub, detail_time) -> None:
     stub.participants["E2"] = [{**registration(i, NOW), "updated_at": None} for i in range(3)]
     stub.sort_participants = False
@@ -140,4 +141,44 @@ def test_no_events_listed_ends_the_probe_and_bad_orders_are_warnings(stub) -> No
         f"event E1 ({FIRST}): 3 of 3 rows unreadable (missing registration_number)",
         "the sync quarantines them in rejected_records; rows need registration_number and "
         "updated_at",
+    )
+
+
+def test_pages_are_asked_by_number_at_the_known_cap_and_both_pages_count(stub) -> None:
+    """A silent cap of one row a page: the events list's two pages both count; participants
+    are asked at the cap learned before (one a page: a full page, no second)."""
+    stub.per_page_cap = 1
+    stub.participants["E2"] = [registration(i, NOW - timedelta(minutes=i)) for i in range(3)]
+    client = make_client(stub, clock=lambda: 0.0)
+    client.caps.load({"participants": Cap(cap=1)})
+    found = probe(client, ProbeTarget(now=datetime.now(UTC)))
+    assert Check("events list", PASS, "2 events on the first pages (newest first)") in found
+    asked = [
+        (r.path.rsplit("/", 1)[-1], r.params.get("page"), r.params.get("per_page"))
+        for r in stub.log
+    ]
+    assert asked[1:4] == [
+        ("events", "1", "100"),
+        ("events", "2", "100"),
+        ("participants", "1", "1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "step"),
+    [
+        ("/api/events", "events list"),
+        ("/participants", "participants"),
+        ("/registrations/", "detail endpoint"),
+    ],
+)
+def test_an_error_is_a_failure_of_the_step_under_way(stub, path, step) -> None:
+    stub.participants["E2"] = [{**registration(i, NOW), "updated_at": None} for i in range(3)]
+    stub.sort_participants = False
+    stub.script(path, 404, times=100)
+    found = probe(make_client(stub, clock=lambda: 0.0), ProbeTarget(now=datetime.now(UTC)))
+    assert (found[-1].check, found[-1].status) == (step, FAIL)
+    assert (
+        found[-1].action
+        == "run it again; if it persists, the provider's answer is not what p88 reads"
     )
