@@ -64,7 +64,18 @@ def test_a_healthy_account_passes_every_check_in_five_calls(stub) -> None:
     ]
     ahead = stub.log[-1].params
     assert (ahead["per_page"], ahead["page"]) == ("1", "1")
-    assert ahead["updated_since"] > (NOW + timedelta(hours=23)).strftime("%Y-%m-%dT%H:%M:%S")
+    day_ahead = ahead["updated_since"]
+    assert (NOW + timedelta(hours=23)).isoformat()[:19] < day_ahead[:19]
+    assert day_ahead[:19] < (NOW + timedelta(hours=25)).isoformat()[:19]
+
+
+def test_the_filter_is_asked_a_day_past_the_server_s_clock_not_this_host_s(stub) -> None:
+    stub.participants["E2"] = [registration(i, NOW - timedelta(minutes=i)) for i in range(3)]
+    client = make_client(stub, updated_since_param="updated_since", clock=lambda: 0.0)
+    found = probe(client, ProbeTarget(now=NOW - timedelta(days=10)))  # this host is 10 days late
+    assert next(c for c in found if c.check == "clock skew").status == WARN
+    day_ahead = stub.log[-1].params["updated_since"]
+    assert (NOW + timedelta(hours=23)).isoformat()[:19] < day_ahead[:19]
 
 
 @pytest.mark.parametrize("detail_time", ["2026-01-01 00:00:00", None, ""])
@@ -170,13 +181,18 @@ def test_pages_are_asked_by_number_at_the_known_cap_and_both_pages_count(stub) -
         ("/api/events", "events list"),
         ("/participants", "participants"),
         ("/registrations/", "detail endpoint"),
+        (None, "incremental filter"),
     ],
 )
 def test_an_error_is_a_failure_of_the_step_under_way(stub, path, step) -> None:
-    stub.participants["E2"] = [{**registration(i, NOW), "updated_at": None} for i in range(3)]
+    untimed = {"updated_at": None} if path else {}  # untimed rows: the detail endpoint is asked
+    stub.participants["E2"] = [{**registration(i, NOW), **untimed} for i in range(3)]
     stub.sort_participants = False
-    stub.script(path, 404, times=100)
-    found = probe(make_client(stub, clock=lambda: 0.0), ProbeTarget(now=datetime.now(UTC)))
+    if path:
+        stub.script(path, 404, times=100)
+    stub.reject_updated_since = True  # 400 when the filter parameter is sent
+    client = make_client(stub, updated_since_param="updated_since", clock=lambda: 0.0)
+    found = probe(client, ProbeTarget(now=datetime.now(UTC)))
     assert (found[-1].check, found[-1].status) == (step, FAIL)
     assert (
         found[-1].action
