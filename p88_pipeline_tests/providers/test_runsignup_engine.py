@@ -54,6 +54,7 @@ def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_ove
     assert {p["event_id"]: int(p["modified_after_timestamp"]) for p in removed} == sent
     # Keyset paging by registration id needs the ids ascending (PROVIDERS.md).
     assert {p["sort"] for p in participant_calls(sandbox)} == {"registration_id ASC"}
+    assert {p["page"] for p in participant_calls(sandbox)} == {"1"}  # keyset: always page 1
     # What each endpoint taught about its pages is kept under that endpoint's name.
     assert {"races", "participants", "removed-participants"} <= set(second.page_caps)
 
