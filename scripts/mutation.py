@@ -162,7 +162,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ),
     ("providers/*", ["providers/", "sync/test_rules.py", "reliability/test_record_faults.py"]),
     ("redaction.py", ["test_redaction.py", "reliability/test_security.py"]),
-    ("partners.py", ["test_partners.py"]),
+    ("partners.py", ["test_partners.py", "sync/test_freshness_plan.py"]),
 ]
 # Lines whose statements are not mutated: log calls. Their wording is a diagnostic, not a rule
 # (the messages an operator acts on are exceptions and sync_runs errors: those are mutated and
