@@ -12,7 +12,7 @@ import pytest
 from p88_pipeline.partners import PartnerConfigError, parse_partners
 from p88_pipeline.providers import registry
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
+from p88_pipeline.providers.fields import compact_json, int_or_none, parse_money, text_or_none
 
 PARTNERS = """
 partners:
@@ -141,3 +141,14 @@ def test_runsignup_s_races_list_is_complete_from_an_aware_instant() -> None:
     assert client.races_start_date() == "2026-04-29"
     assert client.listed_from() == datetime(2026, 4, 30, tzinfo=UTC)
     assert client.listed_from().tzinfo is UTC
+
+
+def test_a_record_s_text_is_compact_exact_for_big_integers_and_keeps_its_letters() -> None:
+    """orjson for speed (other values as text); the standard library for integers beyond 64 bits,
+    which orjson refuses and which must not be rounded."""
+    assert (
+        compact_json({"a": 1, "b": "Zoë", "m": Decimal("55.5")}) == '{"a":1,"b":"Zoë","m":"55.5"}'
+    )
+    assert compact_json({"n": 2**70, "b": "Zoë", "m": Decimal("1.5")}) == (
+        '{"n": 1180591620717411303424, "b": "Zoë", "m": "1.5"}'
+    )
