@@ -149,6 +149,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "reliability/test_transport_faults.py[runsignup]",
             "reliability/test_record_faults.py[runsignup]",
             "reliability/test_event_lifecycle.py",
+            "sync/test_reading_switches.py[runsignup]",
         ],
     ),
     (
