@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from p88_pipeline.providers.base import MalformedResponseError
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.probe import PASS, WARN, Check, ProbeTarget
-from p88_pipeline.providers.runsignup.probe import probe
+from p88_pipeline.providers.paging import Cap
+from p88_pipeline.providers.probe import PASS, WARN, Check, Page, ProbeTarget
+from p88_pipeline.providers.runsignup.probe import EVERYTHING, _events, probe
+from p88_pipeline.providers.timeparse import to_unix
 from p88_pipeline_tests.helpers import FAST_RETRY
 
 SLUG = "bravo"
@@ -118,3 +123,31 @@ def test_removals_and_unreadable_rows_are_judged(sandbox) -> None:
     ]
     removed_ids = sorted(int(pid) for pid in event.removed)
     assert calls[5][2] == str(removed_ids[-1])
+
+
+def race(n: int) -> dict:
+    event = {"event_id": n * 10, "name": "5K", "start_time": "1/1/2099 08:00", "end_time": None}
+    return {"race_id": n, "name": f"R{n}", "timezone": "UTC", "events": [event]}
+
+
+def test_a_races_page_is_read_wrapped_or_bare_and_a_race_without_id_is_malformed() -> None:
+    events, races = _events([Page([{"race": race(1)}, race(2)]), Page([{"race": race(3)}])])
+    assert (races, [e.event_id for e in events]) == (3, ["10", "20", "30"])
+    for bad in ({"race": {"name": "no id"}}, {"name": "no id"}, "not an object"):
+        with pytest.raises(MalformedResponseError) as caught:
+            _events([Page([bad])])
+        assert str(caught.value) == "races page: a race without race_id"
+
+
+def test_lists_are_asked_at_the_known_cap_and_removals_from_the_start(sandbox) -> None:
+    partner = sandbox.partner(SLUG)
+    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    client.caps.load({"participants": Cap(cap=5)})
+    probe(client, ProbeTarget(now=sandbox.world.clock.now()))
+    asked = [(r.path.rsplit("/", 1)[-1], r.params) for r in sandbox.server.log]
+    participants = [p for name, p in asked if name == "participants"]
+    removed = [p for name, p in asked if name == "removed-participants"]
+    assert participants[0]["results_per_page"] == "5"
+    assert "modified_after_timestamp" not in participants[0]
+    assert removed[0]["results_per_page"] == "1000"  # the partner's default removed page size
+    assert removed[0]["modified_after_timestamp"] == str(to_unix(EVERYTHING))  # every removal
