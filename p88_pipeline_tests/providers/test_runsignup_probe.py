@@ -11,13 +11,18 @@ import pytest
 from p88_pipeline.providers.base import MalformedResponseError
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.paging import Cap
-from p88_pipeline.providers.probe import PASS, WARN, Check, Page, ProbeTarget
+from p88_pipeline.providers.probe import FAIL, PASS, WARN, Check, Page, ProbeTarget
 from p88_pipeline.providers.runsignup.probe import EVERYTHING, _events, probe
 from p88_pipeline.providers.timeparse import to_unix
 from p88_pipeline_tests.helpers import FAST_RETRY
 
 SLUG = "bravo"
 FIRST = "first future event listed (nothing stored yet)"
+
+
+def run_unchecked(sandbox):
+    client = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    return probe(client, ProbeTarget(now=sandbox.world.clock.now())), None
 
 
 def run(sandbox, page_size: int | None = None, removed_page_size: int | None = None):
@@ -123,6 +128,16 @@ def test_removals_and_unreadable_rows_are_judged(sandbox) -> None:
     ]
     removed_ids = sorted(int(pid) for pid in event.removed)
     assert calls[5][2] == str(removed_ids[-1])
+    removed_asks = [r.params for r in sandbox.server.log if r.path.endswith("removed-participants")]
+    assert {(p["results_per_page"], p["modified_after_timestamp"]) for p in removed_asks} == {
+        ("5", str(to_unix(EVERYTHING)))  # both pages: the same size, every removal
+    }
+
+
+def test_an_error_on_the_races_list_is_a_failure_of_the_events_list(sandbox) -> None:
+    sandbox.server.inject("runsignup", SLUG, "http_500", count=100, path_contains="/races")
+    found, _ = run_unchecked(sandbox)
+    assert (found[-1].check, found[-1].status) == ("events list", FAIL)
 
 
 def race(n: int) -> dict:
