@@ -5,6 +5,7 @@ checks statuses; the judgments themselves are in test_probe_judgments.py."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -66,6 +67,8 @@ def test_a_healthy_account_passes_every_check(sandbox) -> None:
         Check("fields: removed-participants", PASS, "no rows to look at"),
         Check("incremental filter", PASS, "modified_after_timestamp one day ahead returns nothing"),
     ]
+    races = [r.params for r in sandbox.server.log if r.path.endswith("/races")]
+    assert [(p["page"], p["results_per_page"]) for p in races] == [("1", "1000"), ("2", "1000")]
     last_id = max(sandbox.world.active_ids(sandbox.world.event_state("runsignup", "600007")))
     assert calls == [
         ("races", "1", None),
@@ -166,3 +169,22 @@ def test_lists_are_asked_at_the_known_cap_and_removals_from_the_start(sandbox) -
     assert "modified_after_timestamp" not in participants[0]
     assert removed[0]["results_per_page"] == "1000"  # the partner's default removed page size
     assert removed[0]["modified_after_timestamp"] == str(to_unix(EVERYTHING))  # every removal
+
+
+def test_the_races_list_at_its_known_cap_and_an_empty_list_ending_the_probe(sandbox) -> None:
+    client = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    client.caps.load({"races": Cap(cap=1)})  # the partner's one race fills a page of one
+    found = probe(client, ProbeTarget(now=sandbox.world.clock.now()))
+    races = [r.params for r in sandbox.server.log if r.path.endswith("/races")]
+    assert [(p["page"], p["results_per_page"]) for p in races] == [("1", "1")]  # full: no page 2
+    assert Check("page cap: races", PASS, "a full page of 1 rows as asked") in found
+    sandbox.server.reset_log()
+    later = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    later.clock = lambda: datetime(2100, 1, 1, tzinfo=UTC)  # no race starts after this
+    found = probe(later, ProbeTarget(now=datetime(2100, 1, 1, tzinfo=UTC)))
+    assert found[-2:] == [
+        Check("events list", PASS, "0 events in 0 races from 2099-12-30"),
+        Check("participants", PASS, "no event listed: nothing more to probe"),
+    ]
+    races = [r.params for r in sandbox.server.log if r.path.endswith("/races")]
+    assert [(p["page"], p["results_per_page"]) for p in races] == [("1", "1000")]
