@@ -142,3 +142,30 @@ def test_a_block_served_again_is_no_proof_that_a_short_page_was_a_cap(sandbox) -
     assert len(read) == 5 and {pid for e, pid in read if e == b.event_id} == added
     assert client.caps.get("participants").cap is None  # nothing learned from a re-read
     assert client.caps.extra["participants"] == 1  # the one page read past the short one
+
+
+def test_blocks_filling_the_page_together_are_a_full_page_of_the_whole_answer(sandbox) -> None:
+    """Whether the page size applies per event or to the whole answer is undocumented: A's 3 and
+    B's 2 newer registrations answer a page of 5 in full under the second reading, so the read
+    goes on after the highest id (an empty page ends it) and wastes no call proving a cap."""
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=5)
+    client = build_client(
+        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
+    )
+    races: dict[str, list] = {}
+    for event in client.list_events():
+        races.setdefault(event.race_id, []).append(event)
+    a, b = next(events for events in races.values() if len(events) >= 2)[:2]
+    world = sandbox.world
+    for event, keep in ((a, 3), (b, 0)):
+        for pid in world.active_ids(world.event_state("runsignup", event.event_id))[keep:]:
+            world.remove_participant("runsignup", event.event_id, pid)
+    added = [world.add_participant("runsignup", b.event_id) for _ in range(2)]
+    sandbox.server.reset_log()
+    pages = list(client.iter_participant_pages([a, b], None))
+    assert sum(len(page.participants) for page in pages) == 5
+    asked = [p.get("after_registration_id") for p in participant_calls(sandbox)]
+    assert asked == [None, max(added)]  # after the highest id of the whole answer
+    assert client.caps.get("participants").largest == 5
+    assert client.caps.extra.get("participants", 0) == 0
