@@ -5,7 +5,7 @@ checks statuses; the judgments themselves are in test_probe_judgments.py."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -188,3 +188,38 @@ def test_the_races_list_at_its_known_cap_and_an_empty_list_ending_the_probe(sand
     ]
     races = [r.params for r in sandbox.server.log if r.path.endswith("/races")]
     assert [(p["page"], p["results_per_page"]) for p in races] == [("1", "1000")]
+
+
+def test_readable_removals_a_missing_gender_and_the_filter_a_day_past_the_server(sandbox) -> None:
+    world = sandbox.world
+    event = world.event_state("runsignup", "600007")
+    active = world.active_ids(event)
+    for pid in active[:2]:
+        world.remove_participant("runsignup", "600007", pid)
+    world.modify_participant("runsignup", "600007", str(active[2]), gender=None)
+    client = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    found = probe(client, ProbeTarget(now=world.clock.now() - timedelta(days=10)))  # host late
+    assert Check("gender", PASS, "-/F/M/X seen (supports_nb=T sent)") in found
+    assert (
+        Check(
+            "fields: removed-participants", PASS, "2 rows with registration_id and a removal time"
+        )
+        in found
+    )
+    ahead = [r.params for r in sandbox.server.log if r.path.endswith("/participants")][-1]
+    assert ahead["results_per_page"] == "1"
+    assert ahead["modified_after_timestamp"] == str(to_unix(world.clock.now() + timedelta(days=1)))
+
+
+@pytest.mark.parametrize(
+    ("path", "after", "step"),
+    [
+        ("/participants", 0, "participants"),
+        ("removed-participants", 0, "removed-participants"),
+        ("/participants", 2, "incremental filter"),  # page 1 and the keyset page 2 pass
+    ],
+)
+def test_an_error_is_a_failure_of_the_step_under_way(sandbox, path, after, step) -> None:
+    sandbox.server.inject("runsignup", SLUG, "http_500", count=100, path_contains=path, after=after)
+    found, _ = run_unchecked(sandbox)
+    assert (found[-1].check, found[-1].status) == (step, FAIL)
