@@ -169,3 +169,18 @@ def test_blocks_filling_the_page_together_are_a_full_page_of_the_whole_answer(sa
     assert asked == [None, max(added)]  # after the highest id of the whole answer
     assert client.caps.get("participants").largest == 5
     assert client.caps.extra.get("participants", 0) == 0
+
+
+def test_pages_of_one_registration_read_the_whole_event(sandbox) -> None:
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=1)
+    client = build_client(
+        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
+    )
+    event = next(iter(client.list_events()))
+    world = sandbox.world
+    kept = world.active_ids(world.event_state("runsignup", event.event_id))[:3]
+    for pid in world.active_ids(world.event_state("runsignup", event.event_id))[3:]:
+        world.remove_participant("runsignup", event.event_id, pid)
+    pages = list(client.iter_participant_pages([event], None))
+    assert sorted(int(p.participant_id) for page in pages for p in page.participants) == kept
