@@ -142,6 +142,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         "providers/runsignup/*",
         [
             "providers/test_runsignup_parsing.py",
+            "providers/test_runsignup_answers.py",
             "providers/test_provider_parts.py",
             "providers/test_runsignup_engine.py",
             "sync/test_rules.py[runsignup]",

@@ -1,0 +1,49 @@
+"""RunSignUp participants answers that are not what PROVIDERS.md describes, from a scripted
+server on 127.0.0.1: a clear error naming the call and what came, and blocks read by their
+event. (The sandbox always answers well-formed lists of event blocks.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from p88_pipeline.providers.base import Event, MalformedResponseError
+from p88_pipeline.providers.runsignup.client import RunSignUpClient
+from p88_pipeline_tests.providers.test_http import server, session  # noqa: F401 (the fixture)
+
+PATH = "/race/7/participants"
+
+
+def client(url: str) -> RunSignUpClient:
+    return RunSignUpClient(session()[0], url, "key", "secret")
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"not": "a list"}, f"{PATH}: expected a list of events, got {{'not': 'a list'}}"),
+        (["x" * 100], f"{PATH}: an event block is '{'x' * 79}"),
+    ],
+)
+def test_an_answer_that_is_not_a_list_of_event_blocks_is_malformed(server, answer, message):  # noqa: F811
+    url, script = server
+    script.add(200, answer)
+    with pytest.raises(MalformedResponseError) as caught:
+        client(url).participants_page(PATH, ["70"], 10)
+    assert str(caught.value) == message
+
+
+def test_a_block_without_an_event_id_is_read_as_no_event(server) -> None:  # noqa: F811
+    url, script = server
+    script.add(200, [{"event": {}, "participants": [{"registration_id": 1}]}])
+    blocks, more = client(url).participants_page(PATH, ["70"], 10)
+    assert (blocks, more) == ([("", [{"registration_id": 1}])], None)
+
+
+def test_an_answer_without_any_event_block_ends_the_read_and_teaches_nothing(server) -> None:  # noqa: F811
+    url, script = server
+    script.add(200, [])
+    reader = client(url)
+    event = Event("runsignup", "70", "7", "5K", None, None, "UTC")
+    assert list(reader.iter_participant_pages([event], None)) == []
+    assert len(script.seen) == 1
+    assert (reader.caps.get("participants").largest, reader.caps.extra) == (0, {})
