@@ -4,6 +4,8 @@ event. (The sandbox always answers well-formed lists of event blocks.)"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from p88_pipeline.providers.base import Event, MalformedResponseError
@@ -47,3 +49,19 @@ def test_an_answer_without_any_event_block_ends_the_read_and_teaches_nothing(ser
     assert list(reader.iter_participant_pages([event], None)) == []
     assert len(script.seen) == 1
     assert (reader.caps.get("participants").largest, reader.caps.extra) == (0, {})
+
+
+def test_records_without_their_own_event_id_belong_to_their_block_s_event(server) -> None:  # noqa: F811
+    url, script = server
+    event = Event("runsignup", "70", "7", "5K", None, None, "UTC")
+    person = {"registration_id": 5, "last_modified": 1700000000, "user": {"first_name": "A"}}
+    script.add(200, [{"event": {"event_id": 70}, "participants": [person]}])
+    script.add(200, [{"event": {"event_id": 70}, "participants": []}])  # the short page's proof
+    reader = client(url)
+    pages = list(reader.iter_participant_pages([event], None))
+    assert [(p.event_id, p.participant_id) for x in pages for p in x.participants] == [("70", "5")]
+    gone = {"registration_id": 6, "last_modified_ts": 1700000000, "removed_reason": "cleared"}
+    script.add(200, [{"event": {"event_id": 70, "participants": [gone]}}])
+    script.add(200, [{"event": {"event_id": 70, "participants": []}}])
+    pages = list(reader.iter_removals([event], datetime(2023, 1, 1, tzinfo=UTC)))
+    assert [(r.event_id, r.participant_id) for x in pages for r in x.removals] == [("70", "6")]
