@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from p88_pipeline.providers.base import Event, MalformedResponseError
+from p88_pipeline.providers.base import Event, MalformedResponseError, ProviderError
 from p88_pipeline.providers.runsignup.client import RunSignUpClient
 from p88_pipeline_tests.providers.test_http import server, session  # noqa: F401 (the fixture)
 
@@ -65,3 +65,17 @@ def test_records_without_their_own_event_id_belong_to_their_block_s_event(server
     script.add(200, [{"event": {"event_id": 70, "participants": []}}])
     pages = list(reader.iter_removals([event], datetime(2023, 1, 1, tzinfo=UTC)))
     assert [(r.event_id, r.participant_id) for x in pages for r in x.removals] == [("70", "6")]
+
+
+def test_a_client_built_in_code_asks_only_the_partner_s_races_and_trims_its_url(server) -> None:  # noqa: F811
+    """(http.server folds a doubled slash itself: the URL is read from the error instead.)"""
+    url, script = server
+    script.add(200, {"races": []})
+    script.add(404, {"error": "not here"})
+    reader = RunSignUpClient(session()[0], url + "/", "key", "secret")
+    reader.races_page(1, 10)
+    [(races, _)] = script.seen
+    assert races.startswith("/races?") and "only_partner_races=T" in races
+    with pytest.raises(ProviderError) as caught:
+        reader.participants_page(PATH, ["70"], 10)
+    assert str(caught.value).startswith(f"runsignup partner acme: {url}{PATH}: HTTP 404")
