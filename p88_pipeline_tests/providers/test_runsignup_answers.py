@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from p88_pipeline.providers.base import Event, MalformedResponseError, ProviderError
+from p88_pipeline.providers.base import Event, MalformedResponseError, Participant, ProviderError
 from p88_pipeline.providers.runsignup.client import RunSignUpClient
+from p88_pipeline.providers.runsignup.records import parsed_while_decoded
 from p88_pipeline_tests.providers.test_http import server, session  # noqa: F401 (the fixture)
 
 PATH = "/race/7/participants"
@@ -79,3 +80,20 @@ def test_a_client_built_in_code_asks_only_the_partner_s_races_and_trims_its_url(
     with pytest.raises(ProviderError) as caught:
         reader.participants_page(PATH, ["70"], 10)
     assert str(caught.value).startswith(f"runsignup partner acme: {url}{PATH}: HTTP 404")
+
+
+def test_records_are_parsed_while_the_page_is_decoded(server) -> None:  # noqa: F811
+    """The page never exists as dicts all at once (issue 16's memory peak): a record with its own
+    event id comes out of the decoder as a Participant."""
+    url, script = server
+    person = {
+        "registration_id": 5,
+        "event_id": 70,
+        "last_modified": 1700000000,
+        "user": {"first_name": "A"},
+    }
+    script.add(200, [{"event": {"event_id": 70}, "participants": [person]}])
+    [(event_id, [record])] = client(url).participants_page(
+        PATH, ["70"], 10, record_hook=parsed_while_decoded
+    )[0]
+    assert event_id == "70" and isinstance(record, Participant) and record.participant_id == "5"
