@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from p88_pipeline.providers.base import Event, MalformedResponseError, Participant, ProviderError
+from p88_pipeline.providers.http import ApiSession
+from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline.providers.runsignup.client import RunSignUpClient
 from p88_pipeline.providers.runsignup.records import parsed_while_decoded
-from p88_pipeline_tests.providers.test_http import server, session  # noqa: F401 (the fixture)
+from p88_pipeline_tests.providers.test_http import NO_WAIT, server, session  # noqa: F401 (the fixture)
 
 PATH = "/race/7/participants"
 
@@ -97,3 +99,21 @@ def test_records_are_parsed_while_the_page_is_decoded(server) -> None:  # noqa: 
         PATH, ["70"], 10, record_hook=parsed_while_decoded
     )[0]
     assert event_id == "70" and isinstance(record, Participant) and record.participant_id == "5"
+
+
+def test_a_client_built_in_code_caps_its_pages_masks_its_keys_and_blames_no_filter(
+    server,  # noqa: F811
+) -> None:
+    url, script = server
+    bare = ApiSession("runsignup", "acme", limiter=TokenBucket(100), retry=NO_WAIT)
+    reader = RunSignUpClient(bare, url + "/RestX/", "the-key", "the-secret", page_size=5000)
+    assert reader.base_url == url + "/RestX"  # only slashes trimmed
+    assert bare.redact("the-key the-secret") == "*** ***"
+    script.add(200, [{"event": {"event_id": 70}, "participants": []}])
+    event = Event("runsignup", "70", "7", "5K", None, None, "UTC")
+    list(reader.iter_participant_pages([event], None))
+    assert "results_per_page=2500" in script.seen[0][0]  # the documented maximum
+    script.add(200, {"error": {"error_code": 3, "error_msg": "bad parameter"}})
+    with pytest.raises(ProviderError) as caught:
+        reader.races_page(1, 10)  # sent no filter: not the filter's fault
+    assert type(caught.value) is ProviderError
