@@ -107,6 +107,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         "providers/http.py",
         [
             "providers/test_http.py",
+            "providers/test_runsignup_answers.py",
             "providers/test_haku_client.py",
             "reliability/test_transport_faults.py",
             "reliability/test_security.py",
