@@ -73,12 +73,14 @@ def test_records_without_their_own_event_id_belong_to_their_block_s_event(server
 def test_a_client_built_in_code_asks_only_the_partner_s_races_and_trims_its_url(server) -> None:  # noqa: F811
     """(http.server folds a doubled slash itself: the URL is read from the error instead.)"""
     url, script = server
-    script.add(200, {"races": []})
+    script.add(200, {"races": []}).add(200, {"races": []})
     script.add(404, {"error": "not here"})
     reader = RunSignUpClient(session()[0], url + "/", "key", "secret")
     reader.races_page(1, 10)
-    [(races, _)] = script.seen
-    assert races.startswith("/races?") and "only_partner_races=T" in races
+    reader.races_page(3, 10, dated=False)  # every race, without events (a wider page)
+    [(dated, _), (undated, _)] = script.seen
+    assert dated.startswith("/races?") and "only_partner_races=T" in dated
+    assert "events=T&page=1&" in dated and "events=F&page=3&" in undated
     with pytest.raises(ProviderError) as caught:
         reader.participants_page(PATH, ["70"], 10)
     assert str(caught.value).startswith(f"runsignup partner acme: {url}{PATH}: HTTP 404")
