@@ -80,7 +80,7 @@ def test_a_client_built_in_code_asks_only_the_partner_s_races_and_trims_its_url(
     reader.races_page(3, 10, dated=False)  # every race, without events (a wider page)
     [(dated, _), (undated, _)] = script.seen
     assert dated.startswith("/races?") and "only_partner_races=T" in dated
-    assert "events=T&page=1&" in dated and "events=F&page=3&" in undated
+    assert "events=T&page=1&results_per_page=10" in dated and "events=F&page=3&" in undated
     with pytest.raises(ProviderError) as caught:
         reader.participants_page(PATH, ["70"], 10)
     assert str(caught.value).startswith(f"runsignup partner acme: {url}{PATH}: HTTP 404")
@@ -119,3 +119,22 @@ def test_a_client_built_in_code_caps_its_pages_masks_its_keys_and_blames_no_filt
     with pytest.raises(ProviderError) as caught:
         reader.races_page(1, 10)  # sent no filter: not the filter's fault
     assert type(caught.value) is ProviderError
+
+
+def test_a_races_answer_without_a_races_list_is_malformed(server) -> None:  # noqa: F811
+    url, script = server
+    script.add(200, [])
+    with pytest.raises(MalformedResponseError) as caught:
+        client(url).races_page(2, 10)
+    assert str(caught.value) == "races page 2: no 'races' list in the answer"
+
+
+def test_a_short_races_page_is_proven_by_the_wider_undated_list(server) -> None:  # noqa: F811
+    """One dated race on a page of 1,000: the undated list (every race) shows more rows fit on a
+    page, so the short page was the last; no second dated page is read."""
+    url, script = server
+    race = {"race_id": 1, "name": "R", "timezone": "UTC", "events": []}
+    script.add(200, {"races": [{"race": race}]})
+    script.add(200, {"races": [{"race": race}, {"race": {**race, "race_id": 2}}]})
+    list(client(url).list_events())
+    assert ["events=F" in path for path, _ in script.seen] == [False, True]
