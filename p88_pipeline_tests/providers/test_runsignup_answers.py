@@ -138,3 +138,20 @@ def test_a_short_races_page_is_proven_by_the_wider_undated_list(server) -> None:
     script.add(200, {"races": [{"race": race}, {"race": {**race, "race_id": 2}}]})
     list(client(url).list_events())
     assert ["events=F" in path for path, _ in script.seen] == [False, True]
+
+
+def test_races_are_read_wrapped_or_bare_and_a_race_without_id_is_malformed(server) -> None:  # noqa: F811
+    url, script = server
+    event = {"event_id": 10, "name": "5K", "start_time": "1/1/2099 08:00", "end_time": None}
+    race = {"race_id": 1, "name": "R", "timezone": "UTC", "events": [event]}
+    bare = {**race, "race_id": 2, "events": [{**event, "event_id": 20}]}
+    script.add(200, {"races": [{"race": race}, bare]})
+    for _ in range(3):  # the wider undated page and the next dated ones: empty
+        script.add(200, {"races": []})
+    assert [e.event_id for e in client(url).list_events()] == ["10", "20"]
+    script.answers.clear()
+    for item in ("not an object", {"race": {"name": "no id"}}):
+        script.add(200, {"races": [item]})
+        with pytest.raises(MalformedResponseError) as caught:
+            list(client(url).list_events())
+        assert str(caught.value) == "races page: a race without race_id"
