@@ -4,6 +4,7 @@
     nice -n 19 .venv/bin/python scripts/mutation.py sync/plan.py redaction.py
     nice -n 19 .venv/bin/python scripts/mutation.py --sample 7 sync/engine.py   # ~10 %
     .venv/bin/python scripts/mutation.py --list                      # modules and their tests
+    .venv/bin/python scripts/mutation.py --census                    # mutants per module
 
 Per module, mutmut runs in a copy of the checkout (under $TMPDIR, never in the work tree) with
 only that module mutated and only that module's tests selected (TESTS below); within those,
@@ -52,13 +53,37 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("sync/plan.py", ["sync/test_plan.py"]),
     ("sync/schedule_plan.py", ["sync/test_schedule_plan.py"]),
     ("sync/guard.py", ["sync/test_guard.py", "reliability/test_record_faults.py"]),
-    ("sync/stale_watermarks_plan.py", ["sync/test_stale_watermarks_plan.py"]),
+    (
+        "sync/stale_watermarks_plan.py",
+        ["sync/test_stale_watermarks_plan.py", "sync/test_stale_watermarks_decisions.py"],
+    ),
     ("sync/outcome.py", ["sync/test_outcome.py"]),
     ("sync/cancel.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
     ("sync/figures.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
     ("sync/caps.py", ["reliability/test_refused_reads.py", "sync/test_rules.py"]),
+    (
+        "sync/freshness_plan.py",
+        [
+            "sync/test_freshness_plan.py",
+            "sync/test_freshness_budget.py",
+            "sync/test_stale_watermarks_plan.py",
+        ],
+    ),
+    (
+        "sync/freshness_inputs.py",
+        [
+            "sync/test_freshness_inputs.py",
+            "sync/test_stale_watermarks_plan.py",
+            "defs/test_stale_watermarks_sensor.py",
+            "defs/test_due_runs.py",
+        ],
+    ),
+    ("sync/live.py", ["commands/test_progress.py"]),
     ("sync/*", ENGINE_TESTS),
-    ("warehouse/participants.py", ["warehouse/test_participants_writer.py"]),
+    (
+        "warehouse/participants.py",
+        ["warehouse/test_participants_writer.py", "reliability/test_text_columns.py"],
+    ),
     (
         "warehouse/copy.py",
         [
@@ -82,11 +107,25 @@ TESTS: list[tuple[str, list[str] | None]] = [
         "providers/http.py",
         [
             "providers/test_http.py",
+            "providers/test_runsignup_answers.py",
             "providers/test_haku_client.py",
             "reliability/test_transport_faults.py",
             "reliability/test_security.py",
         ],
     ),
+    # The specs' functions are the benchmarks' minimum-calls models and the sandbox's partner mix.
+    (
+        "providers/*/spec.py",
+        ["providers/test_minimum_calls.py", "providers/test_provider_parts.py"],
+    ),
+    # The doctor's live checks against the sandbox (`p88 doctor`): the probes' only callers.
+    ("providers/probe.py", ["providers/test_probe_judgments.py", "commands/test_doctor.py"]),
+    ("providers/haku/probe.py", ["providers/test_haku_probe.py", "commands/test_doctor.py"]),
+    (
+        "providers/runsignup/probe.py",
+        ["providers/test_runsignup_probe.py", "commands/test_doctor.py"],
+    ),
+    ("providers/*probe.py", ["commands/test_doctor.py"]),
     (
         "providers/haku/*",
         [
@@ -104,12 +143,15 @@ TESTS: list[tuple[str, list[str] | None]] = [
         "providers/runsignup/*",
         [
             "providers/test_runsignup_parsing.py",
+            "providers/test_runsignup_answers.py",
+            "providers/test_provider_parts.py",
             "providers/test_runsignup_engine.py",
             "sync/test_rules.py[runsignup]",
             "reliability/test_refused_reads.py",
             "reliability/test_transport_faults.py[runsignup]",
             "reliability/test_record_faults.py[runsignup]",
             "reliability/test_event_lifecycle.py",
+            "sync/test_reading_switches.py[runsignup]",
         ],
     ),
     (
@@ -123,7 +165,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ),
     ("providers/*", ["providers/", "sync/test_rules.py", "reliability/test_record_faults.py"]),
     ("redaction.py", ["test_redaction.py", "reliability/test_security.py"]),
-    ("partners.py", ["test_partners.py"]),
+    ("partners.py", ["test_partners.py", "sync/test_freshness_plan.py"]),
 ]
 # Lines whose statements are not mutated: log calls. Their wording is a diagnostic, not a rule
 # (the messages an operator acts on are exceptions and sync_runs errors: those are mutated and
@@ -249,11 +291,33 @@ def run_module(
         return by_status
 
 
+def census(modules: list[str]) -> int:
+    """How many mutants mutmut makes of each module with this configuration (the denominator
+    of the score over all rule modules), without running anything."""
+    from types import SimpleNamespace
+
+    from mutmut.mutation import file_mutation, pragma_handling
+
+    settings = SimpleNamespace(do_not_mutate_patterns=DO_NOT_MUTATE)
+    pragma_handling.config = lambda: settings  # what `mutmut run` reads from [tool.mutmut]
+    total = 0
+    for module in modules:
+        path = ROOT / "p88_pipeline" / module
+        count = len(file_mutation.mutate_file_contents(str(path), path.read_text()).mutant_names)
+        total += count
+        print(f"{module}: {count}")
+    print(f"TOTAL: {total}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="rule modules under p88_pipeline/ (globs)")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--list", action="store_true", help="list modules and their tests")
+    parser.add_argument(
+        "--census", action="store_true", help="count each module's mutants (nothing is run)"
+    )
     parser.add_argument(
         "--sample",
         default="",
@@ -262,6 +326,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     modules = rule_modules(args.modules)
+    if args.census:
+        return census(modules)
     if args.list or not modules:
         for module in modules:
             print(f"{module}: {' '.join(tests_for(module))}")

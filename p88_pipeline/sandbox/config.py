@@ -28,6 +28,11 @@ def is_participants_path(path: str) -> bool:
     return path.rstrip("/").endswith("/participants")
 
 
+def is_removals_path(path: str) -> bool:
+    """A removed-participants page: `invalid_records` applies there when asked by path."""
+    return path.rstrip("/").endswith("/removed-participants")
+
+
 @dataclass
 class Fault:
     """Answer the next `count` matching calls badly.
@@ -35,8 +40,10 @@ class Fault:
     partner_slug None matches every partner; path_contains narrows to some URLs; `seconds` is how
     long a `timeout` hangs before dropping the connection; `error_code` is the code an
     `error_in_array` fault reports (default 5, database error). Record faults (RECORD_FAULTS)
-    only match participants pages. By schedule: `after` matching calls pass untouched first; by
-    rate: each later matching call is faulted with probability `rate` (seeded, see the server).
+    only match participants pages; `invalid_records` with a `path_contains` naming
+    "removed-participants" matches those pages instead. By schedule: `after` matching calls
+    pass untouched first; by rate: each later matching call is faulted with probability `rate`
+    (seeded, see the server).
     """
 
     provider: str
@@ -59,7 +66,15 @@ class Fault:
             and self.provider == provider
             and (self.partner_slug is None or self.partner_slug == partner_slug)
             and (self.path_contains is None or self.path_contains in path)
-            and (self.kind not in RECORD_FAULTS or is_participants_path(path))
+            and (
+                self.kind not in RECORD_FAULTS
+                or is_participants_path(path)
+                or (
+                    self.kind == "invalid_records"
+                    and is_removals_path(path)
+                    and "removed-participants" in (self.path_contains or "")
+                )
+            )
         )
 
 

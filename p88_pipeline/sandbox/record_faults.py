@@ -10,7 +10,8 @@ truth equal to what the API serves:
   or ints) that leave the truth unchanged. The warehouse must store them exactly.
 - `invalid_records` adds records no client can read (no id, impossible dates, not an object) to
   the served page. They are not in the world, so the truth excludes them; a full RunSignUp page
-  stays `results_per_page` long (what it pushes out comes on the next keyset page).
+  stays `results_per_page` long (what it pushes out comes on the next keyset page). Asked for
+  RunSignUp's removed-participants pages (by `path_contains`), it adds the first two kinds there.
 - `shift_pages` adds, removes and modifies registrations of the requested events just before the
   page is computed: the next page is read from a world that moved under the paging client.
 """
@@ -27,6 +28,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from p88_pipeline.sandbox.config import is_removals_path
 from p88_pipeline.sandbox.generate import FIRST, mix
 from p88_pipeline.sandbox.view import WorldView
 from p88_pipeline.sandbox.wire import Request, Response, int_param, json_response
@@ -229,7 +231,9 @@ class RecordFaults:
                 continue
             was_full = shape.keyset and per_page > 0 and len(rows) >= per_page
             bad = [_invalid(shape, template, p, None) for p in ("missing id", "not an object")]
-            if not was_full:  # an id must stay in keyset order: only after the last page's ids
+            # an id must stay in keyset order: only after the last page's ids; the spoiled
+            # kinds spoil participant fields, which a removal record does not carry
+            if not was_full and not is_removals_path(request.path):
                 bad += [
                     _invalid(shape, template, p, self._fresh_id(provider))
                     for p in PROBLEMS

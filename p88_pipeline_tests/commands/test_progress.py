@@ -78,7 +78,8 @@ class Client:
     calls = 0
 
 
-def test_live_snapshot_reads_the_running_stages_figures() -> None:
+def test_live_snapshot_reads_the_running_stages_figures(monkeypatch) -> None:
+    monkeypatch.setattr(live, "_stages", {})  # the process's stages: none from an earlier run
     events_client, participants_client = Client(), Client()
     events_client.calls, participants_client.calls = 5, 100  # earlier stages' calls: not ours
     events = SyncFigures("haku", "live-test")
@@ -103,3 +104,6 @@ def test_live_snapshot_reads_the_running_stages_figures() -> None:
     stage.duration_s = 1.5
     assert live.snapshot("live-test")["haku"]["done"]
     assert live.snapshot("someone-else") == {}
+    # a run that reuses the stored events list has no events stage: no events counted
+    live.track("participants", SyncFigures("runsignup", "reuse-test"), Client())
+    assert live.snapshot("reuse-test")["runsignup"]["events_total"] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,14 +15,16 @@ from p88_pipeline.partners import parse_partners
 from p88_pipeline.providers.base import (
     AuthError,
     FilterRejectedError,
+    MalformedResponseError,
     ParticipantPage,
     ProviderConfigError,
+    ProviderError,
 )
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.haku.client import HakuClient
-from p88_pipeline.providers.http import RetryPolicy
+from p88_pipeline.providers.http import ApiSession, RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
-from p88_pipeline_tests.helpers import FakeClock, most_calls_in_window
+from p88_pipeline_tests.helpers import FAST_RETRY, FakeClock, most_calls_in_window
 from p88_pipeline_tests.providers.haku_stub import (
     HakuStub,
     Logged,
@@ -89,10 +92,50 @@ def test_token_is_cached_then_renewed_shortly_before_it_expires(stub) -> None:
     clock.now = 59.0
     list(client.list_events())
     assert len(stub.token_requests) == 1
-    clock.now = 61.0  # inside the last 60 s of the token's life: renew before it can die
+    clock.now = 60.0  # the last 60 s of the token's life begin: renew before it can die
     list(client.list_events())
     assert len(stub.token_requests) == 2
     assert all(r.status == 200 for r in stub.log)  # renewed ahead of time, never refused
+
+
+def test_a_token_is_shared_per_token_url_and_client_id_and_only_on_the_real_clock(stub) -> None:
+    """The run's steps build a client each: one token for them all. Another client id (same
+    secret) gets its own; clients on a test's own clock share nothing."""
+    list(make_client(stub).list_events())
+    second = make_client(stub)
+    list(second.list_events())
+    assert len(stub.token_requests) == 1
+    [token] = stub.tokens
+    assert second.session.redact(f"token {token}") == "token ***"  # a shared token is a secret
+    stub.client_id = "another-client-same-secret"
+    list(make_client(stub).list_events())
+    assert len(stub.token_requests) == 2
+    list(make_client(stub, clock=FakeClock()).list_events())
+    assert len(stub.token_requests) == 3
+
+
+def test_a_short_token_is_renewed_at_half_its_life_and_an_unreadable_one_lives_an_hour(stub):
+    stub.expires_in = 40  # shorter than twice the 60 s margin: renew after 20 s
+    clock = FakeClock()
+    client = make_client(stub, clock=clock)
+    for now, tokens in ((0.0, 1), (19.0, 1), (20.0, 2)):
+        clock.now = now
+        list(client.list_events())
+        assert len(stub.token_requests) == tokens, now
+    stub.expires_in = "soon"  # not a number of seconds: the default hour
+    clock = FakeClock()
+    client = make_client(stub, clock=clock)
+    for now, tokens in ((0.0, 3), (3539.0, 3), (3540.0, 4)):
+        clock.now = now
+        list(client.list_events())
+        assert len(stub.token_requests) == tokens, now
+    assert client.session.redact(f"t={client.tokens.get()}") == "t=***"  # a fetched token too
+
+
+def test_the_client_masks_its_own_credentials_even_on_a_bare_session(stub) -> None:
+    session = ApiSession("haku", "acme", limiter=TokenBucket(1000))  # no secrets given
+    HakuClient(session, stub.base_url, stub.token_url, stub.client_id, stub.client_secret)
+    assert session.redact(f"{stub.client_id}:{stub.client_secret}") == "***:***"
 
 
 def test_a_token_revoked_mid_run_is_renewed_once_and_paging_continues(stub) -> None:
@@ -135,7 +178,28 @@ def test_a_token_request_refused_with_another_4xx_is_an_auth_error(stub) -> None
     with pytest.raises(AuthError) as caught:
         list(client.list_events())
     assert "haku partner acme: token request refused (HTTP 400)" in str(caught.value)
-    assert (caught.value.partner, len(stub.token_requests)) == ("acme", 1)
+    assert (caught.value.partner, caught.value.code, len(stub.token_requests)) == ("acme", 400, 1)
+
+
+def test_a_token_endpoint_that_keeps_failing_is_a_provider_error_not_the_credentials(stub) -> None:
+    stub.script("/auth/oauth2/token", 503, times=100)
+    client = make_client(stub, partner="acme")
+    with pytest.raises(ProviderError) as caught:
+        list(client.list_events())
+    assert type(caught.value) is ProviderError and "gave up after" in str(caught.value)
+    assert len(stub.token_requests) == FAST_RETRY.attempts
+
+
+@pytest.mark.parametrize("answer", [{"token_type": "bearer"}, ["a-token"], {"access_token": 7}])
+def test_a_token_answer_without_a_token_is_malformed_not_a_crash(stub, answer) -> None:
+    stub.script("/auth/oauth2/token", 200, body=answer)
+    client = make_client(stub, partner="acme")
+    with pytest.raises(MalformedResponseError) as caught:
+        list(client.list_events())
+    assert str(caught.value) == (
+        f"haku partner acme: {stub.token_url}: token answer has no access_token"
+    )
+    assert len(stub.log) == 1  # not retried: a well-formed answer that says no token
 
 
 def test_wrong_client_secret_is_an_auth_error_without_the_secret(stub) -> None:
@@ -371,6 +435,19 @@ def test_a_non_production_base_url_needs_a_token_url(stub) -> None:
     env = {"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"}
     with pytest.raises(ProviderConfigError, match="acme.*token_url"):
         build_client(partner, "haku", environ=env)
+
+
+def test_the_production_base_url_written_with_a_trailing_slash_needs_no_token_url() -> None:
+    """partners.py trims the slash; the client does not rely on it (settings built in code)."""
+    text = PARTNERS.format(base="https://api.hakuapp.com", token="x")
+    [partner] = parse_partners(text.replace("        token_url: x\n", ""))
+    account = replace(partner.accounts["haku"], base_url="https://api.hakuapp.com/")
+    partner = replace(partner, accounts={"haku": account})
+    client = build_client(partner, "haku", environ={"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"})
+    assert (client.base_url, client.token_url) == (
+        "https://api.hakuapp.com",
+        "https://prod-auth.hakuapp.com/oauth2/token",
+    )
 
 
 def test_the_events_list_stops_once_a_page_is_past_and_says_from_when_it_is_complete(

@@ -186,6 +186,10 @@ def test_forbidden_is_an_auth_error_and_other_4xx_a_provider_error_without_secre
         f"runsignup partner acme: {url}/c/***: HTTP 400: no race here for ***"
     )
     assert (caught.value.code, api.calls) == (400, 2)
+    script.add(400, b"x" * 300)
+    with pytest.raises(ProviderError) as caught:
+        api.request_json("GET", f"{url}/d")
+    assert str(caught.value) == f"runsignup partner acme: {url}/d: HTTP 400: {'x' * 200}"
 
 
 def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server) -> None:
@@ -313,7 +317,7 @@ def test_at_most_max_in_flight_calls_at_once_and_a_slow_answer_times_out(server)
     url, script = server
     for _ in range(4):
         script.add(200, {}, X_Hold="3")  # a third call at once would be let through at once
-    api, _ = session(max_in_flight=2)
+    api, _ = session()  # two at once unless said otherwise
     threads = [threading.Thread(target=api.request_json, args=("GET", url)) for _ in range(4)]
     for t in threads:
         t.start()

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.partners import PartnerConfigError, parse_partners
 from p88_pipeline.providers import registry
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.fields import int_or_none, parse_money, text_or_none
+from p88_pipeline.providers.fields import compact_json, int_or_none, parse_money, text_or_none
 
 PARTNERS = """
 partners:
@@ -102,7 +103,52 @@ def test_a_client_is_built_from_the_file_and_the_environment() -> None:
     assert client.base_url == "https://rsu.example"
     haku = build_client(partner, "haku", environ=ENV)
     assert haku.base_url == "https://haku.example/apiX"  # trailing slashes only
+    assert len(haku.session.limiter._recent) == 0  # nothing spent unless said
     only_runsignup = replace(partner, accounts={"runsignup": partner.accounts["runsignup"]})
     with pytest.raises(KeyError) as caught:
         build_client(only_runsignup, "haku", environ=ENV)
     assert caught.value.args[0] == "partner acme has no haku account"
+    with pytest.raises(PartnerConfigError) as unset:
+        build_client(partner, "runsignup", environ={"ACME_KEY": "k"})
+    assert str(unset.value) == (
+        "partner acme: runsignup credential api_secret expects environment variable "
+        "ACME_SECRET, which is not set"
+    )
+
+
+def test_the_credentials_are_masked_even_when_the_provider_s_client_registers_none() -> None:
+    """build_client hands the session every credential value: a provider added through the
+    registry need not remember to (the built-in clients also add theirs)."""
+    bare = replace(registry.spec_for("haku"), name="racewire", build_client=lambda s, a, c: s)
+    registry.register(bare)
+    try:
+        [partner] = parse_partners(PARTNERS)
+        account = replace(partner.accounts["haku"], provider="racewire")
+        session = build_client(
+            replace(partner, accounts={"racewire": account}), "racewire", environ=ENV
+        )
+        assert session.redact(f"id={ENV['ACME_KEY']}&s={ENV['ACME_SECRET']}") == "id=***&s=***"
+    finally:
+        registry.unregister("racewire")
+
+
+def test_runsignup_s_races_list_is_complete_from_an_aware_instant() -> None:
+    """Start date: today in US Eastern minus the day of grace; complete from its midnight UTC
+    plus a day (zones down to UTC-12). Aware: the warehouse compares it with timestamptz."""
+    [partner] = parse_partners(PARTNERS)
+    client = build_client(partner, "runsignup", environ=ENV)
+    client.clock = lambda: datetime(2026, 5, 1, 3, 0, tzinfo=UTC)  # 23:00 on Apr 30 in Eastern
+    assert client.races_start_date() == "2026-04-29"
+    assert client.listed_from() == datetime(2026, 4, 30, tzinfo=UTC)
+    assert client.listed_from().tzinfo is UTC
+
+
+def test_a_record_s_text_is_compact_exact_for_big_integers_and_keeps_its_letters() -> None:
+    """orjson for speed (other values as text); the standard library for integers beyond 64 bits,
+    which orjson refuses and which must not be rounded."""
+    assert (
+        compact_json({"a": 1, "b": "Zoë", "m": Decimal("55.5")}) == '{"a":1,"b":"Zoë","m":"55.5"}'
+    )
+    assert compact_json({"n": 2**70, "b": "Zoë", "m": Decimal("1.5")}) == (
+        '{"n": 1180591620717411303424, "b": "Zoë", "m": "1.5"}'
+    )

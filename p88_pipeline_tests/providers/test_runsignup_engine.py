@@ -49,9 +49,12 @@ def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_ove
     # at most one more page per read while a list's cap is unknown (issue 9).
     reads = 1 + 2 * len(expected)
     assert reads <= second.api_calls <= 2 * reads
-    assert participant_calls(sandbox, "/removed-participants")
+    removed = participant_calls(sandbox, "/removed-participants")
+    # The removed list is asked from the same moment as its race's participants.
+    assert {p["event_id"]: int(p["modified_after_timestamp"]) for p in removed} == sent
     # Keyset paging by registration id needs the ids ascending (PROVIDERS.md).
     assert {p["sort"] for p in participant_calls(sandbox)} == {"registration_id ASC"}
+    assert {p["page"] for p in participant_calls(sandbox)} == {"1"}  # keyset: always page 1
     # What each endpoint taught about its pages is kept under that endpoint's name.
     assert {"races", "participants", "removed-participants"} <= set(second.page_caps)
 
@@ -140,3 +143,70 @@ def test_a_block_read_again_is_handed_over_once(sandbox) -> None:
         for pid in sandbox.world.active_ids(sandbox.world.event_state("runsignup", e["event_id"]))
     }
     assert len(read) == len(set(read)) and set(read) == served
+
+
+def test_a_block_served_again_is_no_proof_that_a_short_page_was_a_cap(sandbox) -> None:
+    """One call answers for a race's events, and the next page starts after the lowest full
+    block: a block of higher ids comes again. Here A holds 3 registrations and B 2 newer ones;
+    asked 10, the first answer is short, the read goes on after A's last id and gets B's two
+    again. Nothing new: 3 was the end, not a silent cap of 3 for every later read."""
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=10)
+    partner = replace(partner, accounts={"runsignup": account})
+    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    races: dict[str, list] = {}
+    for event in client.list_events():
+        races.setdefault(event.race_id, []).append(event)
+    a, b = next(events for events in races.values() if len(events) >= 2)[:2]
+    world = sandbox.world
+    for event, keep in ((a, 3), (b, 0)):
+        for pid in world.active_ids(world.event_state("runsignup", event.event_id))[keep:]:
+            world.remove_participant("runsignup", event.event_id, pid)
+    added = {world.add_participant("runsignup", b.event_id) for _ in range(2)}
+    pages = list(client.iter_participant_pages([a, b], None))
+    read = {(p.event_id, p.participant_id) for page in pages for p in page.participants}
+    assert len(read) == 5 and {pid for e, pid in read if e == b.event_id} == added
+    assert client.caps.get("participants").cap is None  # nothing learned from a re-read
+    assert client.caps.extra["participants"] == 1  # the one page read past the short one
+
+
+def test_blocks_filling_the_page_together_are_a_full_page_of_the_whole_answer(sandbox) -> None:
+    """Whether the page size applies per event or to the whole answer is undocumented: A's 3 and
+    B's 2 newer registrations answer a page of 5 in full under the second reading, so the read
+    goes on after the highest id (an empty page ends it) and wastes no call proving a cap."""
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=5)
+    client = build_client(
+        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
+    )
+    races: dict[str, list] = {}
+    for event in client.list_events():
+        races.setdefault(event.race_id, []).append(event)
+    a, b = next(events for events in races.values() if len(events) >= 2)[:2]
+    world = sandbox.world
+    for event, keep in ((a, 3), (b, 0)):
+        for pid in world.active_ids(world.event_state("runsignup", event.event_id))[keep:]:
+            world.remove_participant("runsignup", event.event_id, pid)
+    added = [world.add_participant("runsignup", b.event_id) for _ in range(2)]
+    sandbox.server.reset_log()
+    pages = list(client.iter_participant_pages([a, b], None))
+    assert sum(len(page.participants) for page in pages) == 5
+    asked = [p.get("after_registration_id") for p in participant_calls(sandbox)]
+    assert asked == [None, max(added)]  # after the highest id of the whole answer
+    assert client.caps.get("participants").largest == 5
+    assert client.caps.extra.get("participants", 0) == 0
+
+
+def test_pages_of_one_registration_read_the_whole_event(sandbox) -> None:
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=1)
+    client = build_client(
+        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
+    )
+    event = next(iter(client.list_events()))
+    world = sandbox.world
+    kept = world.active_ids(world.event_state("runsignup", event.event_id))[:3]
+    for pid in world.active_ids(world.event_state("runsignup", event.event_id))[3:]:
+        world.remove_participant("runsignup", event.event_id, pid)
+    pages = list(client.iter_participant_pages([event], None))
+    assert sorted(int(p.participant_id) for page in pages for p in page.participants) == kept

@@ -10,6 +10,7 @@ from p88_pipeline.providers.base import (
     AuthError,
     FilterRejectedError,
     InaccessibleError,
+    MalformedResponseError,
     Participant,
     ProviderError,
 )
@@ -41,8 +42,18 @@ def test_errors_are_found_bare_or_wrapped_in_an_array() -> None:
     ],
 )
 def test_error_codes_map_to_what_the_engine_does_with_them(code, filtered, raised) -> None:
-    with pytest.raises(raised):
+    with pytest.raises(raised) as caught:
         answers.check_body([error(code)], filtered=filtered)
+    assert str(caught.value) == f"RunSignUp error {code}: x"  # the retries' last problem too
+    if raised is not RetryableBody:
+        assert caught.value.code == code
+
+
+def test_a_filter_is_only_blamed_when_the_call_sent_one_and_a_missing_message_is_blank() -> None:
+    with pytest.raises(ProviderError) as caught:
+        answers.check_body({"error": {"error_code": 3}})  # no filter sent: not the filter's fault
+    assert type(caught.value) is ProviderError
+    assert str(caught.value) == "RunSignUp error 3: "
 
 
 def test_error_14_is_throttling() -> None:
@@ -59,6 +70,20 @@ def test_keyset_continues_only_while_a_page_is_full() -> None:
     assert answers.next_keyset({"1": [5, 7, 9], "2": [1, 2, 3]}, page_size=3) == 3
     # Page size over the whole answer: continue after the highest id.
     assert answers.next_keyset({"1": [5, 7], "2": [6]}, page_size=3) == 7
+
+
+@pytest.mark.parametrize(
+    ("ids", "counts"),
+    [
+        ({"1": [], "2": [4]}, {"1": 3, "2": 1}),  # a full event block, no id readable in it
+        ({"1": [], "2": []}, {"1": 2, "2": 1}),  # the whole answer full, no id readable at all
+    ],
+)
+def test_a_full_page_without_a_readable_id_is_malformed_not_a_crash(ids, counts) -> None:
+    """Nowhere to continue from: re-reading the start would loop, stopping would lose rows."""
+    with pytest.raises(MalformedResponseError) as caught:
+        answers.next_keyset(ids, page_size=3, counts=counts)
+    assert str(caught.value) == "a full page without a readable registration_id"
 
 
 def test_event_times_are_read_in_the_race_zone_and_other_times_in_eastern() -> None:

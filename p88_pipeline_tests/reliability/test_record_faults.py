@@ -116,6 +116,31 @@ def test_invalid_records_are_quarantined_and_the_rest_of_the_page_lands(
     assert set(watermarks(engine, provider)) == set(future_event_ids(sandbox, slug, provider))
 
 
+def test_unreadable_removal_records_are_quarantined_and_the_removals_land(engine, sandbox) -> None:
+    """RunSignUp's removed-participants pages (read by incremental syncs) may carry a record no
+    client can read: quarantined like a participants record, the rest of the page applied."""
+    sync(engine, sandbox, "bravo")
+    sandbox.world.advance(timedelta(days=1))
+    sandbox.server.inject(
+        "runsignup", "bravo", "invalid_records", count=100, path_contains="removed-participants"
+    )
+    figures = sync(engine, sandbox, "bravo")
+    invalid = sandbox.server.records.invalid
+    assert {i.problem for i in invalid} == {"missing id", "not an object"}
+    assert set(figures.sync_types.values()) == {plan.INCREMENTAL}
+    assert figures.status == "success" and figures.participants_rejected == len(invalid)
+    assert figures.participants_removed > 0
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT event_id, reason, raw FROM rejected_records")).all()
+    served = sorted((i.event_id, json.dumps(i.record, sort_keys=True)) for i in invalid)
+    stored_rows = sorted((r.event_id, json.dumps(json.loads(r.raw), sort_keys=True)) for r in rows)
+    assert stored_rows == served
+    for row in rows:
+        problem = "not an object" if isinstance(json.loads(row.raw), str) else "missing id"
+        assert REASONS[problem] in row.reason
+    assert_equals_truth(engine, sandbox, "bravo")
+
+
 @pytest.mark.parametrize(
     ("provider", "slug"),
     [

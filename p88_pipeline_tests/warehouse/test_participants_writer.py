@@ -278,7 +278,7 @@ def test_the_plain_copy_path_is_only_for_a_full_read_of_events_with_nothing_stor
             writer = ParticipantWriter(conn, "runsignup", "101")
             staged = staged_statements(conn)
             assert writer.begin(["e1"], full=full) == ({"e1": 2} if full else {})
-            writer.upsert([person("3", T0)])
+            writer.upsert([person(f"new-{full}", T0)])  # not stored yet: a COPY would not fail
             assert staged != []
     # A later group of the same writer with nothing stored is fresh again.
     with engine.begin() as conn:

@@ -25,13 +25,19 @@ class RecordShape:
     )
 
     def blocks(self, body: Any, request: Request) -> list[tuple[str, list]]:
+        """Each event block's records: a removed-participants page nests them in its event."""
         if not isinstance(body, list):
             return []
-        return [
-            (str(b.get("event", {}).get("event_id")), b["participants"])
-            for b in body
-            if isinstance(b, dict) and isinstance(b.get("participants"), list)
-        ]
+        removals = request.path.rstrip("/").endswith("/removed-participants")
+        found = []
+        for b in body:
+            if not isinstance(b, dict):
+                continue
+            event = b.get("event") if isinstance(b.get("event"), dict) else {}
+            rows = event.get("participants") if removals else b.get("participants")
+            if isinstance(rows, list):
+                found.append((str(event.get("event_id")), rows))
+        return found
 
     def events_of(self, request: Request) -> list[str]:
         return [e for e in request.params.get("event_id", "").split(",") if e.strip()]
