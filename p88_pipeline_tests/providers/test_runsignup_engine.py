@@ -25,6 +25,31 @@ def participant_calls(sandbox: Sandbox, kind: str = "/participants") -> list[dic
     return [r.params for r in sandbox.server.log if r.path.endswith(kind)]
 
 
+def client_with_pages_of(sandbox, size: int):
+    partner = sandbox.partner(SLUG)
+    account = replace(partner.accounts["runsignup"], page_size=size)
+    only_runsignup = replace(partner, accounts={"runsignup": account})
+    return build_client(only_runsignup, "runsignup", retry=FAST_RETRY)
+
+
+def races_of(client) -> list[list]:
+    races: dict[str, list] = {}
+    for event in client.list_events():
+        races.setdefault(event.race_id, []).append(event)
+    return list(races.values())
+
+
+def two_events_three_and_two_newer(sandbox, client) -> tuple:
+    """A race's first two events: A keeps 3 registrations, B only 2 new ones (higher ids)."""
+    a, b = next(events for events in races_of(client) if len(events) >= 2)[:2]
+    world = sandbox.world
+    for event, keep in ((a, 3), (b, 0)):
+        for pid in world.active_ids(world.event_state("runsignup", event.event_id))[keep:]:
+            world.remove_participant("runsignup", event.event_id, pid)
+    added = [world.add_participant("runsignup", b.event_id) for _ in range(2)]
+    return a, b, added
+
+
 def test_incremental_asks_per_race_modified_after_its_oldest_watermark_minus_overlap(
     engine, sandbox
 ) -> None:
@@ -122,14 +147,8 @@ def test_removed_participants_are_asked_in_the_partners_page_size(engine, sandbo
 def test_a_block_read_again_is_handed_over_once(sandbox) -> None:
     """Keyset paging over a race's events reads a block of higher ids again while a lower block
     goes on: each registration reaches the writer once (the copy read first), every one does."""
-    partner = sandbox.partner(SLUG)
-    account = replace(partner.accounts["runsignup"], page_size=7)
-    small_pages = replace(partner, accounts={**partner.accounts, "runsignup": account})
-    client = build_client(small_pages, "runsignup", retry=FAST_RETRY)
-    races: dict[str, list] = {}
-    for event in client.list_events():
-        races.setdefault(event.race_id, []).append(event)
-    events = max(races.values(), key=len)
+    client = client_with_pages_of(sandbox, 7)
+    events = max(races_of(client), key=len)
     assert len(events) >= 2
     read = [
         (p.event_id, p.participant_id)
@@ -150,22 +169,11 @@ def test_a_block_served_again_is_no_proof_that_a_short_page_was_a_cap(sandbox) -
     block: a block of higher ids comes again. Here A holds 3 registrations and B 2 newer ones;
     asked 10, the first answer is short, the read goes on after A's last id and gets B's two
     again. Nothing new: 3 was the end, not a silent cap of 3 for every later read."""
-    partner = sandbox.partner(SLUG)
-    account = replace(partner.accounts["runsignup"], page_size=10)
-    partner = replace(partner, accounts={"runsignup": account})
-    client = build_client(partner, "runsignup", retry=FAST_RETRY)
-    races: dict[str, list] = {}
-    for event in client.list_events():
-        races.setdefault(event.race_id, []).append(event)
-    a, b = next(events for events in races.values() if len(events) >= 2)[:2]
-    world = sandbox.world
-    for event, keep in ((a, 3), (b, 0)):
-        for pid in world.active_ids(world.event_state("runsignup", event.event_id))[keep:]:
-            world.remove_participant("runsignup", event.event_id, pid)
-    added = {world.add_participant("runsignup", b.event_id) for _ in range(2)}
+    client = client_with_pages_of(sandbox, 10)
+    a, b, added = two_events_three_and_two_newer(sandbox, client)
     pages = list(client.iter_participant_pages([a, b], None))
     read = {(p.event_id, p.participant_id) for page in pages for p in page.participants}
-    assert len(read) == 5 and {pid for e, pid in read if e == b.event_id} == added
+    assert len(read) == 5 and {pid for e, pid in read if e == b.event_id} == set(added)
     assert client.caps.get("participants").cap is None  # nothing learned from a re-read
     assert client.caps.extra["participants"] == 1  # the one page read past the short one
 
@@ -174,20 +182,8 @@ def test_blocks_filling_the_page_together_are_a_full_page_of_the_whole_answer(sa
     """Whether the page size applies per event or to the whole answer is undocumented: A's 3 and
     B's 2 newer registrations answer a page of 5 in full under the second reading, so the read
     goes on after the highest id (an empty page ends it) and wastes no call proving a cap."""
-    partner = sandbox.partner(SLUG)
-    account = replace(partner.accounts["runsignup"], page_size=5)
-    client = build_client(
-        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
-    )
-    races: dict[str, list] = {}
-    for event in client.list_events():
-        races.setdefault(event.race_id, []).append(event)
-    a, b = next(events for events in races.values() if len(events) >= 2)[:2]
-    world = sandbox.world
-    for event, keep in ((a, 3), (b, 0)):
-        for pid in world.active_ids(world.event_state("runsignup", event.event_id))[keep:]:
-            world.remove_participant("runsignup", event.event_id, pid)
-    added = [world.add_participant("runsignup", b.event_id) for _ in range(2)]
+    client = client_with_pages_of(sandbox, 5)
+    a, b, added = two_events_three_and_two_newer(sandbox, client)
     sandbox.server.reset_log()
     pages = list(client.iter_participant_pages([a, b], None))
     assert sum(len(page.participants) for page in pages) == 5
@@ -198,11 +194,7 @@ def test_blocks_filling_the_page_together_are_a_full_page_of_the_whole_answer(sa
 
 
 def test_pages_of_one_registration_read_the_whole_event(sandbox) -> None:
-    partner = sandbox.partner(SLUG)
-    account = replace(partner.accounts["runsignup"], page_size=1)
-    client = build_client(
-        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
-    )
+    client = client_with_pages_of(sandbox, 1)
     event = next(iter(client.list_events()))
     world = sandbox.world
     kept = world.active_ids(world.event_state("runsignup", event.event_id))[:3]
