@@ -49,13 +49,19 @@ def say_step(name: str, rep: int, reps: int, phase: str | None) -> None:
         say(f"[{name} #{rep + 1}] {phase}")
 
 
-def fresh_database(admin_url: str, name: str) -> str:
+def empty_database(admin_url: str, name: str) -> str:
+    """A database of that name, dropped first if it exists; its URL."""
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    """An empty warehouse (migrated) of that name."""
+    url = empty_database(admin_url, name)
     prepare_warehouse(get_engine(url))
     return url
 

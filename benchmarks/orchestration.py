@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import sqlalchemy as sa
 
-from benchmarks.harness import fresh_database, machine, say
+from benchmarks.harness import empty_database, fresh_database, machine, say
 from benchmarks.orchestration_figures import (
     FINISHED,
     Sampler,
@@ -45,15 +44,6 @@ from p88_pipeline.warehouse.embedded import embedded_url
 from p88_pipeline.warehouse.embedded_admin import stopped_afterwards
 
 SENSOR_INTERVAL_S = 60  # both sensors' minimum_interval_seconds: a tick can be that far away
-
-
-def instance_database(admin_url: str, name: str) -> str:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def run_orchestration(
@@ -84,7 +74,7 @@ def orchestrate(
         partners_file = workdir / "partners.yaml"
         partners_file.write_text(active_text.replace("active: true", "active: false"))
         warehouse_url = fresh_database(admin_url, "p88_orch_warehouse")
-        dagster_url = normalize_url(instance_database(admin_url, "p88_orch_dagster"))
+        dagster_url = normalize_url(empty_database(admin_url, "p88_orch_dagster"))
         home = workdir / "dagster"
         home.mkdir()
         shutil.copyfile(dagster_yaml(), home / "dagster.yaml")
