@@ -26,6 +26,7 @@ from p88_pipeline.providers.timeparse import iso_utc
 from p88_pipeline.sync import cancel, plan
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.guard import ReadTally, SuspiciousReadError, suspicious
+from p88_pipeline.warehouse.events import clear_inaccessible
 from p88_pipeline.warehouse.participants import ParticipantWriter
 from p88_pipeline.warehouse.watermarks import save_watermarks
 
@@ -161,6 +162,7 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
         for sync_type in sorted(set(types.values())):
             events = [e for e, t in types.items() if t == sync_type]
             save_watermarks(conn, client.provider, run.partner.id, events, watermark, sync_type)
+        clear_inaccessible(conn, client.provider, run.partner.id, group.event_ids)
     with run.lock:
         run.figures.events_synced += len(group.events)
         run.figures.participants_upserted += upserted

@@ -126,17 +126,37 @@ def mark_inaccessible(
     conn: sa.Connection, provider: str, partner_id: str, event_ids: Sequence[str], reason: str
 ) -> None:
     """Rule 9: the provider refused these events to this partner; skipped from now on."""
+    _set_inaccessible(conn, provider, partner_id, event_ids, without_nul(reason))
+
+
+def clear_inaccessible(
+    conn: sa.Connection, provider: str, partner_id: str, event_ids: Sequence[str]
+) -> None:
+    """Rule 9: these events were read (a forced full sync retried a refused race): later runs
+    sync them again instead of skipping them on the old refusal."""
+    _set_inaccessible(conn, provider, partner_id, event_ids, None)
+
+
+def _set_inaccessible(
+    conn: sa.Connection,
+    provider: str,
+    partner_id: str,
+    event_ids: Sequence[str],
+    reason: str | None,
+) -> None:
     conn.execute(
         sa.text(
-            "UPDATE provider_events SET inaccessible_at = now(), inaccessible_reason = :reason "
+            "UPDATE provider_events SET inaccessible_reason = :reason, inaccessible_at = "
+            "CASE WHEN CAST(:reason AS text) IS NULL THEN NULL ELSE now() END "
             "WHERE provider = :provider AND timing_partner_id = :partner "
-            "AND event_id = ANY(:event_ids)"
+            "AND event_id = ANY(:event_ids) "
+            "AND (inaccessible_at IS NOT NULL OR CAST(:reason AS text) IS NOT NULL)"
         ),
         {
             "provider": provider,
             "partner": partner_id,
             "event_ids": list(event_ids),
-            "reason": without_nul(reason),
+            "reason": reason,
         },
     )
 

@@ -71,7 +71,9 @@ def test_a_partner_pointed_at_another_partners_keys_then_fixed(
     assert_equals_truth(engine, sandbox, "alpha")
 
 
-def test_a_race_refusing_the_partner_fails_once_then_is_skipped(engine, sandbox) -> None:
+def test_a_race_refusing_the_partner_fails_once_is_skipped_then_retried_by_a_full_sync(
+    engine, sandbox
+) -> None:
     sync(engine, sandbox, "bravo")
     events = sandbox.world.events("runsignup", "bravo")
     future = set(future_event_ids(sandbox, "bravo"))
@@ -89,12 +91,25 @@ def test_a_race_refusing_the_partner_fails_once_then_is_skipped(engine, sandbox)
         sync(engine, sandbox, "bravo")
     assert "RunSignUp error 7" in str(failed.value)
     assert failed.value.figures.events_synced == len(future - refused) > 0  # the others synced
-    states = event_states(engine, "runsignup", sandbox.partner("bravo").id)
+    bravo = sandbox.partner("bravo")
+    states = event_states(engine, "runsignup", bravo.id)
     assert {e for e, (_, r) in states.items() if r} == refused
     sandbox.server.reset_log()
     again = sync(engine, sandbox, "bravo")  # skipped: no failure, no alert, no call
     assert again.status == "success" and set(again.sync_types) == future - refused
     assert not [r for r in sandbox.server.log if f"/race/{race}/" in r.path]
+
+    # The partner is given the race again: a forced full sync (`full_refresh`) retries it, and
+    # once it reads, later runs sync it again: the mark is cleared with the race's watermark.
+    sandbox.server.reset_faults()
+    forced = sync(engine, sandbox, "bravo", policy=SyncPolicy(force_full=True))
+    assert forced.status == "success" and set(forced.sync_types) == future
+    assert not any(r for _, r in event_states(engine, "runsignup", bravo.id).values())
+    sandbox.server.reset_log()
+    after = sync(engine, sandbox, "bravo")
+    assert set(after.sync_types) == future
+    assert [r for r in sandbox.server.log if f"/race/{race}/" in r.path]
+    assert_equals_truth(engine, sandbox, "bravo")
 
 
 def test_error_7_on_the_races_list_is_the_credentials_not_a_race(engine, sandbox) -> None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Event
 from p88_pipeline.warehouse.events import (
+    clear_inaccessible,
     load_events,
     mark_inaccessible,
     retire_missing,
@@ -70,6 +71,14 @@ def test_events_go_and_come_back_and_a_refusal_is_retried_only_after_an_absence(
     assert listed("a", "c") == ["a"]  # b gone; c still listed, still refused
     assert listed("a", "b") == ["a", "b"]  # b is back; c gone
     assert listed("a", "b", "c") == ["a", "b", "c"]  # c offered again: retried
+    with engine.begin() as conn:
+        mark_inaccessible(conn, "runsignup", "101", ["b", "c"], "permission denied")
+        clear_inaccessible(conn, "runsignup", "101", ["a", "c"])  # a and c read: c unmarked
+        refused = conn.execute(
+            sa.text("SELECT event_id, inaccessible_reason FROM provider_events ORDER BY 1")
+        ).all()
+        assert [tuple(r) for r in refused] == [("a", None), ("b", "permission denied"), ("c", None)]
+        assert [e.event_id for e in load_events(conn, "runsignup", "101")] == ["a", "c"]
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT count(*) FROM provider_events")).scalar()
     assert stored == 3  # nothing is ever deleted
