@@ -120,7 +120,10 @@ def test_keyset_paging_fails_loudly_when_the_server_ignores_the_cursor() -> None
             raise AssertionError("still reading: the cursor check is missing")
         return [1, 2]
 
-    with pytest.raises(MalformedResponseError, match="did not advance .*ignores the cursor"):
+    with pytest.raises(
+        MalformedResponseError,
+        match=r"^keyset paging did not advance \(after 2, next 2\): the server ignores the cursor$",
+    ):
         list(by_keyset(fetch, lambda page: page[-1]))
     assert asked == [None, 2]
 
@@ -161,3 +164,107 @@ def test_unreadable_records_are_rejected_with_their_id_when_they_have_one() -> N
         (None, "e1", "runsignup"),
         ("7", "e1", "runsignup"),
     ]
+    assert [(r.raw, r.reason) for r in rejected] == [
+        ("not a record", "string indices must be integers, not 'str'"),
+        ({"id": "7"}, "'name'"),
+    ]
+
+
+def test_a_page_of_one_new_row_after_a_short_page_proves_a_cap() -> None:
+    caps = PageCaps()
+    assert read(11, 10, caps) == (11, 2)  # 10 (short: unproven), 1 more row: a silent cap
+    assert caps.get("list") == Cap(10, 10) and caps.extra_calls == 0
+
+
+def test_a_short_page_as_long_as_the_longest_seen_is_not_trusted() -> None:
+    """A page equal to the largest ever seen may be the server's silent cap: read one more."""
+    caps = PageCaps()
+    assert read(10, 25, caps) == (10, 2)  # largest page seen: 10
+    assert read(20, 10, caps) == (20, 3)  # 10, 10 (cap 10 learned), then an empty page
+    assert caps.get("list") == Cap(10, 10) and caps.extra_calls == 1
+
+
+def test_once_a_cap_is_proven_the_read_goes_on_without_further_proof() -> None:
+    caps = PageCaps()
+    assert read(30, 10, caps) == (30, 4)  # 10, 10 (cap proven), 10, then the empty page
+    assert caps.extra_calls == 0 and caps.get("list") == Cap(10, 10)
+
+
+def test_an_empty_first_page_ends_the_read_without_waste() -> None:
+    size = PageSize(100, "list")  # no caps given: a private, empty set of facts
+    assert size.ends_read(0) is True
+    assert size.caps.extra_calls == 0 and size.caps.get("list") == Cap(None, 0)
+
+
+def test_a_page_repeating_only_rows_already_read_ends_the_read() -> None:
+    """Keyset reads across a race's events re-read a block: a page bringing nothing new after a
+    short one is the end, not a cap (and not a loop)."""
+    size = PageSize(100, "participants")
+    assert size.ends_read(5) is False  # short, unproven
+    assert size.ends_read(5, new_rows=0) is True
+    assert size.caps.extra == {"participants": 1} and size.caps.get("participants").cap is None
+
+
+def test_caps_loaded_merge_with_what_is_known_and_waste_counts_per_endpoint() -> None:
+    caps = PageCaps()
+    caps.learn("list", cap=25)
+    assert caps.get("list") == Cap(25, 0)
+    caps.load({"list": Cap(None, 40)})
+    assert caps.get("list") == Cap(25, 40)
+    caps.wasted("list")
+    caps.wasted("list")
+    caps.wasted("other")
+    assert caps.extra == {"list": 2, "other": 1} and caps.extra_calls == 3
+
+
+@pytest.mark.parametrize("pager", [by_page_number, by_offset])
+def test_pagination_metadata_ends_a_read_and_teaches_only_short_pages(pager) -> None:
+    def served(*pages: tuple[list[int], bool]) -> Any:
+        answers = list(pages)
+        return lambda at, limit: answers.pop(0)
+
+    caps = PageCaps()
+    got = list(pager(served(([1, 2, 3], True), ([4, 5, 6], False)), PageSize(3, "list", caps)))
+    assert got == [[1, 2, 3], [4, 5, 6]] and caps.get("list") == Cap(None, 3)  # full: no cap
+    got = list(pager(served(([1], True), ([2], False)), PageSize(3, "list", caps)))
+    assert got == [[1], [2]] and caps.get("list") == Cap(1, 3)  # 1 row, more followed: cap 1
+
+
+def test_offsets_advance_by_the_rows_each_page_held() -> None:
+    rows, asked = list(range(25)), []
+
+    def fetch(offset: int, limit: int) -> list[int]:
+        asked.append((offset, limit))
+        return rows[offset : offset + min(limit, 10)]
+
+    got = [r for page in by_offset(fetch, PageSize(10, "list")) for r in page]
+    assert got == rows and asked == [(0, 10), (10, 10), (20, 10)]
+
+
+def wider_read(first_page: int, wider_rows: int) -> tuple[PageCaps, list[int], list[int]]:
+    """A filtered read whose first page holds `first_page` rows, proven by an unfiltered page 1
+    of `wider_rows` rows; then empty pages."""
+    caps, pages, wider_asked = PageCaps(), [], []
+
+    def wider(asked: int) -> int:
+        wider_asked.append(asked)
+        return wider_rows
+
+    def fetch(page: int, per_page: int) -> list[int]:
+        pages.append(page)
+        return list(range(first_page)) if page == 1 else []
+
+    list(by_page_number(fetch, PageSize(100, "races", caps, wider=wider)))
+    return caps, pages, wider_asked
+
+
+def test_a_short_filtered_page_is_proven_by_a_wider_page_of_more_rows() -> None:
+    caps, pages, wider_asked = wider_read(30, 40)
+    assert pages == [1] and wider_asked == [100]  # the proof asks the read's page size
+    assert caps.get("races") == Cap(None, 40) and caps.extra == {"races": 1}
+
+
+def test_a_wider_page_no_longer_than_the_short_one_proves_nothing() -> None:
+    caps, pages, wider_asked = wider_read(30, 30)
+    assert pages == [1, 2] and wider_asked == [100]  # one proof per read, then the next page
+    assert caps.get("races") == Cap(None, 30) and caps.extra == {"races": 2}

@@ -13,6 +13,7 @@ from p88_pipeline.providers.base import (
     MalformedResponseError,
     Participant,
     ProviderError,
+    Removal,
 )
 from p88_pipeline.providers.http import RetryableBody
 from p88_pipeline.providers.runsignup import answers, client, records
@@ -186,3 +187,47 @@ def test_records_are_parsed_while_the_page_is_decoded_and_the_rest_stays_for_its
     assert records.parse_page_record(no_event, "600002").event_id == "600002"
     with pytest.raises(ValueError, match="last_modified"):
         records.parse_page_record(unreadable, "600002")
+
+
+def test_a_removal_is_read_from_its_unix_time_or_its_eastern_wall_clock() -> None:
+    """removed-participants records: `last_modified_ts` (Unix seconds) when present, else the
+    Eastern `last_modified` or `removed_date`; the record's own event id wins over its block's."""
+    raw = {"registration_id": 5, "event_id": 71, "last_modified_ts": 1764400000, "reason": "x"}
+    removal = records.parse_removal(raw, "70")
+    assert removal == Removal("runsignup", "71", "5", datetime.fromtimestamp(1764400000, UTC), "x")
+    assert removal.raw is raw  # kept whole: the soft delete's evidence
+    eastern = records.parse_removal(
+        {"registration_id": "6", "last_modified_ts": "", "last_modified": "11/28/2026 10:00"}, "70"
+    )
+    assert (eastern.event_id, eastern.removed_at, eastern.reason) == (
+        "70",
+        datetime(2026, 11, 28, 15, 0, tzinfo=UTC),  # EST
+        "removed",
+    )
+    dated = records.parse_removal(
+        {"registration_id": 7, "removed_date": "2026-07-04 09:30", "removed_reason": "refund"}, "70"
+    )
+    assert (dated.removed_at, dated.reason) == (datetime(2026, 7, 4, 13, 30, tzinfo=UTC), "refund")
+    both = {"registration_id": 8, "last_modified": "2026-07-04 09:30", "removed_date": "2020-01-01"}
+    assert records.parse_removal(both, "70").removed_at == dated.removed_at
+    reasons = {"registration_id": 9, "last_modified_ts": 1, "removed_reason": "a", "reason": "b"}
+    assert records.parse_removal(reasons, "70").reason == "a"
+
+
+def test_a_removal_without_an_id_or_a_time_is_rejected_with_its_cause() -> None:
+    with pytest.raises(ValueError, match="^missing registration_id$"):
+        records.parse_removal({"last_modified_ts": 1}, "70")
+    with pytest.raises(ValueError, match="^missing removal time$"):
+        records.parse_removal({"registration_id": 1, "last_modified_ts": None}, "70")
+    with pytest.raises(ValueError, match="^missing registration_id$"):
+        records.parse_participant({"last_modified": 1, "user": {}}, "70")
+    assert records.record_id({"registration_id": 12}) == "12"
+    assert records.record_id(["not", "a", "record"]) is None
+
+
+def test_a_race_without_a_zone_is_read_and_stored_as_us_eastern() -> None:
+    event = records.parse_event(
+        {"race_id": 7, "name": "Trot"}, {"event_id": 70, "start_time": "11/26/2026 08:00"}
+    )
+    assert event.timezone == "America/New_York" and event.raw["race_timezone"] == event.timezone
+    assert event.start_time == datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
