@@ -8,6 +8,7 @@ import pytest
 
 from p88_pipeline.providers.base import (
     AuthError,
+    Event,
     FilterRejectedError,
     InaccessibleError,
     MalformedResponseError,
@@ -231,3 +232,82 @@ def test_a_race_without_a_zone_is_read_and_stored_as_us_eastern() -> None:
     )
     assert event.timezone == "America/New_York" and event.raw["race_timezone"] == event.timezone
     assert event.start_time == datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+
+
+def test_every_field_of_a_registration_lands_in_its_column() -> None:
+    """Each documented field, mapped once (a field read from the wrong key would be stored None
+    and no sync test compares every column of every row)."""
+    raw = {
+        "registration_id": 11,
+        "event_id": 71,
+        "last_modified": 1764400000,
+        "registration_date": "11/1/2026 18:05",
+        "bib_num": "A12",
+        "chip_num": "C-9",
+        "age": "34",
+        "team_name": "Harriers",
+        "amount_paid": "45.50",
+        "user": {
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "email": "ann@example.org",
+            "dob": "1992-03-04",
+            "gender": "F",
+        },
+    }
+    parsed = records.parse_participant(raw, "70")
+    assert parsed == Participant(
+        provider="runsignup",
+        event_id="71",  # the record's own event id wins over its block's
+        participant_id="11",
+        modified_at=datetime.fromtimestamp(1764400000, UTC),
+        first_name="Ann",
+        last_name="Lee",
+        email="ann@example.org",
+        dob="1992-03-04",
+        gender="F",
+        bib="A12",
+        chip="C-9",
+        age=34,
+        registered_at=datetime(2026, 11, 1, 23, 5, tzinfo=UTC),  # EST
+        team="Harriers",
+        amount_paid=Decimal("45.50"),
+    )
+    assert json.loads(parsed.raw) == raw
+
+
+def test_a_registration_without_an_event_or_a_modification_time_is_rejected() -> None:
+    with pytest.raises(ValueError, match="^missing event_id$"):
+        records.parse_participant({"registration_id": 1, "last_modified": 1}, None)
+    with pytest.raises(ValueError, match="^missing last_modified$"):
+        records.parse_participant({"registration_id": 1, "last_modified": ""}, "70")
+    with pytest.raises(ValueError, match="^missing last_modified$"):
+        records.parse_participant({"registration_id": 1}, "70")
+    assert records.parse_participant({"registration_id": 1, "last_modified": 0}, "70").age is None
+
+
+def test_every_field_of_an_event_lands_in_its_column() -> None:
+    race = {"race_id": 7, "name": "Turkey Trot", "timezone": "America/Denver"}
+    raw = {
+        "event_id": 70,
+        "name": "5K",
+        "start_time": "11/26/2026 08:00",
+        "end_time": "11/26/2026 11:30",
+    }
+    event = records.parse_event(race, raw)
+    assert event == Event(
+        provider="runsignup",
+        event_id="70",
+        race_id="7",
+        name="5K",
+        start_time=datetime(2026, 11, 26, 15, 0, tzinfo=UTC),
+        end_time=datetime(2026, 11, 26, 18, 30, tzinfo=UTC),
+        timezone="America/Denver",
+        race_name="Turkey Trot",
+    )
+    assert event.raw == {**raw, "race_timezone": "America/Denver"}  # raw is not compared
+    nameless = records.parse_event({"race_id": 7, "timezone": "Not/AZone"}, {"event_id": 70})
+    assert (nameless.name, nameless.race_name) == ("", "")
+    assert nameless.timezone == "Not/AZone"  # kept as given; times read in US Eastern
+    dated = records.parse_event({"race_id": 7, "timezone": "Not/AZone"}, raw)
+    assert dated.start_time == datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
