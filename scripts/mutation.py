@@ -37,6 +37,7 @@ VENV_BIN = Path(sys.executable).parent
 # the full parametrization.
 ENGINE_TESTS = [
     "sync/test_group.py",
+    "sync/test_engine_live.py",
     "sync/test_rules.py[runsignup]",
     "providers/test_haku_engine.py",
     "providers/test_runsignup_engine.py",

@@ -107,3 +107,11 @@ def test_live_snapshot_reads_the_running_stages_figures(monkeypatch) -> None:
     # a run that reuses the stored events list has no events stage: no events counted
     live.track("participants", SyncFigures("runsignup", "reuse-test"), Client())
     assert live.snapshot("reuse-test")["runsignup"]["events_total"] == 0
+    # one client for both stages (one process running both): its calls are counted once
+    shared = Client()
+    shared.calls = 10
+    live.track("events", SyncFigures("haku", "shared-test"), shared)
+    shared.calls += 2
+    live.track("participants", SyncFigures("haku", "shared-test", events_future=1), shared)
+    shared.calls += 3
+    assert live.snapshot("shared-test")["haku"]["calls"] == 5
