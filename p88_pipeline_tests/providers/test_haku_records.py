@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -124,7 +125,7 @@ def test_every_field_of_a_registration_lands_in_its_column() -> None:
         "gender": "F",
         "bib_number": 12,
         "age": "34",
-        "registered_at": "2026-10-01T09:00:00Z",
+        "registered_at": "2026-10-01 09:00:00",
         "team": {"name": "Harriers"},
         "transaction_amount": "45.50",
     }
@@ -141,7 +142,7 @@ def test_every_field_of_a_registration_lands_in_its_column() -> None:
         gender="F",
         bib="12",
         age=34,
-        registered_at=datetime(2026, 10, 1, 9, 0, tzinfo=UTC),
+        registered_at=datetime(2026, 10, 1, 14, 0, tzinfo=UTC),  # CDT
         team="Harriers",
         amount_paid=Decimal("45.50"),
     )
@@ -243,3 +244,17 @@ def test_an_error_inside_a_200_is_found_and_records_are_not_errors() -> None:
     assert error_in_body([{"error": "x", "registration_number": 1}]) is None
     assert error_in_body([{"error": "x"}, "row"]) is None
     assert error_in_body([]) is None and error_in_body({"data": []}) is None
+    assert error_in_body(["error", "errors"]) is None  # a page of strings: not an error body
+
+
+def test_an_unknown_partner_zone_reads_event_times_as_utc_whatever_the_machine_zone(
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/Denver")
+    time.tzset()
+    try:
+        event = parse_event({"id": 1, "event_date": "2026-05-01 08:00"}, "Not/AZone")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert event.start_time == datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

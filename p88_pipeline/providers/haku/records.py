@@ -47,7 +47,7 @@ def error_in_body(body: Any) -> Any:
     """An error reported inside an HTTP 200 (`{"error": ...}`, or a list of only such objects);
     read as records, it would look like an empty event whose registrations all vanished."""
     if isinstance(body, dict) and ("error" in body or "errors" in body):
-        if not any(isinstance(body.get(k), list) for k in LIST_KEYS if k != "errors"):
+        if not any(isinstance(body.get(k), list) for k in LIST_KEYS):
             return body.get("error") or body.get("errors")
     if (
         isinstance(body, list)
