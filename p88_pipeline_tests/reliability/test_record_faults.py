@@ -217,3 +217,30 @@ def test_the_shift_pages_fault_converges_on_the_next_run(engine, sandbox, provid
     assert sandbox.server.records.shifts >= 3
     sync(engine, sandbox, slug, provider, page_size=5)
     assert_equals_truth(engine, sandbox, slug, provider)
+
+
+def test_a_night_of_one_removal_beside_unreadable_ones_is_stored_not_refused(
+    engine, sandbox
+) -> None:
+    """Rule 8 counts what a read returned, removals included: an hour that brought an event one
+    readable removal and two unreadable ones stored something, so it is committed (the
+    guard refuses a read of which nothing was readable)."""
+    sync(engine, sandbox, "bravo")
+    world = sandbox.world
+    world.clock.advance(timedelta(hours=1))  # an hour without change but for one removal
+    event_id = future_event_ids(sandbox, "bravo")[0]
+    race = world.event_state("runsignup", event_id).race_id
+    world.remove_participant(
+        "runsignup", event_id, world.active_ids(world.event_state("runsignup", event_id))[0]
+    )
+    sandbox.server.inject(
+        "runsignup",
+        "bravo",
+        "invalid_records",
+        count=1,
+        path_contains=f"/race/{race}/removed-participants",
+    )
+    figures = sync(engine, sandbox, "bravo")
+    assert figures.status == "success", figures.errors
+    assert (figures.participants_removed, figures.participants_rejected) == (1, 2)
+    assert_equals_truth(engine, sandbox, "bravo")

@@ -3,6 +3,7 @@ leaves the warehouse as it was; the partner's other races still sync."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -48,6 +49,19 @@ def test_a_read_with_every_changed_row_rejected_fails_and_writes_nothing(engine,
     message = str(failed.value)
     assert f"partner {SLUG} event {event_id}: " in message and "rows rejected" in message
     assert "impossible or unrecognised date" in message
+    race = next(
+        e["race_id"]
+        for e in sandbox.world.events("runsignup", SLUG)
+        if str(e["event_id"]) == event_id
+    )
+    [error] = [e["error"] for e in failed.value.figures.errors]
+    assert re.fullmatch(
+        f"SuspiciousReadError: runsignup partner {SLUG} event {event_id}: (\\d+) of \\1 rows "
+        "rejected \\(first: impossible or unrecognised date '1990-02-30'\\); nothing of race "
+        f"{race} was written \\(rule 8: a read that stores nothing of what the provider "
+        "returned is a failure\\)",
+        error,
+    ), error
     race_of = {str(e["event_id"]): e["race_id"] for e in sandbox.world.events("runsignup", SLUG)}
     after = warehouse_state(engine)
     # The failing race: nothing written, watermark kept. The other race synced.
