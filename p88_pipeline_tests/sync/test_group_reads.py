@@ -14,7 +14,11 @@ from p88_pipeline.sync.engine import LoadOptions, select_future, sync_events, sy
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.participants import ParticipantWriter
 from p88_pipeline_tests.helpers import FAST_RETRY, watermarks
-from p88_pipeline_tests.reliability.support import assert_equals_truth, with_page_size
+from p88_pipeline_tests.reliability.support import (
+    assert_equals_truth,
+    future_event_ids,
+    with_page_size,
+)
 
 
 def stored_rows(engine: sa.Engine, partner_id: str) -> int:
@@ -64,3 +68,30 @@ def test_a_race_bigger_than_a_batch_is_written_batch_by_batch(engine, sandbox, m
     assert len(full) >= 2 and all(n <= 4 for n in batches)  # flushed as soon as a batch is full
     assert figures.participants_upserted == stored_rows(engine, partner.id) == sum(batches)
     assert_equals_truth(engine, sandbox, "alpha")
+
+
+def test_a_partners_figures_add_up_over_its_groups(engine, sandbox) -> None:
+    """Each group adds its rows to the run's figures: bravo's two events read as two groups (the
+    per-event grouping), one registration removed in each."""
+    partner, world = sandbox.partner("bravo"), sandbox.world
+    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    policy, per_event = SyncPolicy(), LoadOptions(group_by_race=False)
+
+    def read():
+        sync_events(engine, client, partner)
+        _, future = select_future(engine, "runsignup", partner, world.clock.now(), policy)
+        assert len(future) == 2
+        return sync_participants(
+            engine, client, partner, future, policy, world.clock.now, per_event
+        )
+
+    first = read()
+    assert first.participants_upserted == stored_rows(engine, partner.id)
+    world.clock.advance(timedelta(hours=1))
+    events = future_event_ids(sandbox, "bravo")
+    for event_id in events:
+        event = world.event_state("runsignup", event_id)
+        world.remove_participant("runsignup", event_id, world.active_ids(event)[0])
+    night = read()
+    assert (night.events_synced, night.participants_removed) == (2, 2)
+    assert_equals_truth(engine, sandbox, "bravo")
