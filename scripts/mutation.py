@@ -133,6 +133,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         [
             "providers/test_haku_client.py",
             "providers/test_haku_records.py",
+            "providers/test_haku_probe.py",  # the detail endpoint's only caller is the probe
             "providers/test_haku_engine.py",
             "sync/test_rules.py[haku]",
             "reliability/test_refused_reads.py",

@@ -258,6 +258,7 @@ def make_client(
     retry: RetryPolicy = FAST_RETRY,
     sleep: Callable[[float], None] = lambda s: None,
     clock: Callable[[], float] = time.monotonic,
+    timezone: str = "UTC",
 ) -> HakuClient:
     """A client on the stub: session built as the registry builds it, sleeps injectable."""
     session = ApiSession(
@@ -276,6 +277,7 @@ def make_client(
         stub.client_secret,
         page_size=page_size,
         updated_since_param=updated_since_param,
+        timezone=timezone,
         clock=clock,
     )
 

@@ -19,6 +19,7 @@ from p88_pipeline.providers.base import (
     ParticipantPage,
     ProviderConfigError,
     ProviderError,
+    UntimedRecordsError,
 )
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.haku.client import HakuClient
@@ -473,3 +474,78 @@ def test_the_events_list_stops_once_a_page_is_past_and_says_from_when_it_is_comp
     client = make_client(stub, page_size=5)
     assert len(list(client.list_events())) == 17  # page 1 is all past, yet in the wrong order
     assert client.listed_from() is None
+
+
+# ---------------------------------------------------------------------- mutation survivors
+
+
+def test_an_error_in_a_200_body_is_retried_then_fails_with_the_error_cut_at_200_characters(
+    stub,
+) -> None:
+    stub.script("/participants", 200, body={"error": "E" * 300}, times=100)
+    with pytest.raises(ProviderError) as failed:
+        read(make_client(stub))
+    assert "Haku error in a 200 body: " + "E" * 200 in str(failed.value)
+    assert "E" * 201 not in str(failed.value)
+
+
+def test_the_events_list_refused_with_400_is_an_error_not_a_refused_filter(stub) -> None:
+    stub.script("/events", 400, times=100)
+    with pytest.raises(ProviderError) as failed:
+        list(make_client(stub).list_events())
+    assert type(failed.value) is ProviderError and failed.value.code == 400
+
+
+def test_a_participants_page_that_is_no_list_is_malformed_naming_event_and_page(stub) -> None:
+    stub.script("/participants", 200, body={"message": "oops"}, times=100)
+    with pytest.raises(
+        MalformedResponseError,
+        match=f"^event {EVENT} participants page 1: expected a list \\(bare or wrapped\\)",
+    ):
+        read(make_client(stub))
+
+
+def test_an_incremental_read_without_a_server_filter_sends_no_filter(stub) -> None:
+    read(make_client(stub, page_size=50), NOW - timedelta(minutes=70))
+    assert [set(r.params) for r in participant_pages(stub)] == [
+        {"sort_column", "sort_direction", "per_page", "page"}
+    ] * 2
+
+
+def test_a_cancellation_without_any_time_is_stamped_with_the_servers_clock(stub) -> None:
+    record = registration(1, NOW, is_cancelled=True, cancelled_at=None)
+    stub.participants[EVENT], stub.sort_participants = [{**record, "updated_at": None}], False
+    client = make_client(stub)
+    [p] = read(client)[0].participants
+    assert p.removed_at == client.session.last_server_time  # the Date header, whole seconds
+    assert p.removed_at.microsecond == 0 and p.removed_reason == "cancelled"
+
+
+def test_zone_less_times_are_read_in_the_partners_zone(stub) -> None:
+    stub.participants[EVENT] = [{**registration(1, NOW), "updated_at": "2026-03-01 06:00:00"}]
+    [p] = read(make_client(stub, timezone="America/Chicago"))[0].participants
+    assert p.modified_at == NOW  # 06:00 CST
+
+
+def test_an_incremental_read_meeting_an_untimed_record_says_which(stub) -> None:
+    stub.sort_participants = False  # stored newest first already; the stub cannot sort None
+    stub.participants[EVENT][3] = {**stub.participants[EVENT][3], "updated_at": None}
+    with pytest.raises(UntimedRecordsError) as failed:
+        read(make_client(stub, partner="acme"), NOW - timedelta(minutes=70))
+    assert str(failed.value) == (
+        f"haku partner acme event {EVENT}: records without updated_at in an incremental read"
+    )
+    assert failed.value.partner == "acme"
+
+
+def test_pages_sorted_each_but_not_across_them_are_read_to_the_end(stub) -> None:
+    """Page 2 starts newer than page 1 ended: the server's order is not to be trusted, so an
+    older record on page 2 does not end the read (page 3 holds a newer one)."""
+    stub.sort_participants = False
+    stub.participants[EVENT] = (
+        [registration(i, NOW - timedelta(minutes=10 + i)) for i in range(50)]
+        + [registration(100 + i, NOW - timedelta(minutes=5 + 2 * i)) for i in range(50)]
+        + [registration(200, NOW - timedelta(minutes=1))]
+    )
+    pages = read(make_client(stub, page_size=50), NOW - timedelta(minutes=70))
+    assert 200 in ids(pages) and len(participant_pages(stub)) >= 3

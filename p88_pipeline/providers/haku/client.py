@@ -100,7 +100,6 @@ class HakuClient:
         session: ApiSession,
         account: AccountSettings,
         creds: Mapping[str, str],
-        **kwargs: Any,
     ) -> HakuClient:
         """Build from partners.yaml: the token URL is required unless base_url is production."""
         options = account.options
@@ -121,7 +120,6 @@ class HakuClient:
             page_size=account.page_size or DEFAULT_PAGE_SIZE,
             updated_since_param=options.get("updated_since_param"),
             timezone=str(options.get("timezone") or "UTC"),
-            **kwargs,
         )
 
     @property
