@@ -39,6 +39,7 @@ ENGINE_TESTS = [
     "sync/test_group.py",
     "sync/test_engine_live.py",
     "sync/test_group_reads.py",
+    "sync/test_engine_stage3.py",
     "sync/test_rules.py[runsignup]",
     "providers/test_haku_engine.py",
     "providers/test_runsignup_engine.py",
