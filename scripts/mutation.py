@@ -5,6 +5,8 @@
     nice -n 19 .venv/bin/python scripts/mutation.py --sample 7 sync/engine.py   # ~10 %
     .venv/bin/python scripts/mutation.py --list                      # modules and their tests
     .venv/bin/python scripts/mutation.py --census                    # mutants per module
+    nice -n 19 .venv/bin/python scripts/mutation.py sync/group.py --names \\
+        'p88_pipeline.sync.group.x__sync_group__mutmut_3' ...           # re-run survivors only
 
 Per module, mutmut runs in a copy of the checkout (under $TMPDIR, never in the work tree) with
 only that module mutated and only that module's tests selected (TESTS below); within those,
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,7 +245,7 @@ def write_config(work: Path, module: str, tests: list[str]) -> None:
 
 
 def run_module(
-    module: str, database_url: str, children: int, sample: str = ""
+    module: str, database_url: str, children: int, sample: str = "", only: Sequence[str] = ()
 ) -> dict[str, list[str]]:
     tests = tests_for(module, expand=True)
     with tempfile.TemporaryDirectory(prefix="p88-mutation-") as tmp:
@@ -258,7 +261,7 @@ def run_module(
         print(f"== {module}: tests {' '.join(tests)}", flush=True)
         # A sample: only mutants whose number ends in one of `sample`'s digits (every mutant is
         # numbered in code order within its function, so this is a systematic sample).
-        names = [f"p88_pipeline.*__mutmut_*[{sample}]"] if sample else []
+        names = list(only) or ([f"p88_pipeline.*__mutmut_*[{sample}]"] if sample else [])
         run = subprocess.run(
             [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *names],
             cwd=work,
@@ -328,6 +331,13 @@ def main() -> int:
         metavar="DIGITS",
         help="run only mutants whose number ends in one of these digits (e.g. 7: about 10%%)",
     )
+    parser.add_argument(
+        "--names",
+        nargs="+",
+        default=[],
+        metavar="MUTANT",
+        help="run only these mutants (names as printed): a previous run's survivors again",
+    )
     args = parser.parse_args()
     modules = rule_modules(args.modules)
     if args.census:
@@ -346,7 +356,7 @@ def main() -> int:
     try:
         url = embedded_url(pg_root / "pgdata")
         for module in modules:
-            by_status = run_module(module, url, args.children, args.sample)
+            by_status = run_module(module, url, args.children, args.sample, args.names)
             counts = {status: len(names) for status, names in by_status.items()}
             print(f"## {module}: {json.dumps(counts)}", flush=True)
             for status, n in counts.items():
