@@ -15,6 +15,7 @@ from p88_pipeline.partners import parse_partners
 from p88_pipeline.providers.base import (
     AuthError,
     FilterRejectedError,
+    InaccessibleError,
     MalformedResponseError,
     ParticipantPage,
     ProviderConfigError,
@@ -285,8 +286,12 @@ def test_filter_only_on_incremental_reads(stub) -> None:
 def test_a_refused_filter_is_filter_rejected_so_the_engine_falls_back_to_full(stub) -> None:
     stub.reject_updated_since = True
     client = make_client(stub, updated_since_param="updated_since")
-    with pytest.raises(FilterRejectedError):
+    with pytest.raises(FilterRejectedError) as refused:
         read(client, NOW - timedelta(hours=1))
+    assert (refused.value.code, refused.value.partner) == (400, "acme")
+    assert "HTTP 400" in str(refused.value) and "unknown parameter updated_since" in str(
+        refused.value
+    )
 
 
 def test_a_server_that_ignores_the_sort_order_is_read_to_the_end(stub) -> None:
@@ -549,3 +554,37 @@ def test_pages_sorted_each_but_not_across_them_are_read_to_the_end(stub) -> None
     )
     pages = read(make_client(stub, page_size=50), NOW - timedelta(minutes=70))
     assert 200 in ids(pages) and len(participant_pages(stub)) >= 3
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_an_event_refusing_the_account_is_inaccessible_with_its_code(stub, status) -> None:
+    stub.script(f"/events/{EVENT}/participants", status, times=100)
+    with pytest.raises(InaccessibleError) as refused:
+        read(make_client(stub, partner="acme"))
+    assert (refused.value.code, refused.value.partner) == (status, "acme")
+    assert f"/events/{EVENT}/participants" in str(refused.value)
+    assert f"HTTP {status}" in str(refused.value)
+
+
+def test_the_events_list_answering_404_is_an_error_not_an_inaccessible_event(stub) -> None:
+    stub.script("/events", 404, times=100)
+    with pytest.raises(ProviderError) as failed:
+        list(make_client(stub).list_events())
+    assert type(failed.value) is ProviderError and failed.value.code == 404
+
+
+def test_the_events_list_follows_pagination_metadata_and_learns_under_its_name(stub) -> None:
+    """A short page whose Link header names no next page ends the read: no page to prove it."""
+    link = {"Link": f'<{stub.base_url}/events?page=1>; rel="first"'}
+    future = [{**stub.events[0], "event_date": "2099-06-01 08:00:00"}]  # no early stop
+    stub.script("/events", 200, body=future, headers=link, times=1)
+    client = make_client(stub)
+    assert [e.event_id for e in client.list_events()] == [EVENT]
+    assert len(stub.requests_to("/events")) == 1
+    assert client.caps.snapshot() == {"events": {"cap": None, "largest_page": 1}}
+
+
+def test_an_events_page_that_is_no_list_is_malformed_naming_the_page(stub) -> None:
+    stub.script("/events", 200, body={"message": "oops"}, times=100)
+    with pytest.raises(MalformedResponseError, match="^events page 1: expected a list"):
+        list(make_client(stub).list_events())
