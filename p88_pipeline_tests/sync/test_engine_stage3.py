@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from p88_pipeline.providers.base import AuthError
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.sync.engine import (
     LoadOptions,
@@ -64,3 +65,21 @@ def test_the_biggest_races_are_read_first(engine, sandbox) -> None:
     assert [sizes.get(e, 0) for e in order] == sorted(
         (sizes.get(e, 0) for e in order), reverse=True
     )
+
+
+def test_refused_credentials_stop_the_run_before_another_race_is_read(engine, sandbox) -> None:
+    """RunSignUp error 6 on a race's call is the credentials' refusal: the run fails at once,
+    and no other group asks again with the refused keys (bravo's two events read as two
+    groups, one at a time)."""
+    partner, world = sandbox.partner("bravo"), sandbox.world
+    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    policy = SyncPolicy()
+    sync_events(engine, client, partner)
+    _, future = select_future(engine, "runsignup", partner, world.clock.now(), policy)
+    assert len(future) == 2
+    sandbox.server.inject("runsignup", "bravo", "error_in_array", count=1000, error_code=6)
+    sandbox.server.reset_log()
+    one_by_one = LoadOptions(group_by_race=False, parallel_groups=1)
+    with pytest.raises(AuthError):
+        sync_participants(engine, client, partner, future, policy, world.clock.now, one_by_one)
+    assert len(sandbox.server.log) == 1  # the first group's first call, and nothing after it
