@@ -8,6 +8,7 @@ test_haku_stub.py checks the stub itself speaks PROVIDERS.md's Haku.
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 import threading
 import time
@@ -91,6 +92,7 @@ class HakuStub:
         self.honour_updated_since = False
         self.reject_updated_since = False  # 400 when the filter parameter is sent
         self.refuse_every_token = False  # tokens are issued but never accepted
+        self.server_now: datetime | None = None  # the Date header's time (None: the real one)
         self.events: list[dict[str, Any]] = []
         self.participants: dict[str, list[dict[str, Any]]] = {}
         self.scripted: list[Scripted] = []
@@ -217,6 +219,13 @@ class HakuStub:
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                """The Date header: the stub's own clock when set (a server whose clock is
+                not ours), else the real time."""
+                if stub.server_now is None:
+                    return super().date_time_string(timestamp)
+                return email.utils.format_datetime(stub.server_now, usegmt=True)
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)

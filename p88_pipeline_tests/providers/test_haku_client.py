@@ -588,3 +588,44 @@ def test_an_events_page_that_is_no_list_is_malformed_naming_the_page(stub) -> No
     stub.script("/events", 200, body={"message": "oops"}, times=100)
     with pytest.raises(MalformedResponseError, match="^events page 1: expected a list"):
         list(make_client(stub).list_events())
+
+
+def dated_events(*starts: datetime) -> list[dict]:
+    return [
+        {"id": str(80001 + i), "name": f"Race {i}", "event_date": stamp(start), "timezone": "UTC"}
+        for i, start in enumerate(starts)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("starts", "read"),
+    [
+        # the cutoff is the server's now minus the grace and a day: 2 days before NOW
+        ((NOW + timedelta(days=30), NOW - timedelta(days=30), NOW - timedelta(days=60)), 2),
+        ((NOW - timedelta(days=1, hours=12), NOW - timedelta(days=3)), 2),
+        ((NOW - timedelta(days=2), NOW - timedelta(days=3)), 2),  # at the cutoff: not past
+        ((NOW - timedelta(days=2, seconds=1), NOW - timedelta(days=3)), 1),
+    ],
+)
+def test_the_events_list_stops_on_the_servers_clock(stub, starts, read) -> None:
+    """The server's clock (its Date header, here months before ours) decides which events are
+    past: the list stops after the first page that ends past the cutoff."""
+    stub.server_now, stub.events = NOW, dated_events(*starts)
+    client = make_client(stub, page_size=1)
+    listed = [e.event_id for e in client.list_events()]
+    assert listed == [e["id"] for e in stub.events][:read]
+    assert len(stub.requests_to("/events")) == read
+
+
+def test_an_empty_events_list_is_complete(stub) -> None:
+    stub.events = []
+    client = make_client(stub)
+    assert list(client.list_events()) == [] and client.listed_from() is None
+
+
+def test_events_sorted_per_page_but_not_across_pages_are_read_to_the_end(stub) -> None:
+    stub.server_now = NOW
+    events = dated_events(NOW + timedelta(days=1), NOW + timedelta(days=9), NOW - timedelta(days=9))
+    stub.sorted_events = lambda: events  # page 2 starts later than page 1: not newest first
+    client = make_client(stub, page_size=1)
+    assert len(list(client.list_events())) == 3 and client.listed_from() is None
