@@ -629,3 +629,11 @@ def test_events_sorted_per_page_but_not_across_pages_are_read_to_the_end(stub) -
     stub.sorted_events = lambda: events  # page 2 starts later than page 1: not newest first
     client = make_client(stub, page_size=1)
     assert len(list(client.list_events())) == 3 and client.listed_from() is None
+
+
+def test_an_unknown_partner_zone_is_read_as_utc_and_said_so(stub) -> None:
+    stub.events = [{"id": "1", "name": "No zone", "event_date": "2099-05-01 08:00:00"}]
+    client = make_client(stub, timezone="Not/AZone")
+    [event] = client.list_events()
+    assert client.timezone == "UTC" == event.timezone
+    assert event.start_time == datetime(2099, 5, 1, 8, 0, tzinfo=UTC)
