@@ -35,15 +35,17 @@ VENV_BIN = Path(sys.executable).parent
 # suite, the provider-specific engine tests and the failure paths (a failing race, refused races,
 # untimed records, records the guard refuses, refused races marked inaccessible). The engine's
 # code is the same whatever the provider, so the suites parametrized over providers run for
-# RunSignUp only ("file[id]": only the parametrizations whose id contains `id`); Haku's own engine
-# paths are listed whole. A surviving mutant runs every selected test: minutes under load with
-# the full parametrization.
+# RunSignUp only ("file[id]": only the parametrizations whose id contains `id`), plus the rules
+# for the test suite's registered third client (it lacks the optional `listed_from`); Haku's own
+# engine paths are listed whole. A surviving mutant runs every selected test: minutes under load
+# with the full parametrization.
 ENGINE_TESTS = [
     "sync/test_group.py",
     "sync/test_engine_live.py",
     "sync/test_group_reads.py",
     "sync/test_engine_stage3.py",
     "sync/test_rules.py[runsignup]",
+    "sync/test_rules.py[restful]",  # a registered client without listed_from (the default)
     "providers/test_haku_engine.py",
     "providers/test_runsignup_engine.py",
     "reliability/test_failures.py[runsignup]",
