@@ -93,6 +93,7 @@ class HakuStub:
         self.reject_updated_since = False  # 400 when the filter parameter is sent
         self.refuse_every_token = False  # tokens are issued but never accepted
         self.server_now: datetime | None = None  # the Date header's time (None: the real one)
+        self.send_date = True  # False: an empty Date header (a server that gives no time)
         self.events: list[dict[str, Any]] = []
         self.participants: dict[str, list[dict[str, Any]]] = {}
         self.scripted: list[Scripted] = []
@@ -223,6 +224,8 @@ class HakuStub:
             def date_time_string(self, timestamp: float | None = None) -> str:
                 """The Date header: the stub's own clock when set (a server whose clock is
                 not ours), else the real time."""
+                if not stub.send_date:
+                    return ""  # an empty Date: a server that gives no time
                 if stub.server_now is None:
                     return super().date_time_string(timestamp)
                 return email.utils.format_datetime(stub.server_now, usegmt=True)

@@ -637,3 +637,32 @@ def test_an_unknown_partner_zone_is_read_as_utc_and_said_so(stub) -> None:
     [event] = client.list_events()
     assert client.timezone == "UTC" == event.timezone
     assert event.start_time == datetime(2099, 5, 1, 8, 0, tzinfo=UTC)
+
+
+def test_a_server_that_gives_no_time_is_read_on_our_clock(stub) -> None:
+    """No Date header: the early stop and a cancellation without times use our clock (aware)."""
+    stub.send_date = False
+    stub.events = dated_events(datetime.now(UTC) + timedelta(days=9), NOW - timedelta(days=9))
+    record = registration(1, NOW, is_cancelled=True, cancelled_at=None)
+    stub.participants["80001"] = [{**record, "updated_at": None}]
+    stub.sort_participants = False
+    client = make_client(stub, page_size=1)
+    events = list(client.list_events())
+    assert [e.event_id for e in events] == ["80001", "80002"] and client.listed_from()
+    before = datetime.now(UTC)
+    [page, *_] = client.iter_participant_pages(events[:1], None)
+    assert client.session.last_server_time is None
+    assert before <= page.participants[0].removed_at <= datetime.now(UTC)
+
+
+def test_base_urls_lose_trailing_slashes_only() -> None:
+    text = PARTNERS.format(base="https://api.hakuapp.comX/", token="x")
+    [partner] = parse_partners(text.replace("        token_url: x\n", ""))
+    account = replace(partner.accounts["haku"], base_url="https://api.hakuapp.comX/")
+    partner = replace(partner, accounts={"haku": account})
+    env = {"ACME_HAKU_ID": "a", "ACME_HAKU_SECRET": "b"}
+    with pytest.raises(ProviderConfigError, match="token_url is required"):  # not production
+        build_client(partner, "haku", environ=env)
+    account = replace(account, options={"token_url": "https://auth.example.org/t"})
+    partner = replace(partner, accounts={"haku": account})
+    assert build_client(partner, "haku", environ=env).base_url == "https://api.hakuapp.comX"
