@@ -209,6 +209,11 @@ def test_rule3_never_falls_back_on_throttling(engine, sandbox, profile) -> None:
     figures = sync(engine, sandbox, profile)
     assert figures.status == "quota_exhausted"
     assert plan.FULL_FALLBACK not in figures.sync_types.values()
+    races = {e["race_id"]: e["event_ids"] for e in figures.errors}  # each stopped race named
+    assert races and all(
+        str(r) in {str(e["race_id"]) for e in truth_events(sandbox, profile)} for r in races
+    )
+    assert all(e["error"].startswith("ThrottledError: ") for e in figures.errors), figures.errors
     # It stopped at the first throttled races (as many as run at once) instead of spending more
     # calls on the others.
     calls = participant_calls(sandbox, profile)
