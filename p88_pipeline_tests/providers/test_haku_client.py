@@ -494,11 +494,13 @@ def test_an_error_in_a_200_body_is_retried_then_fails_with_the_error_cut_at_200_
     assert "E" * 201 not in str(failed.value)
 
 
-def test_the_events_list_refused_with_400_is_an_error_not_a_refused_filter(stub) -> None:
-    stub.script("/events", 400, times=100)
+@pytest.mark.parametrize("status", [400, 404])
+def test_the_events_list_refused_is_a_plain_error(stub, status) -> None:
+    """400 there is no refused filter (none is sent), 404 no inaccessible event."""
+    stub.script("/events", status, times=100)
     with pytest.raises(ProviderError) as failed:
         list(make_client(stub).list_events())
-    assert type(failed.value) is ProviderError and failed.value.code == 400
+    assert type(failed.value) is ProviderError and failed.value.code == status
 
 
 def test_a_participants_page_that_is_no_list_is_malformed_naming_event_and_page(stub) -> None:
@@ -564,13 +566,6 @@ def test_an_event_refusing_the_account_is_inaccessible_with_its_code(stub, statu
     assert (refused.value.code, refused.value.partner) == (status, "acme")
     assert f"/events/{EVENT}/participants" in str(refused.value)
     assert f"HTTP {status}" in str(refused.value)
-
-
-def test_the_events_list_answering_404_is_an_error_not_an_inaccessible_event(stub) -> None:
-    stub.script("/events", 404, times=100)
-    with pytest.raises(ProviderError) as failed:
-        list(make_client(stub).list_events())
-    assert type(failed.value) is ProviderError and failed.value.code == 404
 
 
 def test_the_events_list_follows_pagination_metadata_and_learns_under_its_name(stub) -> None:
