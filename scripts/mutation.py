@@ -102,7 +102,14 @@ TESTS: list[tuple[str, list[str] | None]] = [
         ],
     ),
     ("providers/quota.py", ["providers/test_quota.py"]),
-    ("providers/paging.py", ["providers/test_paging.py", "providers/test_runsignup_engine.py"]),
+    (
+        "providers/paging.py",
+        [
+            "providers/test_paging.py",
+            "providers/test_paging_wider.py",
+            "providers/test_runsignup_engine.py",
+        ],
+    ),
     (
         "providers/timeparse.py",
         [

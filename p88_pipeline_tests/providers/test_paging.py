@@ -239,32 +239,3 @@ def test_offsets_advance_by_the_rows_each_page_held() -> None:
 
     got = [r for page in by_offset(fetch, PageSize(10, "list")) for r in page]
     assert got == rows and asked == [(0, 10), (10, 10), (20, 10)]
-
-
-def wider_read(first_page: int, wider_rows: int) -> tuple[PageCaps, list[int], list[int]]:
-    """A filtered read whose first page holds `first_page` rows, proven by an unfiltered page 1
-    of `wider_rows` rows; then empty pages."""
-    caps, pages, wider_asked = PageCaps(), [], []
-
-    def wider(asked: int) -> int:
-        wider_asked.append(asked)
-        return wider_rows
-
-    def fetch(page: int, per_page: int) -> list[int]:
-        pages.append(page)
-        return list(range(first_page)) if page == 1 else []
-
-    list(by_page_number(fetch, PageSize(100, "races", caps, wider=wider)))
-    return caps, pages, wider_asked
-
-
-def test_a_short_filtered_page_is_proven_by_a_wider_page_of_more_rows() -> None:
-    caps, pages, wider_asked = wider_read(30, 40)
-    assert pages == [1] and wider_asked == [100]  # the proof asks the read's page size
-    assert caps.get("races") == Cap(None, 40) and caps.extra == {"races": 1}
-
-
-def test_a_wider_page_no_longer_than_the_short_one_proves_nothing() -> None:
-    caps, pages, wider_asked = wider_read(30, 30)
-    assert pages == [1, 2] and wider_asked == [100]  # one proof per read, then the next page
-    assert caps.get("races") == Cap(None, 30) and caps.extra == {"races": 2}
