@@ -145,6 +145,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         "providers/haku/*",
         [
             "providers/test_haku_client.py",
+            "providers/test_haku_events_list.py",
             "providers/test_haku_records.py",
             "providers/test_haku_probe.py",  # the detail endpoint's only caller is the probe
             "providers/test_haku_engine.py",
