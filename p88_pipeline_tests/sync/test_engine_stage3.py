@@ -3,11 +3,14 @@ other provider's sync of the same partner is not blocked), and the biggest races
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import AuthError
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.sync import cancel
 from p88_pipeline.sync.engine import (
     LoadOptions,
     PartnerBusyError,
@@ -83,3 +86,26 @@ def test_refused_credentials_stop_the_run_before_another_race_is_read(engine, sa
     with pytest.raises(AuthError):
         sync_participants(engine, client, partner, future, policy, world.clock.now, one_by_one)
     assert len(sandbox.server.log) == 1  # the first group's first call, and nothing after it
+
+
+def test_a_stop_that_arrives_after_the_last_race_does_not_fail_the_run(
+    engine, sandbox, caplog
+) -> None:
+    """Ctrl-C between the last race's commit and the stage's end: nothing is left undone, so
+    the run is a success, not 'interrupted' (which would alert and re-run for nothing)."""
+
+    class StopAtTheEnd(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if ": done in " in record.getMessage():  # the stage's summary, after every race
+                cancel.request()
+
+    handler = StopAtTheEnd()
+    caplog.set_level(logging.INFO, logger="p88.sync")  # the summary is an INFO line
+    logging.getLogger("p88.sync").addHandler(handler)
+    try:
+        figures = run_sync(engine, sandbox, "bravo")
+        assert cancel.requested()  # the stop did arrive
+    finally:
+        logging.getLogger("p88.sync").removeHandler(handler)
+        cancel.clear()
+    assert figures.status == "success" and figures.events_synced == figures.events_future > 0
