@@ -60,6 +60,16 @@ def as_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # the client tests' "now"
+EVENT = "70001"
+SPRING_10K = {  # the client tests' one event, a month after NOW, in the event's own zone
+    "id": EVENT,
+    "name": "Spring 10K",
+    "event_date": "2026-04-01 08:00:00",
+    "timezone": "America/Chicago",
+}
+
+
 def registration(n: int, updated_at: datetime, **extra: Any) -> dict[str, Any]:
     record = {
         "registration_number": str(n),

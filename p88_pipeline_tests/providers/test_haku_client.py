@@ -28,6 +28,9 @@ from p88_pipeline.providers.http import ApiSession, RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline_tests.helpers import FAST_RETRY, FakeClock, most_calls_in_window
 from p88_pipeline_tests.providers.haku_stub import (
+    EVENT,
+    NOW,
+    SPRING_10K,
     HakuStub,
     Logged,
     make_client,
@@ -35,21 +38,11 @@ from p88_pipeline_tests.providers.haku_stub import (
     stamp,
 )
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-EVENT = "70001"
-
 
 @pytest.fixture
 def stub() -> Iterator[HakuStub]:
     with HakuStub() as stub:
-        stub.events = [
-            {
-                "id": EVENT,
-                "name": "Spring 10K",
-                "event_date": "2026-04-01 08:00:00",
-                "timezone": "America/Chicago",
-            }
-        ]
+        stub.events = [dict(SPRING_10K)]
         # 250 registrations, one a minute back from NOW: registration i was updated at NOW - i min.
         stub.participants[EVENT] = [registration(i, NOW - timedelta(minutes=i)) for i in range(250)]
         yield stub

@@ -10,23 +10,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from p88_pipeline.providers.base import MalformedResponseError, ProviderError
-from p88_pipeline_tests.providers.haku_stub import HakuStub, make_client, registration, stamp
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-EVENT = "70001"
+from p88_pipeline_tests.providers.haku_stub import (
+    EVENT,
+    NOW,
+    SPRING_10K,
+    HakuStub,
+    make_client,
+    registration,
+    stamp,
+)
 
 
 @pytest.fixture
 def stub() -> Iterator[HakuStub]:
     with HakuStub() as stub:
-        stub.events = [
-            {
-                "id": EVENT,
-                "name": "Spring 10K",
-                "event_date": "2026-04-01 08:00:00",
-                "timezone": "America/Chicago",
-            }
-        ]
+        stub.events = [dict(SPRING_10K)]
         yield stub
 
 
