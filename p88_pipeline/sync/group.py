@@ -162,7 +162,8 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
         for sync_type in sorted(set(types.values())):
             events = [e for e, t in types.items() if t == sync_type]
             save_watermarks(conn, client.provider, run.partner.id, events, watermark, sync_type)
-        clear_inaccessible(conn, client.provider, run.partner.id, group.event_ids)
+        if run.policy.force_full:  # only a forced full run reads races marked inaccessible
+            clear_inaccessible(conn, client.provider, run.partner.id, group.event_ids)
     with run.lock:
         run.figures.events_synced += len(group.events)
         run.figures.participants_upserted += upserted
