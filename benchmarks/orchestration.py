@@ -32,11 +32,12 @@ from benchmarks.orchestration_figures import (
     wait_for,
 )
 from p88_pipeline.commands.dev import workspace_file
-from p88_pipeline.commands.instance import asset_pools, ensure_pools
+from p88_pipeline.commands.instance import ensure_pools
 from p88_pipeline.commands.process_tree import stop_tree
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.sensors import PARTITIONS_SENSOR, STALE_SENSOR
 from p88_pipeline.partners import load_partners
+from p88_pipeline.providers.registry import pools
 from p88_pipeline.settings import dagster_yaml, load_settings
 from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline.warehouse.db import get_engine, normalize_url
@@ -90,7 +91,7 @@ def orchestrate(
         }
         os.environ["DAGSTER_PG_URL"] = dagster_url  # dagster.yaml reads it, here too
         instance = dg.DagsterInstance.from_config(str(home))
-        ensure_pools(instance, asset_pools())  # as `p88 dev` does before the daemon starts
+        ensure_pools(instance, pools())  # as `p88 dev` does before the daemon starts
         daemon = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "dagster-daemon"),

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from datetime import datetime
 
 from p88_pipeline.partners import PartnerConfigError
 from p88_pipeline.providers.registry import names
+from p88_pipeline.settings import ConfigurationError
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.embedded import EmbeddedServerError
 
 KEEP_DB_HELP = "leave the embedded PostgreSQL running if this command started it"
+AS_OF_HELP = "ISO instant used as 'now' (sandbox time travel)"
 
 
 def positive_int(text: str) -> int:
@@ -22,6 +26,17 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+def iso_instant(text: str) -> str:
+    """argparse type: an ISO 8601 instant (`--as-of`), checked before anything runs."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO instant (e.g. 2026-06-01T08:00:00+00:00)"
+        ) from None
+    return text
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -167,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--test", action="store_true", help="first partner only")
     sync.add_argument("--provider", choices=[*names(), "all"], default="all")
     sync.add_argument("--parallel", type=positive_int, default=4, help="partners synced at once")
-    sync.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    sync.add_argument("--as-of", type=iso_instant, help=AS_OF_HELP)
     sync.add_argument(
         "--json", action="store_true", help="one JSON document on stdout (progress: stderr)"
     )
@@ -234,12 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--event", metavar="ID", help="one event id")
     export.add_argument("--out", metavar="DIR", help="default: P88_EXPORT_DIR")
     export.add_argument("--force", action="store_true", help="rewrite unchanged ones too")
-    export.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    export.add_argument("--as-of", type=iso_instant, help=AS_OF_HELP)
     export.set_defaults(func=cmd_export)
 
     status = sub.add_parser("status", help="freshness per partner and provider (rule 7)")
     status.add_argument("--json", action="store_true", help="machine-readable")
-    status.add_argument("--as-of", help="ISO instant used as 'now' (sandbox time travel)")
+    status.add_argument("--as-of", type=iso_instant, help=AS_OF_HELP)
     status.set_defaults(func=cmd_status)
 
     soak = sub.add_parser(
@@ -307,20 +322,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return (text.splitlines() or [""])[0][:300]
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Every failure ends in one line on stderr; its traceback goes to the log file (and with -v
+    to the terminal as well: the file handler logs INFO, the terminal only shows it with -v)."""
+    import sqlalchemy as sa
+
     from p88_pipeline.commands.console import configure_logging, log_file
     from p88_pipeline.settings import load_settings
+    from p88_pipeline.warehouse.db import unreachable
 
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose, log_file(load_settings().data_dir), rotate=True)
+    log = configure_logging(args.verbose, log_file(load_settings().data_dir), rotate=True)
+    where = f"details in {log}" if log else "run with -v for details"
+    trace = logging.getLogger("p88.cli")
     try:
         return args.func(args)
     except PartnerConfigError as exc:
         for problem in exc.problems:
             print(f"p88: {problem}", file=sys.stderr)
         return 2
-    except EmbeddedServerError as exc:  # read-only or full disk, unusable data directory
+    except (EmbeddedServerError, ConfigurationError) as exc:  # its message names the fix
+        trace.info("p88 %s: %s", args.command, exc, exc_info=True)
         print(f"p88: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1)
+    except sa.exc.OperationalError as exc:
+        trace.info("p88 %s: the database is unreachable", args.command, exc_info=True)
+        print(f"p88: {unreachable(exc)}; {where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug or an unforeseen environment: one line, never a traceback
+        trace.info("p88 %s failed", args.command, exc_info=True)
+        print(
+            f"p88 {args.command}: {type(exc).__name__}: {_first_line(exc)}; {where}",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -9,6 +9,14 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class ConfigurationError(RuntimeError):
+    """The environment points p88 at something it cannot use (a database URL, a Dagster home).
+    The message is one line naming the setting, the cause and the fix; the CLI prints it alone
+    and exits with `exit_code`."""
+
+    exit_code = 1
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the pipeline needs from its environment; secrets are not here (see partners.py)."""

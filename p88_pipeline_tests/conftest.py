@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,19 @@ def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
     from p88_pipeline.warehouse.db import get_engine
 
     get_engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def dagster_pg_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for a Dagster instance's own storage."""
+    name = f"p88_dagster_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield database_url(pg_admin_url, name)
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

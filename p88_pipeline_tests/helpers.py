@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
+import requests
 import sqlalchemy as sa
 
 from p88_pipeline.partners import Partner, find_partner
@@ -12,6 +18,25 @@ from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.plan import SyncPolicy
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_ui(process: subprocess.Popen, port: int, log: Path, limit_s: float = 120) -> None:
+    """Until the Dagster UI that `process` (`p88 dev`) serves answers, or fail with its log."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
+                return
+        except requests.RequestException:
+            time.sleep(1)
+    pytest.fail(f"the UI never answered\n{log.read_text()[-3000:]}")
+
 
 FAST_RETRY = RetryPolicy(attempts=4, backoff_s=0.01, backoff_max_s=0.05, timeout_s=(2.0, 5.0))
 

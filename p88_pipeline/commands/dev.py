@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import IO
 
 from p88_pipeline.commands.instance import get_instance, prepare_dagster_home
+from p88_pipeline.commands.instance_gaps import gap_note, instance_gaps, storage_label
 from p88_pipeline.commands.process_tree import stop_tree
+from p88_pipeline.providers.registry import pools
 from p88_pipeline.settings import PROJECT_ROOT, Settings, load_settings
 from p88_pipeline.warehouse.db import get_engine, redact_url, resolve_database_url
 from p88_pipeline.warehouse.migrations import prepare_warehouse
@@ -105,14 +107,18 @@ def _quiet(enabled: bool) -> Iterator[None]:
 def run_dev(port: int = 3000, host: str = "127.0.0.1", verbose: bool = False) -> int:
     settings = load_settings()
     with _quiet(not verbose):
-        home = prepare_dagster_home(settings)  # sets DAGSTER_HOME and DAGSTER_PG_URL
-        get_instance(settings)  # pools created before the daemon launches runs side by side
         warehouse_url = resolve_database_url(settings)
         prepare_warehouse(get_engine(warehouse_url))  # fail here, clearly, not in a sensor tick
+        home = prepare_dagster_home(settings)  # sets DAGSTER_HOME and DAGSTER_PG_URL
+        instance = get_instance(settings)  # pools made before the daemon runs side by side
+        note = gap_note(home, instance_gaps(instance, pools()))
+        storage = storage_label(instance)
     workspace = workspace_file()
     print(f"p88 dev: Dagster UI at http://{host}:{port} (Ctrl-C stops everything)", flush=True)
-    print(f"  DAGSTER_HOME {home}; instance storage {redact_url(os.environ['DAGSTER_PG_URL'])}")
+    print(f"  DAGSTER_HOME {home}; instance storage {storage}")
     print(f"  warehouse {redact_url(warehouse_url)}; partners {settings.partners_file.resolve()}")
+    if note:
+        print(f"  {note}")
     if not settings.partners_file.exists():
         print("  (no partners file yet: copy partners.example.yaml, or run `p88 sandbox serve`)")
     sys.stdout.flush()

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from p88_pipeline.commands.instance import open_instance
+from p88_pipeline.commands.instance import InstanceError, open_instance
+from p88_pipeline.commands.instance_gaps import gap_fix, instance_gaps
 from p88_pipeline.commands.progress import WAITING, Progress
 from p88_pipeline.commands.reconcile import dead_runs
 from p88_pipeline.partners import Partner, PartnerConfigError, find_partner, load_partners
@@ -22,10 +23,10 @@ from p88_pipeline.providers.base import ProviderConfigError
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN, Check, ProbeTarget, Watch
-from p88_pipeline.providers.registry import spec_for, specs
+from p88_pipeline.providers.registry import pools, spec_for, specs
 from p88_pipeline.settings import load_settings
 from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
-from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+from p88_pipeline.warehouse.db import DatabaseUrlError, get_engine, resolve_database_url
 from p88_pipeline.warehouse.embedded import EmbeddedServerError
 from p88_pipeline.warehouse.events import largest_future_event
 from p88_pipeline.warehouse.migrations import missing_unique_keys, pending_migrations
@@ -82,18 +83,25 @@ def warehouse_checks(engine: sa.Engine | None, error: str = "") -> tuple[list[Ch
 
 
 def dagster_checks(get_instance: Callable[[], dg.DagsterInstance]) -> list[Check]:
-    """The instance's storage answers; runs left behind by dead processes are named
-    (commands/reconcile.py's rule; `p88 sync` reconciles them before it starts)."""
+    """The instance's storage answers; what it lacks of p88's dagster.yaml, one WARN each; runs
+    left behind by dead processes are named (commands/reconcile.py's rule; `p88 sync`
+    reconciles them before it starts)."""
     try:
         instance = get_instance()
-        instance.get_runs(limit=1)
         dead = dead_runs(instance)
-    except Exception as exc:  # any storage failure is the finding itself
+    except InstanceError as exc:  # unusable: its cause and its fix
+        return [Check("storage", FAIL, exc.cause, exc.fix)]
+    except DatabaseUrlError as exc:  # p88's own home stores in the warehouse's server
+        return [Check("storage", FAIL, str(exc), "fix P88_DATABASE_URL, or set DAGSTER_PG_URL")]
+    except Exception as exc:  # any other storage failure is the finding itself
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
         return [
             Check("storage", FAIL, detail, "check DAGSTER_PG_URL / DAGSTER_HOME (p88 db status)")
         ]
-    checks = [Check("storage", PASS, "instance reachable")]
+    home = instance.root_directory
+    checks = [Check("storage", PASS, f"instance reachable (DAGSTER_HOME {home})")]
+    fix = gap_fix(home)
+    checks += [Check(g.setting, WARN, g.effect, fix) for g in instance_gaps(instance, pools())]
     if dead:
         checks.append(
             Check(
@@ -258,7 +266,7 @@ def doctor_command(timing_partner: str | None = None, as_json: bool = False) -> 
     engine, error = None, ""
     try:
         engine = get_engine(resolve_database_url(settings))
-    except (EmbeddedServerError, sa.exc.SQLAlchemyError) as exc:
+    except (EmbeddedServerError, DatabaseUrlError, sa.exc.SQLAlchemyError) as exc:
         error = str(exc)
     with Progress("p88 doctor", unit="checks", every_s=settings.progress_s) as progress:
         lines = run_doctor(

@@ -17,20 +17,21 @@ import sqlalchemy as sa
 
 from p88_pipeline.commands import summary
 from p88_pipeline.commands.console import log_file, worker_setup
-from p88_pipeline.commands.instance import asset_pools, get_instance
+from p88_pipeline.commands.instance import InstanceError, get_instance
+from p88_pipeline.commands.instance_gaps import gap_note, instance_gaps
 from p88_pipeline.commands.progress import Progress
 from p88_pipeline.commands.reconcile import UNFINISHED, process_tags, reconcile
 from p88_pipeline.commands.supervisor import Supervised, supervise
 from p88_pipeline.commands.sync_progress import SAMPLER, SyncProgress
 from p88_pipeline.commands.sync_report import nothing_ran, report
 from p88_pipeline.partners import Partner, find_partner, load_partners
-from p88_pipeline.providers.registry import names
+from p88_pipeline.providers.registry import names, pools
 from p88_pipeline.run_tags import SOURCE_TAG, partner_tags
 from p88_pipeline.run_tags import run_partner as run_partner_of
 from p88_pipeline.settings import Settings, load_settings
 from p88_pipeline.sync.figures import FIGURES
 from p88_pipeline.sync.outcome import plain
-from p88_pipeline.warehouse.db import get_engine, resolve_database_url
+from p88_pipeline.warehouse.db import get_engine, resolve_database_url, unreachable
 from p88_pipeline.warehouse.embedded import EmbeddedServerError
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 from p88_pipeline.warehouse.runs import run_rows
@@ -212,7 +213,7 @@ def waiting_lines(instance: dg.DagsterInstance, running: list[tuple[str, float]]
     ours = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED, tags={SOURCE_TAG: "cli"}))
     ours_by_id = {r.run_id: run_partner_of(r.tags) or "?" for r in ours}
     if storage.supports_global_concurrency_limits:
-        for pool in sorted(asset_pools()):
+        for pool in sorted(pools()):
             info = storage.get_concurrency_info(pool)
             queued = sorted(
                 {ours_by_id[s.run_id] for s in info.pending_steps if s.run_id in ours_by_id}
@@ -242,11 +243,12 @@ def sync_command(request: SyncRequest) -> int:
         instance = get_instance(settings)
         for line in reconcile(instance, engine):
             _say(line)
-    except EmbeddedServerError as exc:  # read-only or full disk: its message names both
+    except (EmbeddedServerError, InstanceError) as exc:  # its one line names cause and fix
         return nothing_ran(summary.EXIT_FAILED, str(exc), request.as_json)
     except (sa.exc.OperationalError, OSError) as exc:
-        why = f"the database is unreachable: {plain(str(exc))}"
-        return nothing_ran(summary.EXIT_FAILED, why, request.as_json)
+        return nothing_ran(summary.EXIT_FAILED, unreachable(exc), request.as_json)
+    if note := gap_note(instance.root_directory, instance_gaps(instance, pools())):
+        _say(note)
     config = run_config(
         force_full=request.force_full_sync,
         incremental_days=request.incremental_days,

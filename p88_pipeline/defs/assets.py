@@ -20,6 +20,7 @@ from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.partners import Partner
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.registry import spec_for
 from p88_pipeline.redaction import env_values, redact_value
 from p88_pipeline.sync import outcome
 from p88_pipeline.sync.engine import (
@@ -111,7 +112,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name="events",
-        pool=f"{provider}_api",
+        pool=spec_for(provider).pool,
         description=f"Every {provider} event of the partner, upserted into provider_events.",
         **common,
     )
@@ -208,7 +209,7 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name="participants",
         deps=[future_events.key],
-        pool=f"{provider}_api",
+        pool=spec_for(provider).pool,
         description="Registrations of future events: upserted, soft-deleted, watermarked "
         "in one transaction per race.",
         **common,

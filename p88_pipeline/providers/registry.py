@@ -23,6 +23,11 @@ def names() -> tuple[str, ...]:
     return tuple(_SPECS)
 
 
+def pools() -> set[str]:
+    """The Dagster pools of every provider's API-calling assets."""
+    return {spec.pool for spec in _SPECS.values()}
+
+
 def spec_for(name: str) -> ProviderSpec:
     try:
         return _SPECS[name]

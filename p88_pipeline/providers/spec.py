@@ -91,6 +91,11 @@ class ProviderSpec:
     probe: Callable[[Any, ProbeTarget], list[Check]] | None = None
     probe_checks: int = 0  # the checks its probe makes when all goes well (doctor's progress)
 
+    @property
+    def pool(self) -> str:
+        """The Dagster pool its API-calling assets claim slots in (dagster.yaml's `pools:`)."""
+        return f"{self.name}_api"
+
     def credential_names(self) -> tuple[str, ...]:
         """`api_key_env` -> `api_key`: the names the client receives the values under."""
         return tuple(f.removesuffix("_env") for f in self.credential_fields)

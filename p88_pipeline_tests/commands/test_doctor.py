@@ -49,7 +49,8 @@ def doctor(engine, sandbox: Sandbox, instance, slugs=("alpha",), env=None):
         now=sandbox.world.clock.now(),
     )
     print(render_table(lines))
-    return lines
+    # The ephemeral instance lacks p88's dagster.yaml: those WARNs are test_dagster_home.py's.
+    return [x for x in lines if x.scope != "dagster" or x.check == "storage"]
 
 
 def status(lines, scope: str, check: str) -> str:

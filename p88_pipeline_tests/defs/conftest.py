@@ -3,7 +3,6 @@ database, and helpers that write real events and watermarks."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline_tests.conftest import database_url
 
 PARTNERS_YAML = """
 partners:
@@ -58,19 +56,6 @@ def partners_file(tmp_path: Path) -> Path:
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as inst:
         yield inst
-
-
-@pytest.fixture
-def dagster_pg_url(pg_admin_url: str) -> Iterator[str]:
-    """A fresh, empty database for a Dagster instance's own storage."""
-    name = f"p88_dagster_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield database_url(pg_admin_url, name)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from p88_pipeline.commands.dev import keep_line
 from p88_pipeline.commands.process_tree import alive, descendants
+from p88_pipeline_tests.helpers import free_port, wait_for_ui
 
 P88 = str(Path(sys.executable).with_name("p88"))
 STOP_LIMIT_S = 10
@@ -37,9 +36,7 @@ def test_quiet_filter_drops_debug_events_and_supersession_warnings() -> None:
 def test_one_ctrl_c_stops_every_process_within_10_s(
     tmp_path: Path, db_url: str, dagster_pg_url: str
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "P88_DATA_DIR": str(tmp_path / "p88"),
@@ -60,15 +57,7 @@ def test_one_ctrl_c_stops_every_process_within_10_s(
         start_new_session=True,  # the test plays the terminal: this is its foreground group
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and dev.poll() is None:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(1)
-        else:
-            pytest.fail(f"the UI never answered\n{(tmp_path / 'dev.log').read_text()[-3000:]}")
+        wait_for_ui(dev, port, tmp_path / "dev.log")
         time.sleep(5)  # let the daemon and the code servers come up too
         started |= descendants(dev.pid)
         assert len(started) >= 3, started  # dagster dev, webserver, daemon (+ code servers)
