@@ -1,6 +1,6 @@
-"""Numbered, idempotent DDL shipped as package data (`warehouse/sql/`), applied once each and
-recorded; plus the constraint check that refuses to sync into a table whose ON CONFLICT target has
-no UNIQUE constraint."""
+"""Numbered, idempotent DDL (the repository's `sql/`, shipped as package data through the link
+`warehouse/sql`), applied once each and recorded; plus the constraint check that refuses to sync
+into a table whose ON CONFLICT target has no UNIQUE constraint."""
 
 from __future__ import annotations
 

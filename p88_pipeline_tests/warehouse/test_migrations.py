@@ -1,14 +1,26 @@
 """Migrations apply once and are recorded; a missing UNIQUE constraint stops the pipeline."""
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
+from p88_pipeline.settings import PROJECT_ROOT
 from p88_pipeline.warehouse.migrations import (
     SchemaError,
     apply_migrations,
     check_schema,
     migration_files,
 )
+
+
+def test_the_migrations_are_the_repositorys_sql_files_one_copy() -> None:
+    """sql/ at the top is their one home; the package reads the same files through its link."""
+    top = sorted((PROJECT_ROOT / "sql").glob("*.sql"))
+    assert top and [f.name for f in migration_files()] == [p.name for p in top]
+    assert all(
+        Path(str(f)).resolve() == p.resolve() for f, p in zip(migration_files(), top, strict=True)
+    )
 
 
 def test_migrations_are_recorded_and_idempotent(engine: sa.Engine) -> None:
