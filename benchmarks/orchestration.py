@@ -21,7 +21,7 @@ from typing import Any
 
 import dagster as dg
 
-from benchmarks.harness import empty_database, fresh_database, machine, say
+from benchmarks.harness import empty_database, fresh_database, machine, mismatches, say
 from benchmarks.orchestration_figures import (
     FINISHED,
     Sampler,
@@ -36,11 +36,9 @@ from p88_pipeline.commands.instance import ensure_pools
 from p88_pipeline.commands.process_tree import stop_tree
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.sensors import PARTITIONS_SENSOR, STALE_SENSOR
-from p88_pipeline.partners import load_partners
 from p88_pipeline.providers.registry import pools
 from p88_pipeline.settings import dagster_yaml, load_settings
-from p88_pipeline.truth_comparison import compare_with_truth
-from p88_pipeline.warehouse.db import get_engine, normalize_url
+from p88_pipeline.warehouse.db import normalize_url
 from p88_pipeline.warehouse.embedded import embedded_url
 from p88_pipeline.warehouse.embedded_admin import stopped_afterwards
 
@@ -114,7 +112,7 @@ def orchestrate(
             raise
         finally:
             stop_tree(daemon.pid)
-        figures["mismatches"] = mismatches(warehouse_url, world, partners_file)
+        figures["mismatches"] = mismatches(warehouse_url, world, partners_file, "p88")
     return {
         "partners": n,
         "world": world.counts(),
@@ -207,14 +205,3 @@ def drive(
         "tick_to_first_enqueue_s": round(min(r["enqueued"] for r in runs) - tick.timestamp, 2),
         **summarize_runs(runs),
     }
-
-
-def mismatches(warehouse_url: str, world: Any, partners_file: Path) -> int:
-    engine = get_engine(warehouse_url)
-    return sum(
-        compare_with_truth(
-            engine, world, provider, partner.id, partner.slug, world.clock.now()
-        ).mismatches
-        for partner in load_partners(partners_file)
-        for provider in partner.accounts
-    )

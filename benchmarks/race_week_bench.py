@@ -46,7 +46,7 @@ def _race_week(scale: str, seed: int) -> dict[str, Any]:
             say(f"race week ({scale}): full sync of every event's participants")
             env = partner_environment(world)
             load = run_worker("p88-all-events", db_url, partners_file, as_of, env)
-            wrong = mismatches(db_url, world, partners_file)
+            wrong = mismatches(db_url, world, partners_file, "p88-all-events")
         say(f"race week: {load['rows_written']:,} rows loaded; report + start lists, twice")
         first = run_race_week(db_url, partners_file, as_of, workdir / "exports")
         again = run_race_week(db_url, partners_file, as_of, workdir / "exports")

@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Participant
+from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.copy import json_text
 from p88_pipeline.warehouse.participants import COLUMNS, UPDATABLE, ParticipantWriter
 
@@ -33,6 +35,14 @@ class Strategy:
     parallel_groups: int = 2
     paced: bool = True  # the per-partner token bucket
 
+    @property
+    def grace(self) -> timedelta:
+        """How far back an event still counts as one to sync: a century for the every-event
+        strategies (the old system read every event, past ones too), else the sync's own."""
+        return EVERY_EVENT_GRACE if self.all_events else SyncPolicy.grace
+
+
+EVERY_EVENT_GRACE = timedelta(days=365 * 100)
 
 STRATEGIES: dict[str, Strategy] = {
     "before": Strategy(

@@ -12,7 +12,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,12 @@ def run_partner(
     for provider in sorted(partner.accounts):
         tuned = _account_for(strategy, partner, provider)
         client = build_client(tuned, provider)
-        events = sync_events(engine, client, tuned)
+        # The grace reaches the events list too: RunSignUp's start_date and Haku's early stop
+        # would otherwise cut the list to recent events before any event is judged.
+        events = sync_events(engine, client, tuned, strategy.grace)
         early_stop_only = not spec_for(provider).server_filter
         full = strategy.always_full or (early_stop_only and not strategy.early_stop)
-        grace = timedelta(days=365 * 100) if strategy.all_events else timedelta(days=1)
-        policy = SyncPolicy(force_full=full, grace=grace)
+        policy = SyncPolicy(force_full=full, grace=strategy.grace)
         _, future = select_future(engine, provider, tuned, as_of, policy)
         options = LoadOptions(
             group_by_race=strategy.group_by_race,
@@ -134,6 +135,9 @@ def main(argv: list[str]) -> int:
                 "wall_s": wall,
                 "api_calls": sum(calls.values()),
                 "max_calls_per_partner": max(calls.values(), default=0),
+                "mean_calls_per_partner": sum(calls.values()) / len(calls) if calls else 0.0,
+                "events_listed": sum(v["events_total"] for r in results for v in r.values()),
+                "events_synced": sum(v["events_future"] for r in results for v in r.values()),
                 "rows_written": sum(v["upserted"] for r in results for v in r.values()),
                 "rows_removed": sum(v["removed"] for r in results for v in r.values()),
                 "load_s": meter.seconds,

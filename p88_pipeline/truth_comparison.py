@@ -31,7 +31,7 @@ class Comparison:
 
     def __str__(self) -> str:
         return (
-            f"{self.provider}/{self.partner}: {self.events} future events, "
+            f"{self.provider}/{self.partner}: {self.events} events compared, "
             f"{self.active} active registrations, {self.mismatches} mismatches "
             f"(missing {len(self.missing)}, "
             f"extra {len(self.extra)}, stale {len(self.stale)})"

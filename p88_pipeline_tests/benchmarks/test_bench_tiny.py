@@ -38,7 +38,7 @@ def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(
             if key.startswith(("all_events", "race_week")) and name != "p88":
                 continue  # the every-event load and race week are measured for p88 only
             assert figures[key] is not None, (name, key)
-        # Same rows: each strategy's warehouse equals the sandbox truth for future events.
+        # Same rows: each strategy's warehouse equals the sandbox truth for the events it syncs.
         assert figures["mismatches"] == 0, name
         assert figures["full_rows"] > 0 and figures["nightly_api_calls"] > 0
     p88, optimized, before = strategies["p88"], strategies["seed-optimized"], strategies["before"]
@@ -46,6 +46,16 @@ def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(
     assert p88["nightly_minimum_calls"] <= p88["nightly_api_calls"] < optimized["nightly_api_calls"]
     assert p88["copy_floor_rows_s"] > 0 and p88["all_events_mismatches"] == 0
     assert p88["all_events_rows"] == before["full_rows"]  # every participant of every event
+    # `before` is the seed's old system: every event and every participant of the world, past
+    # events included, and compared with the truth over all of them (the mismatches above).
+    world = result["world"]
+    assert before["full_events_listed"] == world["events"] > p88["full_events_synced"]
+    assert before["full_events_synced"] == world["events"]
+    assert before["full_rows"] == world["participants"]
+    passed = {label: ok for label, ok, _ in targets(result)}
+    assert passed["before reads every event and participant, as the seed's old system"]
+    assert passed["every event: every participant loaded"]
+    assert passed["0 mismatches over every synced event, every strategy"]
     assert p88["race_week_events"] == p88["race_week_files"] > 0  # a start list per event
     assert before["nightly_latency_modelled"] and not p88["nightly_latency_modelled"]
     assert "nightly: minimum calls the data allows" in table(result)
