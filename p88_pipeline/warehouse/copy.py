@@ -102,7 +102,10 @@ class CsvStream(io.TextIOBase):
         return text[:size]
 
 
-COPY_CHUNK = 1 << 16
+# Small enough that PostgreSQL parses one chunk while Python encodes the next even in a
+# COPY of a small event (a few hundred rows); 64 KB left most of those as one chunk, encoded
+# and then parsed one after the other (measured: the every-event seed load, 20k -> 24k rows/s).
+COPY_CHUNK = 1 << 14
 
 
 def copy_rows(
