@@ -164,6 +164,9 @@ def one_repetition(
                 all_url, world, partners_file, "p88-all-events"
             )
             out["copy_floor_rows_s"] = copy_floor(all_url)
+            step(name, rep, reps, "the load stage alone: every event, a partner at a time")
+            alone_url = fresh_database(admin_url, "p88_bench_p88_load_alone")
+            out["load_alone"] = run_worker("p88-load-alone", alone_url, partners_file, as_of, env)
             step(name, rep, reps, "race-week report + start lists on every participant")
             out["race_week"] = run_race_week(all_url, partners_file, as_of, workdir / "exports")
         for phase, latency in (("nightly", 0), ("nightly_latency", latency_ms)):
@@ -247,7 +250,17 @@ def _all_events(reps: list[dict[str, Any]]) -> dict[str, Any]:
         "all_events_peak_rss_mb": run["peak_rss_mb"],
         "all_events_partner_peak_rss_mb": run.get("partner_peak_rss_mb"),
         "all_events_mismatches": run["mismatches"],
+        **_load_alone(next((r["load_alone"] for r in reps if "load_alone" in r), None)),
         **race_week_figures(next(r["race_week"] for r in reps if "race_week" in r)),
+    }
+
+
+def _load_alone(run: dict[str, Any] | None) -> dict[str, Any]:
+    if run is None:
+        return {}
+    return {
+        "load_alone_rows": run["load_rows"],
+        "load_alone_rows_per_s": run["load_rows"] / run["load_s"] if run["load_s"] else 0.0,
     }
 
 

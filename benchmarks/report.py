@@ -23,6 +23,8 @@ ROWS = (
     ("every event, full sync: rows", "all_events_rows", "{:.0f}"),
     ("every event, full sync: wall s", "all_events_wall_s", "{:.1f}"),
     ("every event: load rows/s", "all_events_load_rows_per_s", "{:,.0f}"),
+    ("every event, load alone: rows/s", "load_alone_rows_per_s", "{:,.0f}"),
+    ("raw COPY floor: rows/s", "copy_floor_rows_s", "{:,.0f}"),
     ("every event: peak RSS MB", "all_events_peak_rss_mb", "{:.0f}"),
     ("race week: report + start lists s", "race_week_s", "{:.1f}"),
     ("race week: future events", "race_week_events", "{:.0f}"),
@@ -73,7 +75,10 @@ def targets(result: dict[str, Any]) -> list[tuple[str, bool, str]]:
             week, week_rss = p88["race_week_s"], p88["race_week_peak_rss_mb"]
             checks.append(("race week report + export <= 10 s", week <= 10, f"{week:.1f} s"))
             checks.append(("race week peak RSS <= 400 MB", week_rss <= 400, f"{week_rss:.0f} MB"))
-        load = p88.get("all_events_load_rows_per_s", p88["load_rows_per_s"])
+        # Like with like: the floor is a COPY alone on an idle server, so the load stage alone.
+        load = p88.get("load_alone_rows_per_s") or p88.get(
+            "all_events_load_rows_per_s", p88["load_rows_per_s"]
+        )
         floor = p88.get("copy_floor_rows_s")
         if floor:
             share = load / floor
@@ -90,7 +95,10 @@ def targets(result: dict[str, Any]) -> list[tuple[str, bool, str]]:
         # Per-row reference on the same rows: `before` loads every participant, as does the
         # every-event p88 run; without it, seed-optimized's future events vs p88's.
         reference = before if before and "all_events_load_rows_per_s" in p88 else opt
-        load = p88["all_events_load_rows_per_s"] if reference is before else p88["load_rows_per_s"]
+        if reference is before:  # before loads partners in series: the load stage alone
+            load = p88.get("load_alone_rows_per_s") or p88["all_events_load_rows_per_s"]
+        else:
+            load = p88["load_rows_per_s"]
         per_row = reference["load_rows_per_s"]
         speed = load / per_row if per_row else float("inf")
         checks.append(
@@ -249,6 +257,9 @@ def markdown(result: dict[str, Any], chart_name: str | None, command: str) -> st
         "figures flatter them (the old system waited). The load rate is rows handed to the "
         "load stage per second of it (CSV "
         "encoding in Python included); the floor is a raw COPY of the same rows, already "
-        "encoded, into an unindexed table.",
+        "encoded, into an unindexed table. The every-event run loads while 4 partners fetch "
+        "and parse and the sandbox serves, on 2 cores; the load-alone run loads the same rows "
+        "one partner and one race group at a time, as the floor and `before` are measured, "
+        "and the load targets are judged on it.",
     ]
     return "\n".join(lines) + "\n"

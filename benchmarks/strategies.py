@@ -85,6 +85,16 @@ STRATEGIES: dict[str, Strategy] = {
         all_events=True,
         parallel_partners=4,
     ),
+    # The same rows again, one partner and one race group at a time: the load stage alone, as
+    # the raw COPY floor and `before` (partners in series) are measured. In the run above, a
+    # load shares 2 cores with the sandbox serving and 3 other partners fetching and parsing.
+    "p88-load-alone": Strategy(
+        "p88-load-alone",
+        "p88 with every event counted as future, one partner and race group at a time",
+        all_events=True,
+        parallel_partners=1,
+        parallel_groups=1,
+    ),
 }
 
 
