@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from p88_pipeline.defs.alerts import run_failure_alerts, run_recovery_alerts
+from p88_pipeline.defs.alerts.sensors import run_failure_alerts, run_recovery_alerts
 from p88_pipeline.defs.assets import build_provider_assets
 from p88_pipeline.defs.checks import build_participant_checks
-from p88_pipeline.defs.freshness_checks import build_freshness_check
+from p88_pipeline.defs.freshness import build_freshness_check
 from p88_pipeline.defs.jobs import EXECUTOR, full_refresh_job, provider_sync_jobs, sync_job
 from p88_pipeline.defs.race_week_checks import build_race_week_checks
 from p88_pipeline.defs.reports import report_assets

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.warehouse.db import normalize_url
 from p88_pipeline.warehouse.migrations import apply_migrations
 from p88_pipeline_tests.helpers import Sandbox
@@ -128,9 +128,9 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
+    from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_sandbox.server import SandboxServer
+    from p88_sandbox.world import World
 
     world = World(seed=88, scale="tiny")
     with SandboxServer(world) as server:

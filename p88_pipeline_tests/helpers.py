@@ -12,7 +12,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner, find_partner
+from p88_pipeline.config.partners import Partner, find_partner
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.sync.engine import select_future, sync_events, sync_participants

@@ -9,11 +9,17 @@ from pathlib import Path
 
 from p88_pipeline.settings import PROJECT_ROOT
 
-PACKAGES = ("p88_pipeline", "benchmarks")
+SANDBOX_ROOT = PROJECT_ROOT / "sandbox"
+# (folder the package sits in, package): the product, and the sandbox distribution beside it
+PACKAGES = (
+    (PROJECT_ROOT, "p88_pipeline"),
+    (SANDBOX_ROOT, "p88_sandbox"),
+    (SANDBOX_ROOT, "benchmarks"),
+)
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -21,9 +27,9 @@ def module_name(path: Path) -> str:
 
 def our_modules() -> dict[str, Path]:
     return {
-        module_name(path): path
-        for package in PACKAGES
-        for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
+        module_name(path, root): path
+        for root, package in PACKAGES
+        for path in sorted((root / package).rglob("*.py"))
     }
 
 
@@ -104,3 +110,16 @@ def test_function_level_imports_are_edges(tmp_path: Path) -> None:
 def test_no_import_cycles_among_our_modules() -> None:
     found = cycles(import_graph())
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_the_product_imports_nothing_of_the_sandbox_or_the_benchmarks() -> None:
+    """The wheel ships p88_pipeline alone: one import of the sandbox would break it outside a
+    checkout (the sandbox's commands reach the CLI through an entry point instead)."""
+    leaks = sorted(
+        f"{name} -> {target}"
+        for name, targets in import_graph().items()
+        if name.split(".")[0] == "p88_pipeline"
+        for target in targets
+        if target.split(".")[0] != "p88_pipeline"
+    )
+    assert not leaks, "the product imports the sandbox: " + "; ".join(leaks)

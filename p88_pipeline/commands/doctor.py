@@ -18,7 +18,7 @@ from p88_pipeline.commands.instance import InstanceError, open_instance
 from p88_pipeline.commands.instance_gaps import gap_fix, instance_gaps
 from p88_pipeline.commands.progress import WAITING, Progress
 from p88_pipeline.commands.reconcile import dead_runs
-from p88_pipeline.partners import Partner, PartnerConfigError, find_partner, load_partners
+from p88_pipeline.config.partners import Partner, PartnerConfigError, find_partner, load_partners
 from p88_pipeline.providers.base import ProviderConfigError
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.http import RetryPolicy

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from p88_pipeline.partners import find_partner, load_partners
+from p88_pipeline.config.partners import find_partner, load_partners
 from p88_pipeline.reports.export import export_start_lists
 from p88_pipeline.settings import load_settings
 from p88_pipeline.sync.plan import SyncPolicy, future_cutoff

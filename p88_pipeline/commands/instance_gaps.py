@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
-from p88_pipeline.run_coordinator import PartnerRunCoordinator
-from p88_pipeline.run_tags import PARTNER_TAG
+from p88_pipeline.lib.run_coordinator import PartnerRunCoordinator
+from p88_pipeline.lib.run_tags import PARTNER_TAG
 from p88_pipeline.settings import dagster_yaml
 from p88_pipeline.warehouse.db import redact_url
 

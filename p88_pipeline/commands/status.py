@@ -10,13 +10,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner, load_partners
+from p88_pipeline.config.partners import Partner, load_partners
+from p88_pipeline.freshness.inputs import gather
+from p88_pipeline.freshness.plan import BANDS, judge
+from p88_pipeline.freshness.readings import last_runs
 from p88_pipeline.settings import load_settings
-from p88_pipeline.sync.freshness_inputs import gather
-from p88_pipeline.sync.freshness_plan import BANDS, judge
 from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
 from p88_pipeline.warehouse.db import get_engine, resolve_database_url
-from p88_pipeline.warehouse.freshness import last_runs
 from p88_pipeline.warehouse.migrations import prepare_warehouse
 
 

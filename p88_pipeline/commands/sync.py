@@ -24,10 +24,10 @@ from p88_pipeline.commands.reconcile import UNFINISHED, process_tags, reconcile
 from p88_pipeline.commands.supervisor import Supervised, supervise
 from p88_pipeline.commands.sync_progress import SAMPLER, SyncProgress
 from p88_pipeline.commands.sync_report import nothing_ran, report
-from p88_pipeline.partners import Partner, find_partner, load_partners
+from p88_pipeline.config.partners import Partner, find_partner, load_partners
+from p88_pipeline.lib.run_tags import SOURCE_TAG, partner_tags
+from p88_pipeline.lib.run_tags import run_partner as run_partner_of
 from p88_pipeline.providers.registry import names, pools
-from p88_pipeline.run_tags import SOURCE_TAG, partner_tags
-from p88_pipeline.run_tags import run_partner as run_partner_of
 from p88_pipeline.settings import Settings, load_settings
 from p88_pipeline.sync.figures import FIGURES
 from p88_pipeline.sync.outcome import plain

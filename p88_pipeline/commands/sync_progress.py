@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.commands.progress import WAITING, Progress
 from p88_pipeline.commands.supervisor import Outcome
-from p88_pipeline.partners import Partner
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.sync.figures import FIGURES
 from p88_pipeline.warehouse.runs import run_rows
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from p88_pipeline.commands import summary
 from p88_pipeline.commands.supervisor import Supervised
-from p88_pipeline.partners import Partner
-from p88_pipeline.redaction import env_values, redact
+from p88_pipeline.config.partners import Partner
+from p88_pipeline.lib.redaction import env_values, redact
 from p88_pipeline.sync.figures import FIGURES
 from p88_pipeline.warehouse.runs import run_rows
 

@@ -15,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import sqlalchemy as sa
 
-from p88_pipeline.defs.freshness_events import event_lags, lag_metadata
+from p88_pipeline.config.partners import Partner
+from p88_pipeline.defs.freshness import event_lags, lag_metadata
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.partners import Partner
+from p88_pipeline.freshness.inputs import reusable_list_age
+from p88_pipeline.freshness.readings import note_list_read
+from p88_pipeline.lib.redaction import env_values, redact_value
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.registry import spec_for
-from p88_pipeline.redaction import env_values, redact_value
 from p88_pipeline.sync import outcome
 from p88_pipeline.sync.engine import (
     select_future,
@@ -30,8 +32,6 @@ from p88_pipeline.sync.engine import (
     sync_participants,
 )
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
-from p88_pipeline.sync.freshness_inputs import reusable_list_age
-from p88_pipeline.warehouse.freshness import note_list_read
 from p88_pipeline.warehouse.runs import calls_in_last_hour, record_run
 
 ASSET_NAMES = ("events", "future_events", "participants")  # each provider's chain, in order

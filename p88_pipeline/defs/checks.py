@@ -14,9 +14,9 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.partners import Partner
 from p88_pipeline.warehouse.db import get_engine
 from p88_pipeline.warehouse.migrations import SchemaError, missing_unique_keys
 from p88_pipeline.warehouse.participant_checks import (

@@ -14,8 +14,8 @@ from datetime import datetime
 
 import dagster as dg
 
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.defs.assets import ASSET_NAMES
-from p88_pipeline.partners import Partner
 
 INACTIVE = "inactive"
 

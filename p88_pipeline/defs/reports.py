@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.partners import Partner
 from p88_pipeline.providers.registry import names
 from p88_pipeline.reports.export import export_start_lists
 from p88_pipeline.reports.registrations import TOTALS, run_report

@@ -9,7 +9,7 @@ import dagster as dg
 import sqlalchemy as sa
 from pydantic import Field
 
-from p88_pipeline.partners import Partner, find_partner, load_partners
+from p88_pipeline.config.partners import Partner, find_partner, load_partners
 from p88_pipeline.settings import load_settings
 from p88_pipeline.sync.engine import Clock, utc_now
 from p88_pipeline.sync.guard import GuardPolicy

@@ -14,7 +14,7 @@ from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource
 from p88_pipeline.defs.sensors import registered_partners
-from p88_pipeline.run_tags import partner_tags
+from p88_pipeline.lib.run_tags import partner_tags
 
 NAME = "nightly_sync"
 

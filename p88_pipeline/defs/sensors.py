@@ -8,19 +8,19 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from p88_pipeline.defs.freshness_events import due_run_config, missed_targets_observations
+from p88_pipeline.defs.freshness import due_run_config, missed_targets_observations
 from p88_pipeline.defs.inactive import inactive_marks
 from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.run_tags import partner_tags, run_partner
-from p88_pipeline.sync.freshness_inputs import gather
-from p88_pipeline.sync.stale_watermarks_plan import (
+from p88_pipeline.freshness.due_runs import (
     plan_incremental_runs,
     skip_summary,
     tick_headline,
 )
-from p88_pipeline.warehouse.staleness import partner_freshness
+from p88_pipeline.freshness.inputs import gather
+from p88_pipeline.freshness.staleness import partner_freshness
+from p88_pipeline.lib.run_tags import partner_tags, run_partner
 
 PARTITIONS_SENSOR = "timing_partner_partitions"
 STALE_SENSOR = "stale_watermarks"

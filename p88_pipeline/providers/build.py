@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from p88_pipeline.partners import Partner
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.providers.base import ProviderClient
 from p88_pipeline.providers.http import ApiSession, RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket

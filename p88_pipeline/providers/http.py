@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from p88_pipeline.lib.redaction import spellings
 from p88_pipeline.providers.base import (
     AuthError,
     MalformedResponseError,
@@ -26,7 +27,6 @@ from p88_pipeline.providers.base import (
     ThrottledError,
 )
 from p88_pipeline.providers.quota import TokenBucket
-from p88_pipeline.redaction import spellings
 
 log = logging.getLogger(__name__)
 

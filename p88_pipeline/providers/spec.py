@@ -1,8 +1,9 @@
 """What a provider *is*, as one object: every fact the rest of p88 needs about a platform.
 
-partners.py, the sandbox and the bench read these facts from the registry instead of spelling
-provider names out, so adding a platform is one package and one registry line. Nothing here
-imports partners.py, the sandbox's world or the engine: they all import this.
+config/partners.py, the freshness plan, the sandbox and the bench read these facts from the
+registry instead of spelling provider names out, so adding a platform is one package and one
+registry line. Nothing here imports partners.py or the engine: they all import this. What only a
+simulation needs (the world's layout, the fake API, the bench's call model) lives in the sandbox.
 """
 
 from __future__ import annotations
@@ -33,42 +34,6 @@ BuildClient = Callable[[ApiSession, AccountSettings, Mapping[str, str]], Provide
 
 
 @dataclass(frozen=True)
-class WorldShape:
-    """How the sandbox's synthetic world lays out this provider's accounts.
-
-    `uses(i)`: whether the world's i-th partner has an account here. `events_per_race`: weights
-    of 1, 2, ... events per race; None means every event is its own race (race_id == event_id,
-    named after the race). `secrets`: credential name -> suffix of its sandbox env variable.
-    `removal_reasons`: (reason, weight) of the nightly change model's removals.
-    """
-
-    uses: Callable[[int], bool]
-    secrets: Mapping[str, str]
-    first_race_id: int
-    first_event_id: int
-    first_participant_id: int
-    event_weight: float = 1.0
-    events_per_race: tuple[int, ...] | None = None
-    removal_reasons: tuple[tuple[str, int], ...] = (("removed", 1),)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What the bench's minimum-calls model knows of one account's night: per future event its
-    race, and how many registrations changed and were removed (None: a full first read)."""
-
-    races: Mapping[str, str]  # event id -> race id, future events only
-    changed: Mapping[str, int]
-    removed: Mapping[str, int]
-    listed_events: int
-    listed_races: int
-    incremental: bool
-    # The first incremental night after a full sync: an endpoint only such nights read, whose
-    # maximum page size is undocumented, has never shown a page (see each spec's model).
-    first_incremental: bool = False
-
-
-@dataclass(frozen=True)
 class ProviderSpec:
     """One platform. `page_sizes`: what the client asks per endpoint by default; `page_caps`: the
     documented maximum per endpoint (None: undocumented, to be learned from the server);
@@ -81,11 +46,10 @@ class ProviderSpec:
     page_sizes: Mapping[str, int]
     page_caps: Mapping[str, int | None]
     build_client: BuildClient
-    world: WorldShape
-    fake_api: Callable[[Any, Any], Any]  # (world, settings) -> the sandbox's fake of this API
-    fake_settings: Callable[[], Any]  # the fake's knobs, a dataclass of what is unknown
-    minimum_calls: Callable[[Reading], int]
     server_filter: bool = True
+    # Calls one race costs at least when its participants are read (RunSignUp: participants and
+    # removed-participants; Haku: registrations): the freshness plan's floor per race.
+    min_race_calls: float = 2.0
     option_fields: tuple[str, ...] = ()  # optional partners.yaml keys its client reads
     # `p88 doctor`: (client, target) -> checks, within providers.probe.MAX_CALLS calls
     probe: Callable[[Any, ProbeTarget], list[Check]] | None = None

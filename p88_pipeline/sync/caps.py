@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.providers.base import ProviderClient
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.warehouse.page_caps import load_page_caps, save_page_caps

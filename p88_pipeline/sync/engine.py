@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.providers.base import (
     AuthError,
     Event,

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.providers.base import (
     FilterRejectedError,
     Participant,

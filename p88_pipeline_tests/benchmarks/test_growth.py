@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from benchmarks.command import bench_command
 from benchmarks.growth import growth_chart, growth_table
 from benchmarks.minimum import excess_by_provider
 from benchmarks.orchestration_figures import summarize_runs
 from benchmarks.report import GENERATED_FROM, GENERATED_TO, merged_report
-from p88_pipeline.commands.bench import bench_command
 from p88_pipeline.warehouse.sizes import (
     connections_by_database,
     pad_participants,

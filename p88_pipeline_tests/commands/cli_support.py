@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import sqlalchemy as sa
 
-from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.helpers import Sandbox
+from p88_sandbox.truth import compare_with_truth
 
 P88 = str(Path(sys.executable).with_name("p88"))
 PAGE_SIZE = 3  # several pages per race: a stop request lands between pages
@@ -30,7 +30,7 @@ def cli_environment(
     sandbox: Sandbox, tmp: Path, database: str | None, page_size: int = PAGE_SIZE, **extra: str
 ) -> dict[str, str]:
     """A newcomer's environment (no DAGSTER_*), the sandbox's partners with small pages."""
-    from p88_pipeline.sandbox.partners_file import render_partners_yaml
+    from p88_sandbox.partners_file import render_partners_yaml
 
     text = render_partners_yaml(sandbox.world, sandbox.server)
     text = text.replace("        base_url:", f"        page_size: {page_size}\n        base_url:")

@@ -6,15 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline_tests.helpers import Sandbox
 
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
+    from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_sandbox.server import SandboxServer
+    from p88_sandbox.world import World
 
     world = World(seed=10, scale="tiny")
     with SandboxServer(world) as server:

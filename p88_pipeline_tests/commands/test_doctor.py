@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.commands.doctor import exit_code, render_table, run_doctor, to_json
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN
-from p88_pipeline.sandbox.config import SandboxConfig
-from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
 from p88_pipeline.warehouse.runs import record_run
 from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync
+from p88_sandbox.config import SandboxConfig
+from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.world import World
 
 CAP = 7
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.partners import parse_partners
-from p88_pipeline.truth_comparison import compare_with_truth
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline_tests.conftest import database_url
 from p88_pipeline_tests.helpers import Sandbox
+from p88_sandbox.truth import compare_with_truth
 
 P88 = str(Path(sys.executable).with_name("p88"))
 
@@ -27,9 +27,9 @@ P88 = str(Path(sys.executable).with_name("p88"))
 @pytest.fixture(scope="module")
 def small_sandbox() -> Iterator[Sandbox]:
     """Four partners, both providers: what `p88 sandbox serve` gives a newcomer."""
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
+    from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_sandbox.server import SandboxServer
+    from p88_sandbox.world import World
 
     world = World(seed=88, scale="small")
     with SandboxServer(world) as server:
@@ -47,7 +47,7 @@ def fresh_database(admin_url: str, name: str) -> str:
 
 
 def newcomer_environment(sandbox: Sandbox, tmp: Path, database: str | None) -> dict[str, str]:
-    from p88_pipeline.sandbox.partners_file import render_partners_yaml
+    from p88_sandbox.partners_file import render_partners_yaml
 
     partners = tmp / "partners.yaml"
     partners.write_text(render_partners_yaml(sandbox.world, sandbox.server))

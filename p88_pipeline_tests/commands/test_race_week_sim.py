@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from p88_pipeline.commands.race_week_sim import run_race_week
-from p88_pipeline.sync.freshness_plan import FreshnessTargets
+from p88_pipeline.freshness.plan import FreshnessTargets
+from p88_sandbox.commands.race_week import run_race_week
 
 SQUEEZED = FreshnessTargets(soon_minutes=30, later_minutes=30)
 

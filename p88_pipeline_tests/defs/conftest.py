@@ -130,9 +130,9 @@ def set_watermark(
 def sandbox_env(
     tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Any, Path]]:
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
+    from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_sandbox.server import SandboxServer
+    from p88_sandbox.world import World
 
     world = World(seed=88, scale="tiny")
     with SandboxServer(world) as server:

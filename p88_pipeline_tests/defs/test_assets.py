@@ -12,7 +12,7 @@ from p88_pipeline.commands.sync import run_config
 from p88_pipeline.definitions import defs
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.truth_comparison import compare_with_truth
+from p88_sandbox.truth import compare_with_truth
 
 
 def bound_job(name: str, db_url: str, partners_file: Path) -> dg.JobDefinition:
@@ -29,7 +29,7 @@ def bound_job(name: str, db_url: str, partners_file: Path) -> dg.JobDefinition:
 
 
 def partners_file(tmp_path: Path, sandbox) -> Path:
-    from p88_pipeline.sandbox.partners_file import render_partners_yaml
+    from p88_sandbox.partners_file import render_partners_yaml
 
     path = tmp_path / "partners.yaml"
     path.write_text(render_partners_yaml(sandbox.world, sandbox.server))

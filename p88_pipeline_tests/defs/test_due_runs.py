@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from p88_pipeline.commands.status import partner_status, render
 from p88_pipeline.commands.sync import run_config
 from p88_pipeline.definitions import defs
-from p88_pipeline.defs.freshness_checks import build_freshness_check
+from p88_pipeline.defs.freshness import build_freshness_check
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.defs.test_assets import materialization, partners_file
+from p88_sandbox.truth import compare_with_truth
 
 TOKEN = "/oauth2/token"
 

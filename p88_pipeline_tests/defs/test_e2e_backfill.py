@@ -30,11 +30,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.settings import PROJECT_ROOT
-from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.browser import screenshot_pages, unavailable_reason
 from p88_pipeline_tests.reports import truth as race_week_truth
+from p88_sandbox.truth import compare_with_truth
 
 pytestmark = pytest.mark.e2e
 
@@ -99,9 +99,9 @@ def wait_for(what: str, probe: Any, dagster: Dagster, timeout_s: float = 90) -> 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[tuple[Any, Path, dict[str, str]]]:
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
+    from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_sandbox.server import SandboxServer
+    from p88_sandbox.world import World
 
     world = World(seed=88, scale="tiny")
     with SandboxServer(world) as server:

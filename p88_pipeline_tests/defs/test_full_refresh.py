@@ -9,10 +9,10 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.definitions import defs
 from p88_pipeline.defs.race_week_checks import CHECK_NAMES as RACE_WEEK
-from p88_pipeline.partners import parse_partners
-from p88_pipeline.truth_comparison import compare_with_truth
+from p88_sandbox.truth import compare_with_truth
 
 
 def test_full_refresh_of_one_partner_matches_the_sandbox_truth(

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.definitions import defs
-from p88_pipeline.defs.alerts import run_failure_alerts
-from p88_pipeline.truth_comparison import future_truth_events
+from p88_pipeline.defs.alerts.sensors import run_failure_alerts
 from p88_pipeline_tests.defs.test_run_failure_alerts import Receiver
+from p88_sandbox.truth import future_truth_events
 
 SLUG = "bravo"  # RunSignUp only in the seed-88 world
 

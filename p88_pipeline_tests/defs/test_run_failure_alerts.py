@@ -15,16 +15,16 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.alert_policy import AlertKind
-from p88_pipeline.defs.alert_messages import describe_failure
-from p88_pipeline.defs.alerts import (
+from p88_pipeline.defs.alerts.messages import describe_failure
+from p88_pipeline.defs.alerts.policy import AlertKind
+from p88_pipeline.defs.alerts.sensors import (
     alert_failure,
     alert_recovery,
     run_failure_alerts,
     run_recovery_alerts,
     secrets_to_mask,
 )
-from p88_pipeline.redaction import MASK, redact
+from p88_pipeline.lib.redaction import MASK, redact
 from p88_pipeline.settings import load_settings
 
 SECRET = "s3cr3t/Key+with=chars"  # the partners file names P88_TEST_ACME_SECRET as a credential

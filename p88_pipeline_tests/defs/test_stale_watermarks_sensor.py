@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.defs.resources import SyncSettingsResource
 from p88_pipeline.defs.sensors import stale_watermarks_sensor
-from p88_pipeline.warehouse.staleness import partner_freshness
+from p88_pipeline.freshness.staleness import partner_freshness
 from p88_pipeline_tests.defs.conftest import add_event, set_watermark
 
 NOW = datetime.now(UTC)

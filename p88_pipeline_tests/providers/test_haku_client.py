@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.providers.base import (
     AuthError,
     FilterRejectedError,

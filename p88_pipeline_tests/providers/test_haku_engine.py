@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner, parse_partners
+from p88_pipeline.config.partners import Partner, parse_partners
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.engine import (

@@ -8,8 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from p88_pipeline.sync import plan
-from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.helpers import Sandbox, run_sync, watermarks
+from p88_sandbox.truth import compare_with_truth
 
 SLUG = "alpha"  # RunSignUp and Haku
 

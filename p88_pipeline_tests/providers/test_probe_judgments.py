@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.providers.base import AuthError, Event, ProviderError, RejectedRecord
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.haku.client import HakuClient

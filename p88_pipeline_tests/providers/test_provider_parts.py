@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from p88_pipeline.partners import PartnerConfigError, parse_partners
+from p88_pipeline.config.partners import PartnerConfigError, parse_partners
 from p88_pipeline.providers import registry
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.fields import compact_json, int_or_none, parse_money, text_or_none

@@ -8,8 +8,8 @@ from datetime import timedelta
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.timeparse import EASTERN, to_unix
 from p88_pipeline.sync import plan
-from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync, watermarks
+from p88_sandbox.truth import compare_with_truth
 
 SLUG = "bravo"  # RunSignUp only
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from p88_pipeline.partners import parse_partners
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline_tests.helpers import Sandbox
 
 SEED = 10  # bravo: 2 future RunSignUp races; alpha: 2 future Haku events, 2 RunSignUp races
@@ -15,9 +15,9 @@ SEED = 10  # bravo: 2 future RunSignUp races; alpha: 2 future Haku events, 2 Run
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-    from p88_pipeline.sandbox.server import SandboxServer
-    from p88_pipeline.sandbox.world import World
+    from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+    from p88_sandbox.server import SandboxServer
+    from p88_sandbox.world import World
 
     world = World(seed=SEED, scale="tiny")
     with SandboxServer(world) as server:

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.providers.http import RetryPolicy
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.plan import SyncPolicy
-from p88_pipeline.truth_comparison import compare_with_truth, future_truth_events
 from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync
+from p88_sandbox.truth import compare_with_truth, future_truth_events
 
 # (provider, partner): every account of the seed-10 world that has future events.
 ACCOUNTS = [("runsignup", "bravo"), ("haku", "alpha")]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 import sqlalchemy as sa
 
-from p88_pipeline.partners import find_partner, parse_partners
+from p88_pipeline.config.partners import find_partner, parse_partners
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.sync.engine import (
     PartnerBusyError,

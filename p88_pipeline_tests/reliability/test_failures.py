@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.partners import PartnerConfigError
+from p88_pipeline.config.partners import PartnerConfigError
 from p88_pipeline.providers.base import AuthError
 from p88_pipeline.sync import cancel
 from p88_pipeline.sync.engine import PartnerBusyError

@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from p88_pipeline.sync import plan
-from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.reliability.support import (
     ACCOUNTS,
     assert_equals_truth,
@@ -19,6 +18,7 @@ from p88_pipeline_tests.reliability.support import (
     sync,
     watermarks,
 )
+from p88_sandbox.truth import compare_with_truth
 
 COLUMNS = {
     "first_name": "first_name",

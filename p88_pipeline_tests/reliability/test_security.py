@@ -15,16 +15,16 @@ import sqlalchemy as sa
 
 from p88_pipeline.cli import build_parser
 from p88_pipeline.commands.sync import run_config
+from p88_pipeline.config.partners import PartnerConfigError, parse_partners
 from p88_pipeline.definitions import defs
-from p88_pipeline.defs.alerts import run_failure_alerts
+from p88_pipeline.defs.alerts.sensors import run_failure_alerts
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.partners import PartnerConfigError, parse_partners
 from p88_pipeline.providers.base import ProviderError
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.sandbox.partners_file import render_partners_yaml
-from p88_pipeline.sandbox.server import SandboxServer
 from p88_pipeline.sync.engine import sync_events
 from p88_pipeline_tests.helpers import FAST_RETRY
+from p88_sandbox.partners_file import render_partners_yaml
+from p88_sandbox.server import SandboxServer
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_.~-]+$")
 

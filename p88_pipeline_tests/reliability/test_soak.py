@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from p88_pipeline.commands.soak import FAULTS, run_soak, soak_plan
+from p88_sandbox.commands.soak import FAULTS, run_soak, soak_plan
 
 ACCOUNTS = [("haku", "alpha"), ("runsignup", "alpha"), ("runsignup", "bravo")]  # run_soak order
 

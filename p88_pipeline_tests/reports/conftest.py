@@ -11,8 +11,8 @@ import pytest
 from p88_pipeline.commands.sync import run_config
 from p88_pipeline.definitions import defs
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
-from p88_pipeline.sandbox.partners_file import render_partners_yaml
 from p88_pipeline.settings import load_settings
+from p88_sandbox.partners_file import render_partners_yaml
 
 
 class Runner:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from p88_pipeline.providers.registry import names
-from p88_pipeline.truth_comparison import future_truth_events
+from p88_sandbox.truth import future_truth_events
 
 DAY = timedelta(days=1)
 AGES = (("under 20", 0, 20), ("20-29", 20, 30), ("30-39", 30, 40), ("40-49", 40, 50))

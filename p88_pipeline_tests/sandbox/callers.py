@@ -6,8 +6,8 @@ from typing import Any
 
 import requests
 
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.world import World
 
 
 class RunSignUp:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from p88_pipeline.sandbox.config import SandboxConfig
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
 from p88_pipeline_tests.sandbox.callers import Haku, RunSignUp
+from p88_sandbox.config import SandboxConfig
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.world import World
 
 
 @pytest.fixture

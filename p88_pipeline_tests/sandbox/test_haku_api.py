@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from p88_pipeline.sandbox.config import SandboxConfig
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
 from p88_pipeline_tests.sandbox.callers import Haku
+from p88_sandbox.config import SandboxConfig
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.world import World
 
 
 def utc(text: str) -> datetime:

@@ -7,10 +7,10 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from p88_pipeline.sandbox.config import SandboxConfig
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
 from p88_pipeline_tests.sandbox.callers import RunSignUp, future_race
+from p88_sandbox.config import SandboxConfig
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.world import World
 
 
 def records(blocks: list[dict]) -> list[dict]:

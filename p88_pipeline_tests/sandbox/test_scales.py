@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from p88_pipeline.partners import SLUG
-from p88_pipeline.sandbox.generate import NATO, SCALES
-from p88_pipeline.sandbox.time_cache import TimeCache
-from p88_pipeline.sandbox.world import World
+from p88_pipeline.config.partners import SLUG
+from p88_sandbox.generate import NATO, SCALES
+from p88_sandbox.time_cache import TimeCache
+from p88_sandbox.world import World
 
 
 def test_the_10x_world_is_ten_seeds() -> None:

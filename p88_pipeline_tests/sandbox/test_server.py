@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 import requests
 
-from p88_pipeline.partners import parse_partners
-from p88_pipeline.sandbox.config import SandboxConfig
-from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline_tests.sandbox.callers import Haku, RunSignUp, future_race
+from p88_sandbox.config import SandboxConfig
+from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.world import World
 
 
 def test_urls_and_partners_file_match_the_loader(world, server) -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
-from p88_pipeline.sandbox.world import World
+from p88_sandbox.world import World
 
 
 def twin_worlds(scale: str = "tiny") -> tuple[World, World]:

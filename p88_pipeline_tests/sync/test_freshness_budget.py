@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from p88_pipeline.sync.freshness_plan import (
+from p88_pipeline.freshness.plan import (
     CostModel,
     FreshnessTargets,
     estimate_costs,

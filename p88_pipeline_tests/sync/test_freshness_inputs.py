@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from p88_pipeline.partners import parse_partners
-from p88_pipeline.sync.freshness_inputs import (
+from p88_pipeline.config.partners import parse_partners
+from p88_pipeline.freshness.inputs import (
     PartnerInputs,
     gather,
     plan_partner,
     reusable_list_age,
 )
-from p88_pipeline.sync.freshness_plan import EventWatermark
-from p88_pipeline.warehouse.freshness import RunRow, note_list_read
+from p88_pipeline.freshness.plan import EventWatermark
+from p88_pipeline.freshness.readings import RunRow, note_list_read
 from p88_pipeline_tests.sync.test_freshness_plan import PARTNER
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from p88_pipeline.partners import PartnerConfigError, parse_partners
-from p88_pipeline.sync.freshness_plan import (
+from p88_pipeline.config.partners import PartnerConfigError, parse_partners
+from p88_pipeline.freshness.plan import (
     LATER,
     NEAR,
     SOON,

@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.partners import parse_partners
-from p88_pipeline.sandbox.config import SandboxConfig
-from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
-from p88_pipeline.truth_comparison import compare_with_truth
+from p88_pipeline.config.partners import parse_partners
 from p88_pipeline_tests.helpers import Sandbox, run_sync
+from p88_sandbox.config import SandboxConfig
+from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.truth import compare_with_truth
+from p88_sandbox.world import World
 
 CAP = 7  # the tiny world's events hold 10-50 registrations: several pages each
 SWITCHES = [

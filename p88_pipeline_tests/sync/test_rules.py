@@ -11,20 +11,21 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.partners import Partner, parse_partners
+from p88_pipeline.config.partners import Partner, parse_partners
 from p88_pipeline.providers import registry
 from p88_pipeline.providers.base import AuthError
-from p88_pipeline.sandbox.config import SandboxConfig
-from p88_pipeline.sandbox.partners_file import partner_environment, render_partners_yaml
-from p88_pipeline.sandbox.server import SandboxServer
-from p88_pipeline.sandbox.world import World
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.engine import LoadOptions
 from p88_pipeline.sync.figures import SyncFailedError, SyncFigures
-from p88_pipeline.truth_comparison import compare_with_truth
 from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync, watermarks
 from p88_pipeline_tests.sync.profiles import PROFILES
 from p88_pipeline_tests.sync.rules_profile import RulesProfile
+from p88_sandbox.config import SandboxConfig
+from p88_sandbox.fakes.registry import register_fake, unregister_fake
+from p88_sandbox.partners_file import partner_environment, render_partners_yaml
+from p88_sandbox.server import SandboxServer
+from p88_sandbox.truth import compare_with_truth
+from p88_sandbox.world import World
 
 OVERLAP = plan.SyncPolicy().overlap
 
@@ -34,12 +35,15 @@ def profile(request: pytest.FixtureRequest) -> Iterator[RulesProfile]:
     """A test-only provider is registered for the test's duration, through the registry."""
     profile = request.param
     if profile.test_only is not None:
-        registry.register(profile.test_only)
+        spec, fake = profile.test_only
+        registry.register(spec)
+        register_fake(fake)
     try:
         yield profile
     finally:
         if profile.test_only is not None:
-            registry.unregister(profile.test_only.name)
+            registry.unregister(profile.test_only[0].name)
+            unregister_fake(profile.test_only[0].name)
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from p88_pipeline.sync.freshness_inputs import PartnerInputs
-from p88_pipeline.sync.stale_watermarks_plan import (
+from p88_pipeline.freshness.due_runs import (
     PartnerDecision,
     decide_partner,
     due_digest,
@@ -17,7 +16,8 @@ from p88_pipeline.sync.stale_watermarks_plan import (
     skip_summary,
     tick_headline,
 )
-from p88_pipeline.warehouse.freshness import RunRow
+from p88_pipeline.freshness.inputs import PartnerInputs
+from p88_pipeline.freshness.readings import RunRow
 from p88_pipeline_tests.sync.test_stale_watermarks_plan import (
     NEXT_MONTH,
     NOW,

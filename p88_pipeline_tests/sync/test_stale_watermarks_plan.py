@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from p88_pipeline.partners import Partner, ProviderAccount
-from p88_pipeline.sync.freshness_inputs import PartnerInputs
-from p88_pipeline.sync.freshness_plan import EventWatermark
-from p88_pipeline.sync.stale_watermarks_plan import (
+from p88_pipeline.config.partners import Partner, ProviderAccount
+from p88_pipeline.freshness.due_runs import (
     decide_partner,
     interval_window,
     plan_incremental_runs,
 )
-from p88_pipeline.warehouse.staleness import PartnerFreshness
+from p88_pipeline.freshness.inputs import PartnerInputs
+from p88_pipeline.freshness.plan import EventWatermark
+from p88_pipeline.freshness.staleness import PartnerFreshness
 
 NOW = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
 ACCOUNT = ProviderAccount("runsignup", "http://x/Rest", {}, 1000)

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from p88_pipeline.sandbox.view import WorldView
-from p88_pipeline.sandbox.wire import Request, Response, int_param, json_response
 from p88_pipeline_tests.providers.restful.client import PROVIDER
+from p88_sandbox.view import WorldView
+from p88_sandbox.wire import Request, Response, int_param, json_response
 
 REGISTRATIONS = re.compile(r"^/restful/events/([^/]+)/registrations/?$")
 

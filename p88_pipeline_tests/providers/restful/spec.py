@@ -1,13 +1,14 @@
-"""The test-only provider's spec, and what the rules suite needs to drive it."""
+"""The test-only provider's spec, its sandbox fake, and what the rules suite needs to drive it."""
 
 from __future__ import annotations
 
 import math
 
-from p88_pipeline.providers.spec import ProviderSpec, Reading, WorldShape
+from p88_pipeline.providers.spec import ProviderSpec
 from p88_pipeline_tests.providers.restful.client import PAGE_SIZE, PROVIDER, RestfulClient
 from p88_pipeline_tests.providers.restful.fake_api import RestfulApi, RestfulSettings
 from p88_pipeline_tests.sync.rules_profile import RulesProfile
+from p88_sandbox.fakes.provider import FakeProvider, Reading, WorldShape
 
 
 def minimum_calls(night: Reading) -> int:
@@ -26,6 +27,9 @@ SPEC = ProviderSpec(
     page_sizes={"events": PAGE_SIZE, "registrations": PAGE_SIZE},
     page_caps={"events": PAGE_SIZE, "registrations": PAGE_SIZE},
     build_client=RestfulClient.from_account,
+)
+FAKE = FakeProvider(
+    name=PROVIDER,
     world=WorldShape(
         uses=lambda index: index == 1,
         secrets={"api_token": "TOKEN"},
@@ -34,10 +38,10 @@ SPEC = ProviderSpec(
         first_participant_id=90_000_000,
         removal_reasons=(("deleted", 1),),
     ),
-    fake_api=RestfulApi,
-    fake_settings=RestfulSettings,
+    api=RestfulApi,
+    settings=RestfulSettings,
     minimum_calls=minimum_calls,
 )
 PROFILE = RulesProfile(
-    PROVIDER, "bravo", lambda race: f"/events/{race}/registrations", test_only=SPEC
+    PROVIDER, "bravo", lambda race: f"/events/{race}/registrations", test_only=(SPEC, FAKE)
 )
