@@ -1,7 +1,7 @@
 """Mutation check of the rule modules (issue 17) with mutmut: not part of CI (it takes long).
 
     nice -n 19 .venv/bin/python scripts/mutation.py                  # every rule module
-    nice -n 19 .venv/bin/python scripts/mutation.py sync/plan.py redaction.py
+    nice -n 19 .venv/bin/python scripts/mutation.py sync/plan.py lib/redaction.py
     nice -n 19 .venv/bin/python scripts/mutation.py --sample 7 sync/engine.py   # ~10 %
     .venv/bin/python scripts/mutation.py --list                      # modules and their tests
     .venv/bin/python scripts/mutation.py --census                    # mutants per module
@@ -55,14 +55,13 @@ ENGINE_TESTS = [
     "reliability/test_event_lifecycle.py",
 ]
 # Rule module (glob under p88_pipeline/) -> the tests that state its rules. First match wins;
-# None: not a rule module (the providers' sandbox fakes).
+# None: not a rule module.
 TESTS: list[tuple[str, list[str] | None]] = [
-    ("providers/*/fake_*.py", None),
     ("sync/plan.py", ["sync/test_plan.py"]),
     ("sync/schedule_plan.py", ["sync/test_schedule_plan.py"]),
     ("sync/guard.py", ["sync/test_guard.py", "reliability/test_record_faults.py"]),
     (
-        "sync/stale_watermarks_plan.py",
+        "freshness/due_runs.py",
         ["sync/test_stale_watermarks_plan.py", "sync/test_stale_watermarks_decisions.py"],
     ),
     ("sync/outcome.py", ["sync/test_outcome.py"]),
@@ -70,7 +69,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
     ("sync/figures.py", ["sync/test_outcome.py", "reliability/test_failures.py"]),
     ("sync/caps.py", ["reliability/test_refused_reads.py", "sync/test_rules.py"]),
     (
-        "sync/freshness_plan.py",
+        "freshness/plan.py",
         [
             "sync/test_freshness_plan.py",
             "sync/test_freshness_budget.py",
@@ -78,7 +77,7 @@ TESTS: list[tuple[str, list[str] | None]] = [
         ],
     ),
     (
-        "sync/freshness_inputs.py",
+        "freshness/inputs.py",
         [
             "sync/test_freshness_inputs.py",
             "sync/test_stale_watermarks_plan.py",
@@ -128,10 +127,10 @@ TESTS: list[tuple[str, list[str] | None]] = [
             "reliability/test_security.py",
         ],
     ),
-    # The specs' functions are the benchmarks' minimum-calls models and the sandbox's partner mix.
+    # The specs: facts the registry and the partners file read.
     (
         "providers/*/spec.py",
-        ["providers/test_minimum_calls.py", "providers/test_provider_parts.py"],
+        ["providers/test_provider_parts.py", "config/test_partners.py"],
     ),
     # The doctor's live checks against the sandbox (`p88 doctor`): the probes' only callers.
     ("providers/probe.py", ["providers/test_probe_judgments.py", "commands/test_doctor.py"]),
@@ -181,8 +180,8 @@ TESTS: list[tuple[str, list[str] | None]] = [
         ],
     ),
     ("providers/*", ["providers/", "sync/test_rules.py", "reliability/test_record_faults.py"]),
-    ("redaction.py", ["test_redaction.py", "reliability/test_security.py"]),
-    ("partners.py", ["test_partners.py", "sync/test_freshness_plan.py"]),
+    ("lib/redaction.py", ["lib/test_redaction.py", "reliability/test_security.py"]),
+    ("config/partners.py", ["config/test_partners.py", "sync/test_freshness_plan.py"]),
 ]
 # Lines whose statements are not mutated: log calls. Their wording is a diagnostic, not a rule
 # (the messages an operator acts on are exceptions and sync_runs errors: those are mutated and
@@ -191,7 +190,8 @@ DO_NOT_MUTATE = [r"^\s*(log|logger)\.(debug|info|warning|error|exception)\("]
 COPY = [
     "p88_pipeline",
     "p88_pipeline_tests",
-    "benchmarks",
+    "sandbox",
+    "sql",
     "pyproject.toml",
     "partners.example.yaml",
     "dagster.yaml",
