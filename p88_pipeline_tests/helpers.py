@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from p88_pipeline.config.partners import Partner, find_partner
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.http import RetryPolicy
-from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
+from p88_pipeline.providers.http import RetryPolicy, Transport
+from p88_pipeline.sync.engine import SyncScope, select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.plan import SyncPolicy
 
@@ -68,12 +68,12 @@ def run_sync(
     policy = policy or SyncPolicy()
     partner = partner or sandbox.partner(slug)
     clock = sandbox.world.clock.now
-    client = build_client(partner, provider, retry=retry)
+    client = build_client(partner, provider, transport=Transport(retry))
     if clients is not None:
         clients.append(client)
     events = sync_events(engine, client, partner, policy.grace)
     _, future = select_future(engine, provider, partner, clock(), policy)
-    figures = sync_participants(engine, client, partner, future, policy, clock)
+    figures = sync_participants(SyncScope(engine, client, partner), future, policy, clock)
     figures.events_total = events.events_total
     figures.api_calls += events.api_calls
     return figures

@@ -21,7 +21,7 @@ from p88_pipeline.commands.reconcile import dead_runs
 from p88_pipeline.config.partners import Partner, PartnerConfigError, find_partner, load_partners
 from p88_pipeline.providers.base import ProviderConfigError
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.http import RetryPolicy
+from p88_pipeline.providers.http import RetryPolicy, Transport
 from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN, Check, ProbeTarget, Watch
 from p88_pipeline.providers.registry import pools, spec_for, specs
 from p88_pipeline.settings import load_settings
@@ -46,6 +46,26 @@ class Line:
     status: str
     detail: str
     action: str = ""
+
+
+@dataclass(frozen=True)
+class Probing:
+    """How the doctor reaches each account: one credentials source, clock and retry policy for
+    all of them, so their results compare. `now=None`: the host's clock."""
+
+    environ: Mapping[str, str] | None = None
+    now: datetime | None = None
+    retry: RetryPolicy = DOCTOR_RETRY
+
+
+@dataclass(frozen=True)
+class Stores:
+    """What the doctor checks before any account: the warehouse (None when it could not be
+    opened, `engine_error` saying why) and Dagster's instance, opened only when checked."""
+
+    engine: sa.Engine | None
+    get_instance: Callable[[], dg.DagsterInstance]
+    engine_error: str = ""
 
 
 def _lines(scope: str, checks: Sequence[Check]) -> list[Line]:
@@ -118,13 +138,12 @@ def account_checks(
     engine: sa.Engine | None,
     partner: Partner,
     provider: str,
-    now: datetime,
-    environ: Mapping[str, str] | None = None,
-    retry: RetryPolicy = DOCTOR_RETRY,
+    probing: Probing = Probing(),
     watch: Watch | None = None,
 ) -> list[Check]:
     """Credentials, quota, the provider's probe, the calls it took; learned caps saved.
     `watch` hears of each step and check as it happens."""
+    environ, now = probing.environ, probing.now or datetime.now(UTC)
     account = partner.account(provider)
     assert account is not None
     tell = watch or (lambda _step, _done, _calls: None)
@@ -146,8 +165,9 @@ def account_checks(
         )
     )
     try:
+        transport = Transport(probing.retry)
         client = build_client(
-            partner, provider, environ=environ, retry=retry, spent_last_hour=spent
+            partner, provider, environ=environ, transport=transport, spent_last_hour=spent
         )
     except ProviderConfigError as exc:
         return [*checks, Check("configuration", FAIL, str(exc), "fix partners.yaml")]
@@ -175,19 +195,15 @@ def account_checks(
 
 def run_doctor(
     partners: Sequence[Partner],
-    engine: sa.Engine | None,
-    get_instance: Callable[[], dg.DagsterInstance],
+    stores: Stores,
+    probing: Probing = Probing(),
     *,
-    engine_error: str = "",
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-    retry: RetryPolicy = DOCTOR_RETRY,
     providers: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> list[Line]:
     """Every check, in table order; `providers` limits the accounts probed (default: all);
     `progress` gets one row per account, from waiting to PASS, WARN or FAIL."""
-    now = now or datetime.now(UTC)
+    probing = replace(probing, now=probing.now or datetime.now(UTC))  # one instant for all
     accounts = [
         (partner, spec)
         for partner in partners
@@ -197,11 +213,11 @@ def run_doctor(
     rows = [
         AccountRow(progress, f"{p.slug} {s.name}", OWN_CHECKS + s.probe_checks) for p, s in accounts
     ]
-    warehouse, writable = warehouse_checks(engine, engine_error)
-    lines = _lines("warehouse", warehouse) + _lines("dagster", dagster_checks(get_instance))
-    usable = engine if writable else None
+    warehouse, writable = warehouse_checks(stores.engine, stores.engine_error)
+    lines = _lines("warehouse", warehouse) + _lines("dagster", dagster_checks(stores.get_instance))
+    usable = stores.engine if writable else None
     for (partner, spec), row in zip(accounts, rows, strict=True):
-        checks = account_checks(usable, partner, spec.name, now, environ, retry, row.watch)
+        checks = account_checks(usable, partner, spec.name, probing, row.watch)
         lines += _lines(f"{partner.slug}/{spec.name}", checks)
         row.end(checks)
     return lines
@@ -269,13 +285,7 @@ def doctor_command(timing_partner: str | None = None, as_json: bool = False) -> 
     except (EmbeddedServerError, DatabaseUrlError, sa.exc.SQLAlchemyError) as exc:
         error = str(exc)
     with Progress("p88 doctor", unit="checks", every_s=settings.progress_s) as progress:
-        lines = run_doctor(
-            partners,
-            engine,
-            lambda: open_instance(settings),
-            engine_error=error,
-            environ=os.environ,
-            progress=progress,
-        )
+        stores = Stores(engine, lambda: open_instance(settings), error)
+        lines = run_doctor(partners, stores, Probing(environ=os.environ), progress=progress)
     print(to_json(lines) if as_json else render_table(lines), flush=True)
     return exit_code(lines)

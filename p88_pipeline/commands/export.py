@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from p88_pipeline.config.partners import find_partner, load_partners
-from p88_pipeline.reports.export import export_start_lists
+from p88_pipeline.reports.export import ExportSelection, export_start_lists
 from p88_pipeline.settings import load_settings
 from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
 from p88_pipeline.warehouse.db import get_engine, resolve_database_url
@@ -35,11 +35,10 @@ def run_export(
     prepare_warehouse(engine)
     now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
     cutoff = future_cutoff(now, SyncPolicy().grace)
+    selection = ExportSelection(event_id, force)
     seen = 0
     for partner in chosen:
-        result = export_start_lists(
-            engine, partner.id, partner.slug, root, cutoff, event_id=event_id, force=force
-        )
+        result = export_start_lists(engine, partner, root, cutoff, selection)
         for e in result.written:
             print(f"{partner.slug}: {e.path} ({e.rows} rows, {e.provider} event {e.event_id})")
         print(

@@ -52,6 +52,30 @@ class Outcome:
     note: str | None = None  # why there is no answer: not started, killed, worker died
 
 
+@dataclass(frozen=True)
+class Workers:
+    """What each worker process runs: `setup` once, then `runner_path` ("module:function") on
+    each task while `sampler_path` is sampled; at most `parallel` of them. Paths, not functions:
+    a spawned worker imports them itself."""
+
+    runner_path: str
+    setup: Callable[[], None]
+    parallel: int = 1
+    sampler_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """What the supervisor tells as it goes: its own lines (`say`), what the unfinished tasks wait
+    for (`waiting`, every `note_every_s`), each task's progress and, as it ends, its outcome."""
+
+    say: Callable[[str], None] = print
+    waiting: Callable[[list[tuple[str, float]]], list[str]] | None = None
+    note_every_s: float = 30.0
+    on_progress: Callable[[str, Any], None] | None = None
+    on_done: Callable[[Outcome], None] | None = None
+
+
 @dataclass
 class Supervised:
     outcomes: list[Outcome]
@@ -77,13 +101,7 @@ def _load(path: str) -> Callable[..., Any]:
     return getattr(__import__(module, fromlist=[name]), name)
 
 
-def _worker(
-    conn: Connection,
-    parent: int,
-    runner_path: str,
-    setup: Callable[[], None],
-    sampler_path: str | None = None,
-) -> None:
+def _worker(conn: Connection, parent: int, workers: Workers) -> None:
     """A worker: its own process group, SIGUSR1 = stop at the next page, tasks until told."""
     os.setpgrp()
     _die_with_parent(parent)
@@ -92,9 +110,9 @@ def _worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, lambda *_: cancel.request())
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STARTUP_BLOCKED)
-    setup()
-    runner: Runner = _load(runner_path)
-    sampler = _load(sampler_path) if sampler_path else lambda _slug: None  # None: never sent
+    workers.setup()
+    runner: Runner = _load(workers.runner_path)
+    sampler = _load(workers.sampler_path) if workers.sampler_path else lambda _slug: None
     lock = threading.Lock()
 
     def send(message: tuple[str, Any]) -> None:
@@ -123,21 +141,14 @@ class _Slot:
 
 def supervise(
     tasks: Sequence[Task],
-    parallel: int,
-    runner_path: str,
-    setup: Callable[[], None],
+    workers: Workers,
     *,
-    say: Callable[[str], None] = print,
-    waiting: Callable[[list[tuple[str, float]]], list[str]] | None = None,
+    reporting: Reporting = Reporting(),
     grace_s: float = 30.0,
-    note_every_s: float = 30.0,
-    sampler_path: str | None = None,
-    on_progress: Callable[[str, Any], None] | None = None,
-    on_done: Callable[[Outcome], None] | None = None,
 ) -> Supervised:
-    """Run `runner_path` ("module:function") on each task in up to `parallel` workers;
-    `on_progress(slug, value)` gets what `sampler_path` reports while a task runs, `on_done` each
-    task's outcome as it ends."""
+    """Run each task in up to `workers.parallel` workers; `reporting.on_progress(slug, value)`
+    gets what the sampler reports while a task runs, `on_done` each task's outcome as it ends."""
+    say, waiting, note_every_s = reporting.say, reporting.waiting, reporting.note_every_s
     outcomes = {slug: Outcome(slug) for slug, _, _ in tasks}
     pending = list(tasks)
     slots: list[_Slot] = []
@@ -152,11 +163,11 @@ def supervise(
     previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
     context = multiprocessing.get_context("spawn")
     try:
-        for _ in range(min(parallel, len(tasks))):
+        for _ in range(min(max(1, workers.parallel), len(tasks))):
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=_worker,
-                args=(theirs, os.getpid(), runner_path, setup, sampler_path),
+                args=(theirs, os.getpid(), workers),
                 daemon=True,
             )
             signal.pthread_sigmask(signal.SIG_BLOCK, STARTUP_BLOCKED)
@@ -195,7 +206,7 @@ def supervise(
                 state.killed = True
                 break
             for conn in wait([s.conn for s in busy], timeout=0.5):
-                _collect(next(s for s in busy if s.conn is conn), on_progress, on_done)
+                _collect(next(s for s in busy if s.conn is conn), reporting)
             if waiting and time.monotonic() > next_note and state.stop_signal is None:
                 now = time.monotonic()
                 running = [(s.busy.slug, now - s.since) for s in slots if s.busy is not None]
@@ -214,11 +225,7 @@ def supervise(
     return state
 
 
-def _collect(
-    slot: _Slot,
-    on_progress: Callable[[str, Any], None] | None,
-    on_done: Callable[[Outcome], None] | None,
-) -> None:
+def _collect(slot: _Slot, reporting: Reporting) -> None:
     """Read what the worker sent: progress (the task goes on) or its answer (the task ended)."""
     outcome = slot.busy
     assert outcome is not None
@@ -226,7 +233,7 @@ def _collect(
         while slot.busy is not None and slot.conn.poll():
             kind, value = slot.conn.recv()
             if kind == "progress":
-                _notify(on_progress, outcome.slug, value)
+                _notify(reporting.on_progress, outcome.slug, value)
                 continue
             outcome.result = value
             slot.busy = None
@@ -236,7 +243,7 @@ def _collect(
         slot.busy = None
     if slot.busy is None:
         outcome.duration_s = time.monotonic() - slot.since
-        _notify(on_done, outcome)
+        _notify(reporting.on_done, outcome)
 
 
 def _notify(callback: Callable[..., None] | None, *args: Any) -> None:

@@ -21,7 +21,7 @@ from p88_pipeline.commands.instance import InstanceError, get_instance
 from p88_pipeline.commands.instance_gaps import gap_note, instance_gaps
 from p88_pipeline.commands.progress import Progress
 from p88_pipeline.commands.reconcile import UNFINISHED, process_tags, reconcile
-from p88_pipeline.commands.supervisor import Supervised, supervise
+from p88_pipeline.commands.supervisor import Reporting, Supervised, Workers, supervise
 from p88_pipeline.commands.sync_progress import SAMPLER, SyncProgress
 from p88_pipeline.commands.sync_report import nothing_ran, report
 from p88_pipeline.config.partners import Partner, find_partner, load_partners
@@ -52,6 +52,20 @@ class SyncRequest:
     as_of: str | None = None
     verbose: bool = False
     as_json: bool = False
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunDisplay:
+    """What the operator sees while partners run: the supervisor's lines (`say`), what queued
+    partners wait for (`waiting`), and each partner's live progress rows (`live`)."""
+
+    say: Callable[[str], None] = _say
+    waiting: Callable[[list[tuple[str, float]]], list[str]] | None = None
+    live: SyncProgress | None = None
 
 
 @dataclass
@@ -135,35 +149,33 @@ def run_partner(slug: str, job: str, config: dict[str, Any]) -> dict[str, Any]:
 
 def run_partners(
     partners: Sequence[Partner],
-    provider: str,
-    config: dict[str, Any],
-    parallel: int = 1,
+    request: SyncRequest,
     *,
-    verbose: bool = False,
     settings: Settings | None = None,
-    waiting: Any = None,
-    live: SyncProgress | None = None,
-    say: Callable[[str], None] | None = None,
+    display: RunDisplay = RunDisplay(),
 ) -> tuple[list[PartnerRun], Supervised]:
-    """One Dagster run per partner, `parallel` at a time in worker processes on the instance
-    (DAGSTER_HOME) get_instance prepared, each with its own quota limiter; `live` shows their
-    progress as they go."""
+    """One Dagster run per partner, `request.parallel` at a time in worker processes on the
+    instance (DAGSTER_HOME) get_instance prepared, each with its own quota limiter; `display`
+    shows their progress as they go."""
     settings = settings or load_settings()
-    setup = functools.partial(worker_setup, verbose, log_file(settings.data_dir))
-    tasks = [(p.slug, job_name(provider), config) for p in partners]
-    state = supervise(
-        tasks,
-        max(1, parallel),
-        f"{__name__}:run_partner",
-        setup,
-        waiting=waiting,
-        say=say or _say,
-        grace_s=settings.stop_grace_s,
-        note_every_s=settings.wait_note_s,
-        sampler_path=SAMPLER if live else None,
-        on_progress=live.on_progress if live else None,
-        on_done=live.on_done if live else None,
+    config = run_config(
+        force_full=request.force_full_sync,
+        incremental_days=request.incremental_days,
+        as_of=request.as_of,
+        verbose=request.verbose,
     )
+    setup = functools.partial(worker_setup, request.verbose, log_file(settings.data_dir))
+    tasks = [(p.slug, job_name(request.provider), config) for p in partners]
+    live = display.live
+    workers = Workers(f"{__name__}:run_partner", setup, request.parallel, SAMPLER if live else None)
+    reporting = Reporting(
+        display.say,
+        display.waiting,
+        settings.wait_note_s,
+        live.on_progress if live else None,
+        live.on_done if live else None,
+    )
+    state = supervise(tasks, workers, reporting=reporting, grace_s=settings.stop_grace_s)
     runs = []
     for partner, seen in zip(partners, state.outcomes, strict=True):
         result = seen.result
@@ -177,10 +189,6 @@ def run_partners(
                 "partner %s run %s failed:\n%s", partner.slug, result["run_id"], result["detail"]
             )
     return runs, state
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def run_figures(engine: sa.Engine, run_ids: Sequence[str | None]) -> dict[tuple, dict]:
@@ -249,12 +257,6 @@ def sync_command(request: SyncRequest) -> int:
         return nothing_ran(summary.EXIT_FAILED, unreachable(exc), request.as_json)
     if note := gap_note(instance.root_directory, instance_gaps(instance, pools())):
         _say(note)
-    config = run_config(
-        force_full=request.force_full_sync,
-        incremental_days=request.incremental_days,
-        as_of=request.as_of,
-        verbose=request.verbose,
-    )
     instance.add_dynamic_partitions("timing_partner", [p.slug for p in chosen])
     # -v streams the workers' logs to the terminal: plain progress lines, no redrawing over them
     with Progress(
@@ -263,19 +265,13 @@ def sync_command(request: SyncRequest) -> int:
         every_s=settings.progress_s,
         live=False if request.verbose else None,
     ) as progress:
-        runs, state = run_partners(
-            chosen,
-            request.provider,
-            config,
-            request.parallel,
-            verbose=request.verbose,
-            settings=settings,
-            waiting=functools.partial(waiting_lines, instance),
-            live=SyncProgress(progress, chosen, providers_of(request.provider), engine),
-            say=progress.note,
+        display = RunDisplay(
+            progress.note,
+            functools.partial(waiting_lines, instance),
+            SyncProgress(progress, chosen, providers_of(request.provider), engine),
         )
+        runs, state = run_partners(chosen, request, settings=settings, display=display)
     if state.stop_signal is not None or state.killed:
         for line in reconcile(instance, engine, row_status="interrupted"):
             _say(line)
-    run_ids = [r.run_id for r in runs]
-    return report(engine, run_ids, state, partners, log_file(settings.data_dir), request.as_json)
+    return report(engine, state, partners, log_file(settings.data_dir), request.as_json)

@@ -70,13 +70,10 @@ def nothing_ran(code: int, why: str, as_json: bool) -> int:
 
 
 def report(
-    engine: sa.Engine,
-    run_ids: Sequence[str | None],
-    state: Supervised,
-    partners: list[Partner],
-    log: Path,
-    as_json: bool = False,
+    engine: sa.Engine, state: Supervised, partners: list[Partner], log: Path, as_json: bool = False
 ) -> int:
+    """Each outcome's run id (None: no run) names its sync_runs rows."""
+    run_ids: list[str | None] = [seen.result.get("run_id") for seen in state.outcomes]
     rows = run_rows(engine, [r for r in run_ids if r], FIGURES)
     envs = [v for p in partners for a in p.accounts.values() for v in a.credential_envs.values()]
     secrets = env_values(envs, os.environ)

@@ -26,6 +26,7 @@ from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.registry import spec_for
 from p88_pipeline.sync import outcome
 from p88_pipeline.sync.engine import (
+    SyncScope,
     select_future,
     stored_future,
     sync_events,
@@ -231,7 +232,9 @@ def build_provider_assets(provider: str) -> list[dg.AssetsDefinition]:
             chosen = future if due is None else [e for e in future if e.event_id in due]
             client = _client(engine, partner, provider)
             try:
-                figures = sync_participants(engine, client, partner, chosen, policy, clock)
+                figures = sync_participants(
+                    SyncScope(engine, client, partner), chosen, policy, clock
+                )
             except SyncFailedError as exc:
                 exc.figures.events_total, exc.figures.events_future = total, len(future)
                 _record(engine, context.run.run_id, partner, exc.figures)

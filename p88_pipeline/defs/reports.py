@@ -82,9 +82,7 @@ def start_lists_export(
     if partner is None:
         return
     _, cutoff = sync_settings.now_and_cutoff()
-    result = export_start_lists(
-        warehouse.get_engine(), partner.id, partner.slug, load_settings().exports, cutoff
-    )
+    result = export_start_lists(warehouse.get_engine(), partner, load_settings().exports, cutoff)
     yield dg.Output(
         None,
         metadata={

@@ -14,6 +14,7 @@ from p88_pipeline.defs.jobs import sync_job
 from p88_pipeline.defs.partitions import timing_partner_partitions
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.freshness.due_runs import (
+    DagsterView,
     plan_incremental_runs,
     skip_summary,
     tick_headline,
@@ -133,8 +134,7 @@ def stale_watermarks_sensor(
         configured,
         freshness,
         now,
-        registered=registered_partners(context.instance),
-        busy=busy_partners(context.instance),
+        dagster=DagsterView(registered_partners(context.instance), busy_partners(context.instance)),
         inputs=gather(engine, active, now, cutoff),
     )
     due = [d for d in decisions if d.due]

@@ -26,6 +26,15 @@ from p88_pipeline.freshness.staleness import PartnerFreshness
 
 
 @dataclass(frozen=True)
+class DagsterView:
+    """What Dagster says of who may get a run: the partners registered as partitions (None: all
+    of them) and those with a sync queued or running."""
+
+    registered: Collection[str] | None = None
+    busy: Collection[str] = ()
+
+
+@dataclass(frozen=True)
 class PartnerDecision:
     """Due or not, why, and (when due) the run key the sensor requests the run under."""
 
@@ -110,8 +119,7 @@ def plan_incremental_runs(
     freshness: Mapping[str, PartnerFreshness],
     now: datetime,
     *,
-    registered: Collection[str] | None = None,
-    busy: Collection[str] = (),
+    dagster: DagsterView = DagsterView(),
     inputs: Mapping[str, PartnerInputs] | None = None,
 ) -> list[PartnerDecision]:
     """One decision per partner, in partners-file order.
@@ -120,6 +128,7 @@ def plan_incremental_runs(
     sensor (a run request for an unknown partition fails the tick); partners with a queued or
     running sync wait for it (it will move their watermarks).
     """
+    registered, busy = dagster.registered, dagster.busy
     decisions = []
     for partner in partners:
         if not partner.active:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.config.partners import Partner
 from p88_pipeline.freshness.plan import (
+    AccountState,
     CostModel,
     EventWatermark,
     FreshnessPlan,
@@ -86,15 +87,10 @@ def plan_partner(partner: Partner, inputs: PartnerInputs, now: datetime) -> Fres
     targets = partner.targets
     quotas = {p: a.quota_per_hour for p, a in partner.accounts.items()}
     events = [e for e in inputs.events if e.provider in quotas]
-    return plan_freshness(
-        events,
-        now,
-        targets,
-        quotas=quotas,
-        spent=inputs.spent(now),
-        costs=inputs.costs(),
-        stale_lists=inputs.stale_lists(sorted(quotas), now, targets.longest),
+    accounts = AccountState(
+        quotas, inputs.spent(now), inputs.stale_lists(sorted(quotas), now, targets.longest)
     )
+    return plan_freshness(events, now, targets, accounts=accounts, costs=inputs.costs())
 
 
 def reusable_list_age(

@@ -12,7 +12,7 @@ win; the others are reported as missed targets, with how far behind they are.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -139,6 +139,16 @@ def estimate_costs(
 
 
 @dataclass(frozen=True)
+class AccountState:
+    """A partner's accounts as the budget sees them, by provider: the hourly quota, the calls the
+    past hour already spent of it, and whose events list is stale (charged one read)."""
+
+    quotas: Mapping[str, int]
+    spent: Mapping[str, int] = field(default_factory=dict)
+    stale_lists: Collection[str] = ()
+
+
+@dataclass(frozen=True)
 class FreshnessPlan:
     """What to sync now: `chosen` (due events within budget, and their free race siblings),
     `missed` (due but over budget, nearest first kept), estimated calls and budget per provider."""
@@ -192,22 +202,21 @@ def plan_freshness(
     now: datetime,
     targets: FreshnessTargets,
     *,
-    quotas: Mapping[str, int],
-    spent: Mapping[str, int],
+    accounts: AccountState,
     costs: CostModel,
-    stale_lists: Iterable[str] = (),
 ) -> FreshnessPlan:
     """Due events nearest first, each race group charged once, until a provider's budget
     (quota x share - spent) is used; race siblings of a chosen group ride along for free.
-    A provider in `stale_lists` is charged one events-list read with its first group.
+    A provider in `accounts.stale_lists` is charged one events-list read with its first group.
 
     A group of a farther band must also leave room for an hour of the nearer bands' syncs
     (each nearer group's cost, once per target): budget spent on a far event now is gone for
     the race-day syncs of the next hour, and the rolling quota window remembers it that long."""
     judged = judge(events, now, targets)
+    quotas, spent = accounts.quotas, accounts.spent
     budget = {p: math.floor(q * targets.quota_share) - spent.get(p, 0) for p, q in quotas.items()}
     calls: dict[str, float] = {p: 0.0 for p in quotas}
-    stale = set(stale_lists)
+    stale = set(accounts.stale_lists)
     groups: dict[tuple[str, str], list[EventFreshness]] = {}
     for j in judged:
         groups.setdefault((j.event.provider, j.event.race_id), []).append(j)

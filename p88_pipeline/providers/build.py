@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 
 from p88_pipeline.config.partners import Partner
 from p88_pipeline.providers.base import ProviderClient
-from p88_pipeline.providers.http import ApiSession, RetryPolicy
+from p88_pipeline.providers.http import DEFAULT_TRANSPORT, ApiSession, Keys, Transport
 from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline.providers.registry import spec_for
 
@@ -16,8 +17,7 @@ def build_client(
     provider: str,
     *,
     environ: Mapping[str, str] | None = None,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] | None = None,
+    transport: Transport = DEFAULT_TRANSPORT,
     spent_last_hour: int = 0,
 ) -> ProviderClient:
     """Credentials resolved from the environment now, so a missing one fails before any call.
@@ -30,17 +30,13 @@ def build_client(
     if account is None:
         raise KeyError(f"partner {partner.slug} has no {provider} account")
     creds = account.credentials(partner.slug, environ)
-    session_kwargs = {"sleep": sleep} if sleep else {}
     # TLS verification is never switched off from partners.yaml: a private CA goes in
     # REQUESTS_CA_BUNDLE instead, which keeps verification on.
     session = ApiSession(
         provider,
         partner.slug,
         limiter=TokenBucket(account.quota_per_hour, spent=spent_last_hour),
-        secrets=creds.values(),
-        retry=retry,
-        verify_tls=True,
-        credential_envs=account.credential_envs.values(),
-        **session_kwargs,
+        keys=Keys(tuple(creds.values()), tuple(account.credential_envs.values())),
+        transport=replace(transport, verify_tls=True),
     )
     return spec.build_client(session, account, creds)

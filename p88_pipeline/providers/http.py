@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +70,45 @@ class RetryableBody(Exception):
         self.throttled = throttled
 
 
+@dataclass(frozen=True)
+class Keys:
+    """A session's credentials as its errors may speak of them: the values, masked in every
+    message, and the environment variables they came from, named where a call is refused."""
+
+    secrets: Iterable[str] = ()
+    envs: Iterable[str] = ()
+
+
+@dataclass(frozen=True)
+class Transport:
+    """How a session's calls travel: retried by `retry`, `max_in_flight` at once, waiting with
+    `sleep` (a test's fake waits without waiting), TLS verified unless a test says otherwise."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_in_flight: int = 2
+    sleep: Callable[[float], None] = time.sleep
+    verify_tls: bool = True
+
+
+DEFAULT_TRANSPORT = Transport()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How a caller reads an answer. `check_body` raises RetryableBody for errors a retry may
+    fix, or a ProviderError; `on_unauthorized` may return fresh headers once (a renewed OAuth
+    token); `headers`, when given, receives the answer's headers (pagination metadata);
+    `object_hook` is json's: each object as it is decoded (a client parses records there)."""
+
+    check_body: Callable[[Any], None] | None = None
+    on_unauthorized: Callable[[], dict[str, str]] | None = None
+    headers: dict[str, str] | None = None
+    object_hook: Callable[[dict], Any] | None = None
+
+
+PLAIN_ANSWER = Answer()
+
+
 class ApiSession:
     """A partner's connection to one provider; thread-safe, `max_in_flight` calls at once."""
 
@@ -79,30 +118,26 @@ class ApiSession:
         partner: str,
         *,
         limiter: TokenBucket,
-        secrets: Iterable[str] = (),
-        retry: RetryPolicy | None = None,
-        max_in_flight: int = 2,
-        sleep: Callable[[float], None] = time.sleep,
-        verify_tls: bool = True,
-        credential_envs: Iterable[str] = (),
+        keys: Keys = Keys(),
+        transport: Transport = DEFAULT_TRANSPORT,
     ) -> None:
         self.provider = provider
         self.partner = partner
         self.limiter = limiter
-        self.retry = retry or RetryPolicy()
+        self.retry = transport.retry
         self.calls = 0
         self.last_server_time: datetime | None = None
-        self._secrets = [s for s in secrets if s]
-        self.credential_envs = tuple(credential_envs)
-        self._sleep = sleep
-        self._in_flight = threading.BoundedSemaphore(max_in_flight)
+        self._secrets = [s for s in keys.secrets if s]
+        self.credential_envs = tuple(keys.envs)
+        self._sleep = transport.sleep
+        self._in_flight = threading.BoundedSemaphore(transport.max_in_flight)
         self._count_lock = threading.Lock()
         # One answer decoded at a time per session: decoding holds the GIL anyway, and two pages
         # being decoded at once are a run's memory peak (a full RunSignUp page is thousands of
         # records).
         self._decoding = threading.Lock()
         self.http = requests.Session()
-        self.http.verify = verify_tls
+        self.http.verify = transport.verify_tls
         self.http.headers["User-Agent"] = "p88-pipeline/0.1"
 
     def add_secret(self, secret: str) -> None:
@@ -131,18 +166,12 @@ class ApiSession:
         *,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        check_body: Callable[[Any], None] | None = None,
-        on_unauthorized: Callable[[], dict[str, str]] | None = None,
-        response_headers: dict[str, str] | None = None,
-        object_hook: Callable[[dict], Any] | None = None,
+        answer: Answer = PLAIN_ANSWER,
         **kwargs: Any,
     ) -> Any:
         """One logical call: paced, retried on throttling/5xx/timeouts/bad bodies, counted.
 
-        `check_body` raises RetryableBody for errors that a retry may fix, or a ProviderError.
-        `on_unauthorized` may return fresh headers once (e.g. a renewed OAuth token).
-        `response_headers`, when given, receives the answer's headers (pagination metadata).
-        `object_hook` is json's: each object as it is decoded (a client parses records there).
+        `answer` says how the caller reads what comes back (see Answer).
         """
         headers = dict(headers or {})
         reauthorized = False
@@ -170,8 +199,8 @@ class ApiSession:
                 continue
             self._note_server_time(response)
             status = response.status_code
-            if status == 401 and on_unauthorized is not None and not reauthorized:
-                headers.update(on_unauthorized())
+            if status == 401 and answer.on_unauthorized is not None and not reauthorized:
+                headers.update(answer.on_unauthorized())
                 reauthorized = True
                 continue
             if status in (401, 403):
@@ -195,18 +224,18 @@ class ApiSession:
                 )
             try:
                 with self._decoding:
-                    body = response.json(object_hook=object_hook)
+                    body = response.json(object_hook=answer.object_hook)
             except ValueError:
                 last_problem = f"malformed JSON body ({len(response.content)} bytes)"
                 log.warning("%s attempt %d: %s", self._where(url), attempt + 1, last_problem)
                 self._sleep(self.retry.delay(attempt))
                 continue
-            if response_headers is not None:
-                response_headers.clear()
-                response_headers.update(response.headers)
+            if answer.headers is not None:
+                answer.headers.clear()
+                answer.headers.update(response.headers)
             try:
-                if check_body is not None:
-                    check_body(body)
+                if answer.check_body is not None:
+                    answer.check_body(body)
             except RetryableBody as exc:
                 throttled = exc.throttled
                 last_problem = str(exc)

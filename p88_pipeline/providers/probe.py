@@ -34,6 +34,15 @@ Watch = Callable[[str, int, int], None]  # (step under way, checks made, API cal
 
 
 @dataclass(frozen=True)
+class RowsRead:
+    """What a probe's read of a list found: rows in all, those refused, those without a time."""
+
+    total: int
+    rejected: Sequence[Any] = ()
+    untimed: int = 0
+
+
+@dataclass(frozen=True)
 class ProbeTarget:
     """Where to aim: `largest` is the partner's biggest stored future event (None before the
     first sync: then the first future event listed); `now` is this host's clock. `watch` hears
@@ -122,17 +131,10 @@ class Probe:
             how = "pagination metadata" if first.more is False else "page 2 was empty"
             self.add(name, PASS, f"{rows} rows < {asked} asked, the last page ({how})")
 
-    def rows(
-        self,
-        what: str,
-        total: int,
-        rejected: Sequence[Any],
-        untimed: int,
-        needs: str,
-        about: str = "",
-    ) -> None:
+    def rows(self, what: str, read: RowsRead, needs: str, about: str = "") -> None:
         """Required fields of list rows: ids (else the row is rejected) and modification times."""
         name, before = f"fields: {what}", len(self.checks)
+        total, rejected, untimed = read.total, read.rejected, read.untimed
         if total == 0:
             self.add(name, PASS, "no rows to look at")
         elif rejected:

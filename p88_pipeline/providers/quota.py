@@ -11,11 +11,27 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from typing import Protocol
 
 from p88_pipeline.providers.base import QuotaExhaustedError
 
 WINDOW_S = 3600.0
+
+
+class Clock(Protocol):
+    """Seconds that only go forward, and a way to wait: the real ones, or a test's fake."""
+
+    def __call__(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class MonotonicClock:
+    def __call__(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class TokenBucket:
@@ -26,8 +42,7 @@ class TokenBucket:
         burst: int | None = None,
         spent: int = 0,
         max_wait_s: float = 120.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
     ) -> None:
         if calls_per_hour < 1:
             raise ValueError("calls_per_hour must be at least 1")
@@ -35,10 +50,10 @@ class TokenBucket:
         self.capacity = float(min(burst or calls_per_hour, calls_per_hour))
         self.rate_per_s = calls_per_hour / WINDOW_S
         self.max_wait_s = max_wait_s
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or MonotonicClock()
+        self._sleep = self._clock.sleep
         self._tokens = self.capacity
-        self._updated = clock()
+        self._updated = self._clock()
         self._recent: deque[float] = deque()  # call times inside the rolling hour
         self._lock = threading.Lock()
         # Calls made elsewhere in the past hour count as if made just now (we don't know when):

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from p88_pipeline.config.partners import Partner
 from p88_pipeline.reports.start_list import start_list, to_csv
 from p88_pipeline.warehouse.race_week import (
     future_events,
@@ -42,6 +43,15 @@ class Exported:
     path: Path
     rows: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class ExportSelection:
+    """Which of a partner's future start lists to write: one event's (`event_id`) or all; `force`
+    rewrites those unchanged since their manifest entry too."""
+
+    event_id: str | None = None
+    force: bool = False
 
 
 @dataclass
@@ -98,15 +108,13 @@ def _locked(directory: Path) -> Iterator[None]:
 
 def export_start_lists(
     engine: sa.Engine,
-    partner_id: str,
-    slug: str,
+    partner: Partner,
     root: Path,
     cutoff: datetime,
-    *,
-    event_id: str | None = None,
-    force: bool = False,
+    selection: ExportSelection = ExportSelection(),
 ) -> ExportResult:
     """Write the changed start lists of one partner's future events, one event at a time."""
+    partner_id, slug, force = partner.id, partner.slug, selection.force
     directory = root / slug
     directory.mkdir(parents=True, exist_ok=True)
     result = ExportResult(directory)
@@ -115,7 +123,7 @@ def export_start_lists(
         manifest = read_manifest(directory)
         entries: dict = manifest.setdefault("events", {})
         fingerprints = start_list_fingerprints(engine, partner_id, cutoff)
-        events = future_events(engine, partner_id, cutoff, event_id)
+        events = future_events(engine, partner_id, cutoff, selection.event_id)
         for event in events.itertuples(index=False):
             key = f"{event.provider}/{event.event_id}"
             name = file_name(event.provider, event.event_id)

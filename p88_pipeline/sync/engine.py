@@ -34,12 +34,14 @@ from p88_pipeline.sync.group import (
     Clock,
     GroupRun,
     LoadOptions,
+    SyncScope,
     fmt_time,
     sync_group,
 )
 from p88_pipeline.sync.guard import SuspiciousReadError
 from p88_pipeline.sync.memory import return_large_blocks
 from p88_pipeline.warehouse.events import (
+    PartnerRow,
     active_counts,
     load_events,
     mark_inaccessible,
@@ -50,7 +52,14 @@ from p88_pipeline.warehouse.events import (
 from p88_pipeline.warehouse.locks import try_advisory_lock
 from p88_pipeline.warehouse.watermarks import load_watermarks, untimed_events
 
-__all__ = ["Clock", "LoadOptions", "PartnerBusyError", "select_future", "sync_participants"]
+__all__ = [
+    "Clock",
+    "LoadOptions",
+    "PartnerBusyError",
+    "SyncScope",
+    "select_future",
+    "sync_participants",
+]
 
 log = logging.getLogger("p88.sync")
 
@@ -89,9 +98,10 @@ def sync_events(
         events = list(client.list_events())
     cancel.check()
     with engine.begin() as conn:
-        upsert_partner(
-            conn, partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
+        row = PartnerRow(
+            partner.id, partner.slug, partner.name, partner.active, sorted(partner.accounts)
         )
+        upsert_partner(conn, row)
         upsert_events(conn, partner.id, events)
         listed_from = getattr(client, "listed_from", lambda: None)()
         listed = [e.event_id for e in events]
@@ -145,9 +155,7 @@ def select_future(
 
 
 def sync_participants(
-    engine: sa.Engine,
-    client: ProviderClient,
-    partner: Partner,
+    scope: SyncScope,
     future: list[Event],
     policy: plan.SyncPolicy,
     clock: Clock = utc_now,
@@ -158,6 +166,7 @@ def sync_participants(
     Groups run `parallel_groups` at a time, each in its own transaction; the session's limiter and
     in-flight cap keep the partner inside its quota whatever the parallelism.
     """
+    engine, client, partner = scope.engine, scope.client, scope.partner
     started = time.monotonic()
     return_large_blocks()  # a page's buffers freed at once: memory stays one page per read
     figures = SyncFigures(client.provider, partner.slug, events_future=len(future))
@@ -172,12 +181,12 @@ def sync_participants(
         learning_caps(engine, client, partner, figures),
     ):
         with engine.connect() as conn:
-            watermarks = load_watermarks(conn, client.provider, partner.id)
-            untimed = untimed_events(conn, client.provider, partner.id)
+            history = plan.ReadHistory(
+                load_watermarks(conn, client.provider, partner.id),
+                untimed_events(conn, client.provider, partner.id),
+            )
             sizes = active_counts(conn, client.provider, partner.id)
-        groups = plan.plan_groups(
-            future, watermarks, clock(), policy, options.group_by_race, untimed
-        )
+        groups = plan.plan_groups(future, history, clock(), policy, options.group_by_race)
         # Biggest races first: the longest reads start early, and their pages are the evidence
         # that lets the smaller reads' short pages end without a page read to prove it.
         groups.sort(key=lambda g: -max(sizes.get(e, 0) for e in g.event_ids))

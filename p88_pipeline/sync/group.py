@@ -28,7 +28,7 @@ from p88_pipeline.sync.figures import SyncFigures
 from p88_pipeline.sync.guard import ReadTally, SuspiciousReadError, suspicious
 from p88_pipeline.warehouse.events import clear_inaccessible
 from p88_pipeline.warehouse.participants import ParticipantWriter
-from p88_pipeline.warehouse.watermarks import save_watermarks
+from p88_pipeline.warehouse.watermarks import Watermark, save_watermarks
 
 log = logging.getLogger("p88.sync")
 
@@ -52,6 +52,16 @@ class LoadOptions:
 
 
 DEFAULT_LOAD = LoadOptions()
+
+
+@dataclass(frozen=True)
+class SyncScope:
+    """Whose sync, from where, into where: one partner, its account's client at one provider,
+    and the warehouse. Every stage of a run works inside one."""
+
+    engine: sa.Engine
+    client: ProviderClient
+    partner: Partner
 
 
 @dataclass
@@ -161,7 +171,8 @@ def _sync_group(run: GroupRun, group: plan.SyncGroup) -> None:
         types = _types(group, untimed)
         for sync_type in sorted(set(types.values())):
             events = [e for e, t in types.items() if t == sync_type]
-            save_watermarks(conn, client.provider, run.partner.id, events, watermark, sync_type)
+            mark = Watermark(watermark, sync_type)
+            save_watermarks(conn, client.provider, run.partner.id, events, mark)
         if run.policy.force_full:  # only a forced full run reads races marked inaccessible
             clear_inaccessible(conn, client.provider, run.partner.id, group.event_ids)
     with run.lock:

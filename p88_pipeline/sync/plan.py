@@ -34,6 +34,15 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class ReadHistory:
+    """What the warehouse remembers of each event's last read: where it got to, and whether its
+    records lacked modification times (rule 8). Rule 2 decides from both."""
+
+    watermarks: Mapping[str, datetime] = field(default_factory=dict)
+    untimed: Collection[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class SyncGroup:
     """Events of one race read with one call sequence (RunSignUp takes several event ids)."""
 
@@ -91,11 +100,10 @@ def decide(
 
 def plan_groups(
     events: Sequence[Event],
-    watermarks: Mapping[str, datetime],
+    history: ReadHistory,
     now: datetime,
     policy: SyncPolicy,
     group_by_race: bool = True,
-    untimed: Collection[str] = frozenset(),
 ) -> list[SyncGroup]:
     """One group per race and sync type: full events together, incremental ones together from the
     oldest of their watermarks (re-reading a little more is harmless, an extra call is not).
@@ -103,7 +111,8 @@ def plan_groups(
     """
     by_race: dict[tuple[str, str], list[tuple[Event, Decision]]] = defaultdict(list)
     for event in events:
-        decision = decide(watermarks.get(event.event_id), now, policy, event.event_id in untimed)
+        mark, untimed = history.watermarks.get(event.event_id), event.event_id in history.untimed
+        decision = decide(mark, now, policy, untimed)
         key = event.race_id if group_by_race else f"{event.race_id}/{event.event_id}"
         by_race[(key, decision.sync_type)].append((event, decision))
     groups = []

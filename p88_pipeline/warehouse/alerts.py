@@ -4,23 +4,28 @@ masked), what kind of alert it was, and whether it was posted."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 
-def record_alert(
-    engine: sa.Engine,
-    *,
-    run_id: str,
-    partner: str | None,
-    job_name: str,
-    steps: Sequence[str],
-    message: str,
-    kind: str,
-    streak_started_at: datetime,
-    at: datetime,
-) -> int | None:
+@dataclass(frozen=True)
+class AlertRecord:
+    """One sync_alerts row as the sensors write it: the run, what failed, the alert's kind and
+    the failure streak it belongs to."""
+
+    run_id: str
+    partner: str | None
+    job_name: str
+    steps: Sequence[str]
+    message: str
+    kind: str
+    streak_started_at: datetime
+    at: datetime
+
+
+def record_alert(engine: sa.Engine, alert: AlertRecord) -> int | None:
     """Insert the alert; None when this run already has one (re-evaluated tick)."""
     with engine.begin() as conn:
         return conn.execute(
@@ -30,14 +35,14 @@ def record_alert(
                 ":message, :kind, :streak, :at) ON CONFLICT (run_id) DO NOTHING RETURNING id"
             ),
             {
-                "run_id": run_id,
-                "partner": partner,
-                "job": job_name,
-                "steps": list(steps),
-                "message": message,
-                "kind": kind,
-                "streak": streak_started_at,
-                "at": at,
+                "run_id": alert.run_id,
+                "partner": alert.partner,
+                "job": alert.job_name,
+                "steps": list(alert.steps),
+                "message": alert.message,
+                "kind": alert.kind,
+                "streak": alert.streak_started_at,
+                "at": alert.at,
             },
         ).scalar()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -31,15 +32,24 @@ EVENT_COLUMNS = (
 )
 
 
-def upsert_partner(
-    conn: sa.Connection, partner_id: str, slug: str, name: str, active: bool, providers: list[str]
-) -> None:
+@dataclass(frozen=True)
+class PartnerRow:
+    """A timing_partners row: the partners file's say on a partner, copied for SQL joins."""
+
+    id: str
+    slug: str
+    name: str
+    active: bool
+    providers: Sequence[str]
+
+
+def upsert_partner(conn: sa.Connection, partner: PartnerRow) -> None:
     """Serialised per partner: its first row is inserted by parallel runs at once (one per
     provider, or two processes), and with two UNIQUE keys (id, slug) the ON CONFLICT on the id
     does not cover the slug: the loser got a UniqueViolation instead of an update."""
     conn.execute(
         sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-        {"key": f"p88:partner:{partner_id}"},
+        {"key": f"p88:partner:{partner.id}"},
     )
     conn.execute(
         sa.text(
@@ -49,7 +59,13 @@ def upsert_partner(
             "name = excluded.name, active = excluded.active, providers = excluded.providers, "
             "updated_at = now()"
         ),
-        {"id": partner_id, "slug": slug, "name": name, "active": active, "providers": providers},
+        {
+            "id": partner.id,
+            "slug": partner.slug,
+            "name": partner.name,
+            "active": partner.active,
+            "providers": list(partner.providers),
+        },
     )
 
 

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Where a read got to and how it read (sync.plan's sync types): the next run decides from
+    both, so they are stored together."""
+
+    at: datetime
+    sync_type: str
 
 
 def load_watermarks(conn: sa.Connection, provider: str, partner_id: str) -> dict[str, datetime]:
@@ -24,8 +34,7 @@ def save_watermarks(
     provider: str,
     partner_id: str,
     event_ids: Sequence[str],
-    watermark: datetime,
-    sync_type: str,
+    mark: Watermark,
 ) -> None:
     """Written on the data's own connection, so both commit or neither does."""
     conn.execute(
@@ -41,8 +50,8 @@ def save_watermarks(
             "provider": provider,
             "partner": partner_id,
             "event_ids": list(event_ids),
-            "watermark": watermark,
-            "type": sync_type,
+            "watermark": mark.at,
+            "type": mark.sync_type,
         },
     )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import run_bench
+from benchmarks.harness import BenchPlan, run_bench
 from benchmarks.report import ROWS, markdown, table, targets
 from p88_pipeline.warehouse.embedded import running_info
 from p88_pipeline.warehouse.embedded_admin import stop_server
@@ -31,7 +31,7 @@ def bench_data_dir(monkeypatch: pytest.MonkeyPatch, server_tmp_path: Path) -> It
 def test_bench_produces_every_figure_and_the_same_rows_for_every_strategy(
     bench_data_dir: Path,
 ) -> None:
-    result = run_bench(scale="tiny", repeat=1, latency_ms=20)
+    result = run_bench(BenchPlan(scale="tiny", repeat=1, latency_ms=20))
     # The bench's databases are throwaway: the server it started is gone, not left running.
     assert running_info(bench_data_dir / "pgdata") is None
     strategies = result["strategies"]

@@ -12,7 +12,14 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.commands.doctor import exit_code, render_table, run_doctor, to_json
+from p88_pipeline.commands.doctor import (
+    Probing,
+    Stores,
+    exit_code,
+    render_table,
+    run_doctor,
+    to_json,
+)
 from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.providers.probe import FAIL, MAX_CALLS, PASS, WARN
 from p88_pipeline.warehouse.runs import record_run
@@ -40,14 +47,8 @@ def make_sandbox(config: SandboxConfig | None = None):
 
 def doctor(engine, sandbox: Sandbox, instance, slugs=("alpha",), env=None):
     partners = [sandbox.partner(s) for s in slugs]
-    lines = run_doctor(
-        partners,
-        engine,
-        lambda: instance,
-        environ=env or sandbox.env,
-        retry=FAST_RETRY,
-        now=sandbox.world.clock.now(),
-    )
+    probing = Probing(environ=env or sandbox.env, now=sandbox.world.clock.now(), retry=FAST_RETRY)
+    lines = run_doctor(partners, Stores(engine, lambda: instance), probing)
     print(render_table(lines))
     # The ephemeral instance lacks p88's dagster.yaml: those WARNs are test_dagster_home.py's.
     return [x for x in lines if x.scope != "dagster" or x.check == "storage"]
@@ -205,14 +206,9 @@ def test_probes_the_largest_stored_event(engine, instance, monkeypatch) -> None:
 def test_a_host_clock_ten_minutes_off_is_a_warning(engine, instance) -> None:
     sandbox = make_sandbox()
     try:
-        lines = run_doctor(
-            [sandbox.partner("bravo")],
-            engine,
-            lambda: instance,
-            environ=sandbox.env,
-            retry=FAST_RETRY,
-            now=sandbox.world.clock.now() + timedelta(minutes=10),
-        )
+        skewed = sandbox.world.clock.now() + timedelta(minutes=10)
+        probing = Probing(environ=sandbox.env, now=skewed, retry=FAST_RETRY)
+        lines = run_doctor([sandbox.partner("bravo")], Stores(engine, lambda: instance), probing)
     finally:
         sandbox.server.stop()
     skew = next(x for x in lines if x.check == "clock skew")

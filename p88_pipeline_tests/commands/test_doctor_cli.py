@@ -11,7 +11,14 @@ import subprocess
 
 import dagster as dg
 
-from p88_pipeline.commands.doctor import OWN_CHECKS, doctor_command, exit_code, run_doctor
+from p88_pipeline.commands.doctor import (
+    OWN_CHECKS,
+    Probing,
+    Stores,
+    doctor_command,
+    exit_code,
+    run_doctor,
+)
 from p88_pipeline.commands.progress import Progress
 from p88_pipeline.providers.registry import spec_for
 from p88_pipeline_tests.commands.cli_support import P88, cli_environment, run_in_terminal
@@ -95,15 +102,9 @@ def test_a_refused_key_ends_its_row_as_a_fail_naming_the_check(engine, sandbox) 
         dg.DagsterInstance.ephemeral() as instance,
         Progress("p88 doctor", unit="checks", stream=stream, live=False) as progress,
     ):
-        lines = run_doctor(
-            [sandbox.partner("bravo")],
-            engine,
-            lambda: instance,
-            environ=env,
-            retry=FAST_RETRY,
-            now=sandbox.world.clock.now(),
-            progress=progress,
-        )
+        probing = Probing(environ=env, now=sandbox.world.clock.now(), retry=FAST_RETRY)
+        stores = Stores(engine, lambda: instance)
+        lines = run_doctor([sandbox.partner("bravo")], stores, probing, progress=progress)
     assert exit_code(lines) == 1
     n = planned("runsignup")
     calls = next(x.detail.split()[0] for x in lines if x.check == "API calls")  # the client's count

@@ -15,9 +15,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from p88_pipeline.defs.alerts.messages import describe_failure
+from p88_pipeline.defs.alerts.messages import SucceededRun, describe_failure
 from p88_pipeline.defs.alerts.policy import AlertKind
 from p88_pipeline.defs.alerts.sensors import (
+    Alerting,
     alert_failure,
     alert_recovery,
     run_failure_alerts,
@@ -217,12 +218,15 @@ def test_five_hour_failure_streak_posts_once_reminds_and_recovers(
 
     def fail(partner: str, at: datetime) -> AlertKind | None:
         failed = describe_failure(failure_context(instance, resources, partner))
-        return alert_failure(engine, failed, at, settings, secrets, log)
+        return alert_failure(engine, failed, at, Alerting(settings, log, secrets))
 
     kinds = [fail("acme", start + timedelta(hours=h)) for h in range(6)]
     other = fail("bolt", start + timedelta(hours=2, minutes=30))
     recovered = alert_recovery(
-        engine, "run-ok", "acme", "sync", start + timedelta(hours=5.5), settings, log
+        engine,
+        SucceededRun("run-ok", "sync", "acme"),
+        start + timedelta(hours=5.5),
+        Alerting(settings, log),
     )
 
     assert kinds == ["failure", "repeat", "repeat", "repeat", "reminder", "repeat"]

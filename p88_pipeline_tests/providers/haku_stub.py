@@ -20,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from p88_pipeline.providers.haku.client import HakuClient
-from p88_pipeline.providers.http import ApiSession, RetryPolicy
+from p88_pipeline.providers.haku.client import HakuClient, HakuOptions
+from p88_pipeline.providers.http import ApiSession, Keys, RetryPolicy, Transport
 from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline_tests.helpers import FAST_RETRY
 
@@ -116,6 +116,11 @@ class HakuStub:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """As the client receives them; read when asked, so a test may change either."""
+        return {"client_id": self.client_id, "client_secret": self.client_secret}
 
     def __enter__(self) -> HakuStub:
         self._thread.start()
@@ -287,21 +292,13 @@ def make_client(
         "haku",
         partner,
         limiter=limiter or TokenBucket(1_000_000),
-        secrets=[stub.client_id, stub.client_secret],
-        retry=retry,
-        sleep=sleep,
+        keys=Keys([stub.client_id, stub.client_secret]),
+        transport=Transport(retry, sleep=sleep),
     )
-    return HakuClient(
-        session,
-        stub.base_url,
-        stub.token_url,
-        stub.client_id,
-        stub.client_secret,
-        page_size=page_size,
-        updated_since_param=updated_since_param,
-        timezone=timezone,
-        clock=clock,
-    )
+    options = HakuOptions(stub.token_url, page_size, updated_since_param, timezone)
+    client = HakuClient(session, stub.base_url, stub.credentials, options)
+    client.tokens.clock = clock  # the token cache is process-wide only on the real clock
+    return client
 
 
 # ---------------------------------------------------------------------- the stub itself

@@ -23,7 +23,7 @@ from p88_pipeline.providers.base import (
     UntimedRecordsError,
 )
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.haku.client import HakuClient
+from p88_pipeline.providers.haku.client import HakuClient, HakuOptions
 from p88_pipeline.providers.http import ApiSession, RetryPolicy
 from p88_pipeline.providers.quota import TokenBucket
 from p88_pipeline_tests.helpers import FAST_RETRY, FakeClock, most_calls_in_window
@@ -129,7 +129,7 @@ def test_a_short_token_is_renewed_at_half_its_life_and_an_unreadable_one_lives_a
 
 def test_the_client_masks_its_own_credentials_even_on_a_bare_session(stub) -> None:
     session = ApiSession("haku", "acme", limiter=TokenBucket(1000))  # no secrets given
-    HakuClient(session, stub.base_url, stub.token_url, stub.client_id, stub.client_secret)
+    HakuClient(session, stub.base_url, stub.credentials, HakuOptions(stub.token_url))
     assert session.redact(f"{stub.client_id}:{stub.client_secret}") == "***:***"
 
 
@@ -383,7 +383,7 @@ def test_the_limiter_paces_every_call_inside_500_an_hour(stub) -> None:
             times.append(clock.now)
             return waited
 
-    bucket = RecordingBucket(500, clock=clock, sleep=clock.sleep, max_wait_s=3600)
+    bucket = RecordingBucket(500, clock=clock, max_wait_s=3600)
     client = make_client(stub, page_size=1, limiter=bucket)
     assert len(list(client.list_events())) == 599
     assert len(times) == len(stub.log) == client.calls == 1 + 600  # token + 599 full + 1 empty

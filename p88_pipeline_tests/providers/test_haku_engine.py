@@ -13,9 +13,11 @@ import sqlalchemy as sa
 
 from p88_pipeline.config.partners import Partner, parse_partners
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.sync import plan
 from p88_pipeline.sync.engine import (
     LoadOptions,
+    SyncScope,
     select_future,
     sync_events,
     sync_participants,
@@ -77,10 +79,10 @@ def run(engine: sa.Engine, stub: HakuStub, extra: str = "") -> SyncFigures:
     """Stages 1-3 as the assets run them."""
     partner, env = acme(stub, extra)
     policy = plan.SyncPolicy()
-    client = build_client(partner, "haku", environ=env, retry=FAST_RETRY)
+    client = build_client(partner, "haku", environ=env, transport=Transport(FAST_RETRY))
     events = sync_events(engine, client, partner)
     _, future = select_future(engine, "haku", partner, utc_now(), policy)
-    figures = sync_participants(engine, client, partner, future, policy)
+    figures = sync_participants(SyncScope(engine, client, partner), future, policy)
     figures.api_calls += events.api_calls
     return figures
 
@@ -176,7 +178,7 @@ def test_one_group_at_a_time_reads_race_after_race_and_the_run_times_itself(
     partner = sandbox.partner("alpha")
     account = replace(partner.accounts["haku"], page_size=5)  # several pages per race
     partner = replace(partner, accounts={"haku": account})
-    client = build_client(partner, "haku", retry=FAST_RETRY)
+    client = build_client(partner, "haku", transport=Transport(FAST_RETRY))
     first = sync_events(engine, client, partner)
     again = sync_events(engine, client, partner)  # the same client: each stage counts its own
     assert first.api_calls > 0 and again.api_calls == client.calls - first.api_calls
@@ -186,9 +188,7 @@ def test_one_group_at_a_time_reads_race_after_race_and_the_run_times_itself(
     calls_before = client.calls
     started = time.monotonic()
     figures = sync_participants(
-        engine,
-        client,
-        partner,
+        SyncScope(engine, client, partner),
         future,
         policy,
         sandbox.world.clock.now,

@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +23,14 @@ from p88_pipeline.providers.base import (
     ProviderError,
     ThrottledError,
 )
-from p88_pipeline.providers.http import ApiSession, RetryableBody, RetryPolicy
+from p88_pipeline.providers.http import (
+    Answer,
+    ApiSession,
+    Keys,
+    RetryableBody,
+    RetryPolicy,
+    Transport,
+)
 from p88_pipeline.providers.quota import TokenBucket
 
 SECRET = "s3cret value"  # a space: quote_plus spells it s3cret+value
@@ -83,17 +90,21 @@ def server() -> Iterator[tuple[str, Script]]:
         httpd.server_close()
 
 
-def session(**kwargs) -> tuple[ApiSession, list[float]]:
+def session(
+    *,
+    retry: RetryPolicy = NO_WAIT,
+    secrets: Sequence[str] = (SECRET, ""),
+    credential_envs: Sequence[str] = ("ACME_KEY", "ACME_SECRET"),
+) -> tuple[ApiSession, list[float]]:
     slept: list[float] = []
-    options = {
-        "limiter": TokenBucket(1000),
-        "secrets": [SECRET, ""],
-        "retry": NO_WAIT,
-        "sleep": slept.append,
-        "credential_envs": ["ACME_KEY", "ACME_SECRET"],
-        **kwargs,
-    }
-    return ApiSession("runsignup", "acme", **options), slept
+    api = ApiSession(
+        "runsignup",
+        "acme",
+        limiter=TokenBucket(1000),
+        keys=Keys(secrets, credential_envs),
+        transport=Transport(retry, sleep=slept.append),
+    )
+    return api, slept
 
 
 def test_transient_answers_are_retried_paced_and_counted(server) -> None:
@@ -157,11 +168,13 @@ def test_a_refused_token_is_renewed_once_then_refused_for_good(server) -> None:
         return {"Authorization": f"Bearer t{len(renewals)}"}
 
     headers = {"Authorization": "Bearer t0"}
-    assert api.request_json("GET", f"{url}/a", headers=headers, on_unauthorized=renew) == {"ok": 1}
+    assert api.request_json(
+        "GET", f"{url}/a", headers=headers, answer=Answer(on_unauthorized=renew)
+    ) == {"ok": 1}
     assert [h["Authorization"] for _, h in script.seen] == ["Bearer t0", "Bearer t1"]
     assert headers == {"Authorization": "Bearer t0"}  # the caller's dict is not changed
     with pytest.raises(AuthError) as caught:
-        api.request_json("GET", f"{url}/a", on_unauthorized=renew)
+        api.request_json("GET", f"{url}/a", answer=Answer(on_unauthorized=renew))
     assert str(caught.value) == (
         f"runsignup partner acme: {url}/a: credentials refused (HTTP 401) (credentials from "
         "environment variables ACME_KEY, ACME_SECRET)"
@@ -202,7 +215,7 @@ def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server)
 
     api, slept = session()
     with pytest.raises(ThrottledError) as caught:
-        api.request_json("GET", f"{url}/t", check_body=throttled)
+        api.request_json("GET", f"{url}/t", answer=Answer(check_body=throttled))
     assert str(caught.value).endswith("gave up after 3 attempts: error 14: too many calls")
     assert slept == [0.0, 0.0, 0.0]
 
@@ -214,7 +227,9 @@ def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server)
         if len(calls) == 1:
             raise RetryableBody("error 5: try again")
 
-    assert api.request_json("GET", f"{url}/t", check_body=transient_once) == {"ok": 1}
+    assert api.request_json("GET", f"{url}/t", answer=Answer(check_body=transient_once)) == {
+        "ok": 1
+    }
 
     def transient(body: object) -> None:
         raise RetryableBody("error 5: try again")
@@ -222,7 +237,7 @@ def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server)
     for _ in range(3):
         script.add(200, {"error": 5})
     with pytest.raises(ProviderError) as caught:  # not throttling: a plain give-up
-        api.request_json("GET", f"{url}/t", check_body=transient)
+        api.request_json("GET", f"{url}/t", answer=Answer(check_body=transient))
     assert type(caught.value) is ProviderError
 
     for error, hint in (
@@ -235,7 +250,7 @@ def test_errors_in_a_200_body_are_retried_or_raised_by_the_clients_check(server)
             raise error(f"error 7: no access with {SECRET}", code=7)
 
         with pytest.raises(error) as caught:
-            api.request_json("GET", f"{url}/p", check_body=refuse)
+            api.request_json("GET", f"{url}/p", answer=Answer(check_body=refuse))
         assert type(caught.value) is error
         assert (
             str(caught.value)
@@ -259,7 +274,7 @@ def test_the_answer_headers_are_handed_over_and_the_providers_clock_kept(
         api, _ = session()
         assert api.last_server_time is None
         received = {"stale": "x"}
-        api.request_json("GET", f"{url}/h", response_headers=received)
+        api.request_json("GET", f"{url}/h", answer=Answer(headers=received))
         assert received["Link"] == "<next>; rel=next" and "stale" not in received
         assert api.last_server_time == when
         api.request_json("GET", f"{url}/h")

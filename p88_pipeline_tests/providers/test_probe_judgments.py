@@ -12,7 +12,7 @@ import pytest
 from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.providers.base import AuthError, Event, ProviderError, RejectedRecord
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.haku.client import HakuClient
+from p88_pipeline.providers.haku.client import HakuClient, HakuOptions
 from p88_pipeline.providers.http import ApiSession
 from p88_pipeline.providers.probe import (
     FAIL,
@@ -22,6 +22,7 @@ from p88_pipeline.providers.probe import (
     Page,
     Probe,
     ProbeTarget,
+    RowsRead,
     run_probe,
 )
 from p88_pipeline.providers.quota import TokenBucket
@@ -92,12 +93,12 @@ def test_only_a_short_page_without_metadata_needs_a_second_page(probe) -> None:
 def test_required_fields_unreadable_rows_fail_only_when_they_are_most(probe) -> None:
     bad = [RejectedRecord("haku", "e1", "missing id", {})] * 2
     bad.append(RejectedRecord("haku", "e1", "not an object", "x"))  # the first reason is shown
-    probe.rows("participants", 0, [], 0, "an id")
-    probe.rows("participants", 6, bad, 0, "an id")  # half: a warning
-    probe.rows("participants", 5, bad, 0, "an id", about="event 7")  # most: a failure
-    probe.rows("participants", 5, [], 2, "an id")
-    probe.rows("participants", 5, [], 0, "an id")
-    probe.rows("participants", 1, bad[2:], 0, "an id")
+    probe.rows("participants", RowsRead(0, [], 0), "an id")
+    probe.rows("participants", RowsRead(6, bad, 0), "an id")  # half: a warning
+    probe.rows("participants", RowsRead(5, bad, 0), "an id", about="event 7")  # most: a failure
+    probe.rows("participants", RowsRead(5, [], 2), "an id")
+    probe.rows("participants", RowsRead(5, [], 0), "an id")
+    probe.rows("participants", RowsRead(1, bad[2:], 0), "an id")
     quarantine = "the sync quarantines them in rejected_records; rows need an id"
     assert probe.checks == [
         Check("fields: participants", PASS, "no rows to look at"),
@@ -202,7 +203,12 @@ def test_a_refusal_or_an_error_ends_the_probe_as_a_failure_of_its_step(probe) ->
         ),
     ]
     assert heard == [("authentication", 1, 3), ("authentication", 2, 3)]
-    bare = HakuClient(ApiSession("haku", "acme", limiter=TokenBucket(10)), "u", "t", "i", "s")
+    bare = HakuClient(
+        ApiSession("haku", "acme", limiter=TokenBucket(10)),
+        "u",
+        {"client_id": "i", "client_secret": "s"},
+        HakuOptions("t"),
+    )
 
     def refused_long(p: Probe) -> None:
         raise AuthError("y" * 300)

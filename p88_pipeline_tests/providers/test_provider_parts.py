@@ -13,6 +13,7 @@ from p88_pipeline.config.partners import PartnerConfigError, parse_partners
 from p88_pipeline.providers import registry
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.fields import compact_json, int_or_none, parse_money, text_or_none
+from p88_pipeline.providers.http import Transport
 
 PARTNERS = """
 partners:
@@ -92,7 +93,13 @@ def test_a_provider_is_registered_for_a_while_and_built_ins_stay() -> None:
 def test_a_client_is_built_from_the_file_and_the_environment() -> None:
     [partner] = parse_partners(PARTNERS)
     slept: list[float] = []
-    client = build_client(partner, "runsignup", environ=ENV, sleep=slept.append, spent_last_hour=7)
+    client = build_client(
+        partner,
+        "runsignup",
+        environ=ENV,
+        transport=Transport(sleep=slept.append),
+        spent_last_hour=7,
+    )
     session = client.session
     assert (session.provider, session.partner, session.http.verify) == ("runsignup", "acme", True)
     assert (session.limiter.quota, len(session.limiter._recent)) == (40, 7)

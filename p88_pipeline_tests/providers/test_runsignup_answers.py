@@ -9,17 +9,19 @@ from datetime import UTC, datetime
 import pytest
 
 from p88_pipeline.providers.base import Event, MalformedResponseError, Participant, ProviderError
-from p88_pipeline.providers.http import ApiSession
+from p88_pipeline.providers.http import ApiSession, Transport
 from p88_pipeline.providers.quota import TokenBucket
-from p88_pipeline.providers.runsignup.client import RunSignUpClient
+from p88_pipeline.providers.runsignup.client import RaceList, RunSignUpClient, RunSignUpOptions
 from p88_pipeline.providers.runsignup.records import parsed_while_decoded
 from p88_pipeline_tests.providers.test_http import NO_WAIT, server, session  # noqa: F401 (the fixture)
 
 PATH = "/race/7/participants"
+KEYS = {"api_key": "key", "api_secret": "secret"}
+LISTING = RaceList(PATH, "participants", 10)
 
 
 def client(url: str) -> RunSignUpClient:
-    return RunSignUpClient(session()[0], url, "key", "secret")
+    return RunSignUpClient(session()[0], url, KEYS)
 
 
 @pytest.mark.parametrize(
@@ -33,14 +35,14 @@ def test_an_answer_that_is_not_a_list_of_event_blocks_is_malformed(server, answe
     url, script = server
     script.add(200, answer)
     with pytest.raises(MalformedResponseError) as caught:
-        client(url).participants_page(PATH, ["70"], 10)
+        client(url).participants_page(LISTING, ["70"], 10)
     assert str(caught.value) == message
 
 
 def test_a_block_without_an_event_id_is_read_as_no_event(server) -> None:  # noqa: F811
     url, script = server
     script.add(200, [{"event": {}, "participants": [{"registration_id": 1}]}])
-    blocks, more = client(url).participants_page(PATH, ["70"], 10)
+    blocks, more = client(url).participants_page(LISTING, ["70"], 10)
     assert (blocks, more) == ([("", [{"registration_id": 1}])], None)
 
 
@@ -75,14 +77,14 @@ def test_a_client_built_in_code_asks_only_the_partner_s_races_and_trims_its_url(
     url, script = server
     script.add(200, {"races": []}).add(200, {"races": []})
     script.add(404, {"error": "not here"})
-    reader = RunSignUpClient(session()[0], url + "/", "key", "secret")
+    reader = RunSignUpClient(session()[0], url + "/", KEYS)
     reader.races_page(1, 10)
     reader.races_page(3, 10, dated=False)  # every race, without events (a wider page)
     [(dated, _), (undated, _)] = script.seen
     assert dated.startswith("/races?") and "only_partner_races=T" in dated
     assert "events=T&page=1&results_per_page=10" in dated and "events=F&page=3&" in undated
     with pytest.raises(ProviderError) as caught:
-        reader.participants_page(PATH, ["70"], 10)
+        reader.participants_page(LISTING, ["70"], 10)
     assert str(caught.value).startswith(f"runsignup partner acme: {url}{PATH}: HTTP 404")
 
 
@@ -98,7 +100,7 @@ def test_records_are_parsed_while_the_page_is_decoded(server) -> None:  # noqa: 
     }
     script.add(200, [{"event": {"event_id": 70}, "participants": [person]}])
     [(event_id, [record])] = client(url).participants_page(
-        PATH, ["70"], 10, record_hook=parsed_while_decoded
+        RaceList(PATH, "participants", 10, record_hook=parsed_while_decoded), ["70"], 10
     )[0]
     assert event_id == "70" and isinstance(record, Participant) and record.participant_id == "5"
 
@@ -107,8 +109,13 @@ def test_a_client_built_in_code_caps_its_pages_masks_its_keys_and_blames_no_filt
     server,  # noqa: F811
 ) -> None:
     url, script = server
-    bare = ApiSession("runsignup", "acme", limiter=TokenBucket(100), retry=NO_WAIT)
-    reader = RunSignUpClient(bare, url + "/RestX/", "the-key", "the-secret", page_size=5000)
+    bare = ApiSession("runsignup", "acme", limiter=TokenBucket(100), transport=Transport(NO_WAIT))
+    reader = RunSignUpClient(
+        bare,
+        url + "/RestX/",
+        {"api_key": "the-key", "api_secret": "the-secret"},
+        RunSignUpOptions(page_size=5000),
+    )
     assert reader.base_url == url + "/RestX"  # only slashes trimmed
     assert bare.redact("the-key the-secret") == "*** ***"
     script.add(200, [{"event": {"event_id": 70}, "participants": []}])

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.providers.timeparse import EASTERN, to_unix
 from p88_pipeline.sync import plan
 from p88_pipeline_tests.helpers import FAST_RETRY, Sandbox, run_sync, watermarks
@@ -29,7 +30,7 @@ def client_with_pages_of(sandbox, size: int):
     partner = sandbox.partner(SLUG)
     account = replace(partner.accounts["runsignup"], page_size=size)
     only_runsignup = replace(partner, accounts={"runsignup": account})
-    return build_client(only_runsignup, "runsignup", retry=FAST_RETRY)
+    return build_client(only_runsignup, "runsignup", transport=Transport(FAST_RETRY))
 
 
 def races_of(client) -> list[list]:
@@ -125,7 +126,7 @@ def test_races_are_asked_from_today_eastern_minus_the_grace_window_partner_races
     )
     partner = type(partner)(**{**partner.__dict__, "accounts": {"runsignup": every_race}})
     sandbox.server.reset_log()
-    list(build_client(partner, "runsignup", retry=FAST_RETRY).list_events())
+    list(build_client(partner, "runsignup", transport=Transport(FAST_RETRY)).list_events())
     races = next(r.params for r in sandbox.server.log if r.path.endswith("/races"))
     assert "only_partner_races" not in races
 

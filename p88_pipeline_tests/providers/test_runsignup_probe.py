@@ -11,6 +11,7 @@ import pytest
 
 from p88_pipeline.providers.base import MalformedResponseError
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.providers.paging import Cap
 from p88_pipeline.providers.probe import FAIL, PASS, WARN, Check, Page, ProbeTarget
 from p88_pipeline.providers.runsignup.probe import EVERYTHING, _events, probe
@@ -22,7 +23,7 @@ FIRST = "first future event listed (nothing stored yet)"
 
 
 def run_unchecked(sandbox):
-    client = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    client = build_client(sandbox.partner(SLUG), "runsignup", transport=Transport(FAST_RETRY))
     return probe(client, ProbeTarget(now=sandbox.world.clock.now())), None
 
 
@@ -35,7 +36,9 @@ def run(sandbox, page_size: int | None = None, removed_page_size: int | None = N
         options["removed_page_size"] = removed_page_size
     account = replace(account, page_size=page_size or account.page_size, options=options)
     client = build_client(
-        replace(partner, accounts={"runsignup": account}), "runsignup", retry=FAST_RETRY
+        replace(partner, accounts={"runsignup": account}),
+        "runsignup",
+        transport=Transport(FAST_RETRY),
     )
     client.clock = sandbox.world.clock.now  # the races' start date: the sandbox's day, not ours
     sandbox.server.reset_log()
@@ -162,7 +165,7 @@ def test_a_races_page_is_read_wrapped_or_bare_and_a_race_without_id_is_malformed
 
 def test_lists_are_asked_at_the_known_cap_and_removals_from_the_start(sandbox) -> None:
     partner = sandbox.partner(SLUG)
-    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    client = build_client(partner, "runsignup", transport=Transport(FAST_RETRY))
     client.caps.load({"participants": Cap(cap=5)})
     probe(client, ProbeTarget(now=sandbox.world.clock.now()))
     asked = [(r.path.rsplit("/", 1)[-1], r.params) for r in sandbox.server.log]
@@ -175,14 +178,14 @@ def test_lists_are_asked_at_the_known_cap_and_removals_from_the_start(sandbox) -
 
 
 def test_the_races_list_at_its_known_cap_and_an_empty_list_ending_the_probe(sandbox) -> None:
-    client = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    client = build_client(sandbox.partner(SLUG), "runsignup", transport=Transport(FAST_RETRY))
     client.caps.load({"races": Cap(cap=1)})  # the partner's one race fills a page of one
     found = probe(client, ProbeTarget(now=sandbox.world.clock.now()))
     races = [r.params for r in sandbox.server.log if r.path.endswith("/races")]
     assert [(p["page"], p["results_per_page"]) for p in races] == [("1", "1")]  # full: no page 2
     assert Check("page cap: races", PASS, "a full page of 1 rows as asked") in found
     sandbox.server.reset_log()
-    later = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    later = build_client(sandbox.partner(SLUG), "runsignup", transport=Transport(FAST_RETRY))
     later.clock = lambda: datetime(2100, 1, 1, tzinfo=UTC)  # no race starts after this
     found = probe(later, ProbeTarget(now=datetime(2100, 1, 1, tzinfo=UTC)))
     assert found[-2:] == [
@@ -200,7 +203,7 @@ def test_readable_removals_a_missing_gender_and_the_filter_a_day_past_the_server
     for pid in active[:2]:
         world.remove_participant("runsignup", "600007", pid)
     world.modify_participant("runsignup", "600007", str(active[2]), gender=None)
-    client = build_client(sandbox.partner(SLUG), "runsignup", retry=FAST_RETRY)
+    client = build_client(sandbox.partner(SLUG), "runsignup", transport=Transport(FAST_RETRY))
     found = probe(client, ProbeTarget(now=world.clock.now() - timedelta(days=10)))  # host late
     assert Check("gender", PASS, "-/F/M/X seen (supports_nb=T sent)") in found
     assert (

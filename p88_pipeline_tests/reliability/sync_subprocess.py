@@ -22,8 +22,10 @@ import sqlalchemy as sa
 
 from p88_pipeline.config.partners import find_partner, parse_partners
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.sync.engine import (
     PartnerBusyError,
+    SyncScope,
     select_future,
     sync_events,
     sync_participants,
@@ -61,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     partner = with_page_size(find_partner(partners, args.slug), args.provider, args.page_size)
     policy = SyncPolicy(force_full=args.force_full)
     engine = sa.create_engine(args.db_url, connect_args={"application_name": APPLICATION_NAME})
-    client = build_client(partner, args.provider, retry=FAST_RETRY)
+    client = build_client(partner, args.provider, transport=Transport(FAST_RETRY))
     clock = lambda: datetime.now(UTC) + offset  # noqa: E731 (the sandbox's simulated now)
     try:
         sync_events(engine, client, partner)
         _, future = select_future(engine, args.provider, partner, clock(), policy)
-        figures = sync_participants(engine, client, partner, future, policy, clock)
+        figures = sync_participants(SyncScope(engine, client, partner), future, policy, clock)
     except PartnerBusyError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BUSY

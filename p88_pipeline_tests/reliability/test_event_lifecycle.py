@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from p88_pipeline.providers.base import AuthError, Event
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.providers.timeparse import EASTERN
-from p88_pipeline.sync.engine import select_future, sync_participants
+from p88_pipeline.sync.engine import SyncScope, select_future, sync_participants
 from p88_pipeline.sync.figures import SyncFailedError
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.events import upsert_events
@@ -131,14 +132,16 @@ def test_a_haku_event_answering_404_is_marked_inaccessible_the_others_sync(engin
             ),
             {"t": alpha.id, "e": future_event_ids(sandbox, "alpha", "haku")[0]},
         )
-    client = build_client(alpha, "haku", retry=FAST_RETRY)
+    client = build_client(alpha, "haku", transport=Transport(FAST_RETRY))
     now, policy = sandbox.world.clock.now(), SyncPolicy()
     _, future = select_future(engine, "haku", alpha, now, policy)
     with pytest.raises(SyncFailedError, match="race 999999.*HTTP 404"):
-        sync_participants(engine, client, alpha, future, policy, sandbox.world.clock.now)
+        sync_participants(SyncScope(engine, client, alpha), future, policy, sandbox.world.clock.now)
     _, future = select_future(engine, "haku", alpha, now, policy)
     assert "999999" not in {e.event_id for e in future} and future
-    figures = sync_participants(engine, client, alpha, future, policy, sandbox.world.clock.now)
+    figures = sync_participants(
+        SyncScope(engine, client, alpha), future, policy, sandbox.world.clock.now
+    )
     assert figures.status == "success"
     assert_equals_truth(engine, sandbox, "alpha", "haku")
 

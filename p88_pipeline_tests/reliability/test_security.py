@@ -21,6 +21,7 @@ from p88_pipeline.defs.alerts.sensors import run_failure_alerts
 from p88_pipeline.defs.resources import PartnersResource, SyncSettingsResource, WarehouseResource
 from p88_pipeline.providers.base import ProviderError
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.sync.engine import sync_events
 from p88_pipeline_tests.helpers import FAST_RETRY
 from p88_sandbox.partners_file import render_partners_yaml
@@ -125,7 +126,7 @@ def test_no_configured_secret_reaches_logs_metadata_tables_or_alerts(
     account = dataclasses.replace(partner.accounts["runsignup"], base_url="http://127.0.0.1:9/Rest")
     dead = dataclasses.replace(partner, accounts={"runsignup": account})
     with pytest.raises(ProviderError) as unreachable:
-        sync_events(engine, build_client(dead, "runsignup", retry=FAST_RETRY), dead)
+        sync_events(engine, build_client(dead, "runsignup", transport=Transport(FAST_RETRY)), dead)
     texts += [str(unreachable.value), caplog.text, *(r.getMessage() for r in caplog.records)]
     texts += table_texts(engine)
     everything = "\n".join(texts)

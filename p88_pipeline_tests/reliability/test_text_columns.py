@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from p88_pipeline.providers.base import Event, Participant, RejectedRecord, Removal
 from p88_pipeline.providers.fields import compact_json
 from p88_pipeline.warehouse.events import (
+    PartnerRow,
     load_events,
     mark_inaccessible,
     upsert_events,
     upsert_partner,
 )
 from p88_pipeline.warehouse.participants import ParticipantWriter
-from p88_pipeline.warehouse.watermarks import load_watermarks, save_watermarks
+from p88_pipeline.warehouse.watermarks import Watermark, load_watermarks, save_watermarks
 from p88_pipeline_tests.reliability.support import assert_equals_truth, sync
 
 NASTY = (
@@ -137,7 +138,7 @@ def test_nasty_strings_round_trip_through_every_text_column(engine: sa.Engine) -
         for e, s in zip(events, NASTY, strict=True)
     ]
     with engine.begin() as conn:
-        upsert_partner(conn, PARTNER, PARTNER, NASTY[0], True, [PROVIDER, NASTY[1]])
+        upsert_partner(conn, PartnerRow(PARTNER, PARTNER, NASTY[0], True, [PROVIDER, NASTY[1]]))
         upsert_events(conn, PARTNER, events)
         writer = ParticipantWriter(conn, PROVIDER, PARTNER)
         assert writer.upsert(people) == len(NASTY)
@@ -152,7 +153,8 @@ def test_nasty_strings_round_trip_through_every_text_column(engine: sa.Engine) -
                 for e, s in zip(events, NASTY, strict=True)
             ]
         )
-        save_watermarks(conn, PROVIDER, PARTNER, [clean(e.event_id) for e in events], T, NASTY[0])
+        mark = Watermark(T, NASTY[0])
+        save_watermarks(conn, PROVIDER, PARTNER, [clean(e.event_id) for e in events], mark)
         for e, s in zip(events, NASTY, strict=True):  # a provider's refusal text, verbatim
             mark_inaccessible(conn, PROVIDER, PARTNER, [clean(e.event_id)], s)
     assert schema_objects(engine) == tables

@@ -10,10 +10,12 @@ import sqlalchemy as sa
 
 from p88_pipeline.providers.base import AuthError
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.sync import cancel
 from p88_pipeline.sync.engine import (
     LoadOptions,
     PartnerBusyError,
+    SyncScope,
     partner_lock,
     select_future,
     sync_events,
@@ -52,13 +54,15 @@ def test_the_biggest_races_are_read_first(engine, sandbox) -> None:
             ).all()
         )
     assert len(set(sizes.values())) >= 2, sizes  # races of different sizes
-    client = build_client(partner, "haku", retry=FAST_RETRY)
+    client = build_client(partner, "haku", transport=Transport(FAST_RETRY))
     policy = SyncPolicy()
     sync_events(engine, client, partner)
     _, future = select_future(engine, "haku", partner, world.clock.now(), policy)
     sandbox.server.reset_log()
     one_at_a_time = LoadOptions(parallel_groups=1)
-    sync_participants(engine, client, partner, future, policy, world.clock.now, one_at_a_time)
+    sync_participants(
+        SyncScope(engine, client, partner), future, policy, world.clock.now, one_at_a_time
+    )
     order: list[str] = []
     for record in sandbox.server.log:
         parts = record.path.strip("/").split("/")
@@ -75,7 +79,7 @@ def test_refused_credentials_stop_the_run_before_another_race_is_read(engine, sa
     and no other group asks again with the refused keys (bravo's two events read as two
     groups, one at a time)."""
     partner, world = sandbox.partner("bravo"), sandbox.world
-    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    client = build_client(partner, "runsignup", transport=Transport(FAST_RETRY))
     policy = SyncPolicy()
     sync_events(engine, client, partner)
     _, future = select_future(engine, "runsignup", partner, world.clock.now(), policy)
@@ -84,7 +88,9 @@ def test_refused_credentials_stop_the_run_before_another_race_is_read(engine, sa
     sandbox.server.reset_log()
     one_by_one = LoadOptions(group_by_race=False, parallel_groups=1)
     with pytest.raises(AuthError):
-        sync_participants(engine, client, partner, future, policy, world.clock.now, one_by_one)
+        sync_participants(
+            SyncScope(engine, client, partner), future, policy, world.clock.now, one_by_one
+        )
     assert len(sandbox.server.log) == 1  # the first group's first call, and nothing after it
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from p88_pipeline.freshness.plan import (
+    AccountState,
     CostModel,
     FreshnessTargets,
     estimate_costs,
@@ -24,9 +25,8 @@ OVERDUE = timedelta(hours=7)  # due in every band
 
 
 def plan(events, spent=None, quotas=QUOTAS, costs=NO_HISTORY, targets=TARGETS, stale=()):
-    return plan_freshness(
-        events, NOW, targets, quotas=quotas, spent=spent or {}, costs=costs, stale_lists=stale
-    )
+    accounts = AccountState(quotas, spent or {}, stale)
+    return plan_freshness(events, NOW, targets, accounts=accounts, costs=costs)
 
 
 def chosen(events, **kwargs) -> list[str]:
@@ -101,7 +101,7 @@ def test_a_stale_events_list_is_charged_with_the_first_group() -> None:
 
 def test_cost_model_defaults_and_the_median_of_an_even_count() -> None:
     assert CostModel().group("runsignup", 5) == 2.0  # no history: the race floor, not per event
-    assert CostModel().group("elsewhere", 1) == 2.0  # a provider without a floor of its own
+    assert CostModel().group("haku", 0) == 1.0  # its spec's floor: one registrations read
     costs = estimate_costs(
         [("runsignup", 10, 5), ("runsignup", 30, 5)], {"runsignup": 0, "haku": 1}
     )

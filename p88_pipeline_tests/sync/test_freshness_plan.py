@@ -13,6 +13,7 @@ from p88_pipeline.freshness.plan import (
     LATER,
     NEAR,
     SOON,
+    AccountState,
     CostModel,
     EventWatermark,
     FreshnessTargets,
@@ -44,9 +45,8 @@ def ev(
 
 
 def plan(events, spent=None, costs=NO_HISTORY, targets=TARGETS, stale=()):
-    return plan_freshness(
-        events, NOW, targets, quotas=QUOTAS, spent=spent or {}, costs=costs, stale_lists=stale
-    )
+    accounts = AccountState(QUOTAS, spent or {}, stale)
+    return plan_freshness(events, NOW, targets, accounts=accounts, costs=costs)
 
 
 def test_bands_by_how_soon_the_event_starts_grace_included() -> None:

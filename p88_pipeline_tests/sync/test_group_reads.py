@@ -9,8 +9,15 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from p88_pipeline.providers.build import build_client
+from p88_pipeline.providers.http import Transport
 from p88_pipeline.sync import group
-from p88_pipeline.sync.engine import LoadOptions, select_future, sync_events, sync_participants
+from p88_pipeline.sync.engine import (
+    LoadOptions,
+    SyncScope,
+    select_future,
+    sync_events,
+    sync_participants,
+)
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.participants import ParticipantWriter
 from p88_pipeline_tests.helpers import FAST_RETRY, watermarks
@@ -33,7 +40,7 @@ def test_the_watermark_is_the_providers_time_when_our_clock_runs_ahead(engine, s
     """Our clock 30 minutes fast: a watermark from it would skip the changes the provider
     records in those 30 minutes. The provider's Date header is the sync's start (rule 4)."""
     partner, world = sandbox.partner("alpha"), sandbox.world
-    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    client = build_client(partner, "runsignup", transport=Transport(FAST_RETRY))
     sync_events(engine, client, partner)
     policy = SyncPolicy()
     _, future = select_future(engine, "runsignup", partner, world.clock.now(), policy)
@@ -41,7 +48,7 @@ def test_the_watermark_is_the_providers_time_when_our_clock_runs_ahead(engine, s
     def ahead():
         return world.clock.now() + timedelta(minutes=30)
 
-    figures = sync_participants(engine, client, partner, future, policy, ahead)
+    figures = sync_participants(SyncScope(engine, client, partner), future, policy, ahead)
     assert figures.events_synced == len(future) > 0
     marks = [mark for mark, _ in watermarks(engine).values()]
     assert marks and max(marks) <= world.clock.now()
@@ -57,12 +64,12 @@ def test_a_race_bigger_than_a_batch_is_written_batch_by_batch(engine, sandbox, m
             return super().upsert(participants)
 
     partner = with_page_size(sandbox.partner("alpha"), "runsignup", 2)  # 2 rows a page
-    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    client = build_client(partner, "runsignup", transport=Transport(FAST_RETRY))
     sync_events(engine, client, partner)
     policy, now = SyncPolicy(), sandbox.world.clock.now
     _, future = select_future(engine, "runsignup", partner, now(), policy)
     figures = sync_participants(
-        engine, client, partner, future, policy, now, LoadOptions(writer=Recording)
+        SyncScope(engine, client, partner), future, policy, now, LoadOptions(writer=Recording)
     )
     full = [n for n in batches if n == 4]
     assert len(full) >= 2 and all(n <= 4 for n in batches)  # flushed as soon as a batch is full
@@ -74,7 +81,7 @@ def test_a_partners_figures_add_up_over_its_groups(engine, sandbox) -> None:
     """Each group adds its rows to the run's figures: bravo's two events read as two groups (the
     per-event grouping), one registration removed in each."""
     partner, world = sandbox.partner("bravo"), sandbox.world
-    client = build_client(partner, "runsignup", retry=FAST_RETRY)
+    client = build_client(partner, "runsignup", transport=Transport(FAST_RETRY))
     policy, per_event = SyncPolicy(), LoadOptions(group_by_race=False)
 
     def read():
@@ -82,7 +89,7 @@ def test_a_partners_figures_add_up_over_its_groups(engine, sandbox) -> None:
         _, future = select_future(engine, "runsignup", partner, world.clock.now(), policy)
         assert len(future) == 2
         return sync_participants(
-            engine, client, partner, future, policy, world.clock.now, per_event
+            SyncScope(engine, client, partner), future, policy, world.clock.now, per_event
         )
 
     first = read()

@@ -67,7 +67,7 @@ def test_groups_put_one_race_in_one_call_per_sync_type() -> None:
         event("4", NOW, "r2"),
     ]
     watermarks = {"1": NOW - timedelta(hours=1), "2": NOW - timedelta(hours=5)}
-    groups = plan.plan_groups(events, watermarks, NOW, POLICY)
+    groups = plan.plan_groups(events, plan.ReadHistory(watermarks), NOW, POLICY)
     summary = {(g.race_id, g.sync_type): g.event_ids for g in groups}
     assert summary == {
         ("r1", "full"): ["3"],
@@ -120,7 +120,9 @@ def test_times_are_compared_in_utc_whatever_the_input_zone() -> None:
 def test_per_event_grouping_gives_each_event_its_own_group_under_its_race() -> None:
     events = [event("1", NOW, "r1"), event("2", NOW, "r1"), event("3", NOW, "r2")]
     watermarks = {"1": NOW - timedelta(hours=1)}
-    groups = plan.plan_groups(events, watermarks, NOW, POLICY, group_by_race=False)
+    groups = plan.plan_groups(
+        events, plan.ReadHistory(watermarks), NOW, POLICY, group_by_race=False
+    )
     assert [(g.race_id, g.sync_type, g.event_ids) for g in groups] == [
         ("r1", "incremental", ["1"]),
         ("r1", "full", ["2"]),
@@ -141,7 +143,8 @@ def test_rule8_an_event_whose_records_lack_times_is_read_whole_and_compared() ->
     )
     assert plan.decide(None, NOW, POLICY, untimed=True).sync_type == plan.FULL
     events = [event("1", NOW, "r1"), event("2", NOW, "r1")]
-    groups = plan.plan_groups(events, {"1": recent, "2": recent}, NOW, POLICY, untimed={"2"})
+    history = plan.ReadHistory({"1": recent, "2": recent}, untimed={"2"})
+    groups = plan.plan_groups(events, history, NOW, POLICY)
     assert [(g.sync_type, g.event_ids, g.modified_after, dict(g.reasons)) for g in groups] == [
         (plan.FULL_COMPARE, ["2"], None, {"2": "records without modification time"}),
         (plan.INCREMENTAL, ["1"], recent - POLICY.overlap, {"1": "watermark"}),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.config.partners import Partner, ProviderAccount
 from p88_pipeline.freshness.due_runs import (
+    DagsterView,
     decide_partner,
     interval_window,
     plan_incremental_runs,
@@ -106,7 +107,7 @@ def test_partner_with_only_past_events_is_left_to_the_nightly_run() -> None:
 def test_inactive_unregistered_and_busy_partners_get_no_runs() -> None:
     partners = [partner("off", active=False), partner("new"), partner("busy"), partner("due")]
     decisions = plan_incremental_runs(
-        partners, {}, NOW, registered={"off", "busy", "due"}, busy={"busy"}
+        partners, {}, NOW, dagster=DagsterView(registered={"off", "busy", "due"}, busy={"busy"})
     )
     assert [(d.slug, d.due) for d in decisions] == [
         ("off", False),

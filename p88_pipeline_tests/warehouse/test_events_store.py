@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.providers.base import Event
 from p88_pipeline.warehouse.events import (
+    PartnerRow,
     clear_inaccessible,
     load_events,
     mark_inaccessible,
@@ -35,7 +36,8 @@ def test_a_new_partner_registered_by_parallel_runs_at_once_is_no_unique_violatio
             try:
                 with engine.begin() as conn:
                     barrier.wait()
-                    upsert_partner(conn, f"p{round_no}", f"slug-{round_no}", "P", True, ["x"])
+                    row = PartnerRow(f"p{round_no}", f"slug-{round_no}", "P", True, ["x"])
+                    upsert_partner(conn, row)
             except Exception as exc:  # noqa: BLE001 (collected, asserted below)
                 errors.append(exc)
 
@@ -57,7 +59,7 @@ def test_events_go_and_come_back_and_a_refusal_is_retried_only_after_an_absence(
     engine: sa.Engine,
 ) -> None:
     with engine.begin() as conn:
-        upsert_partner(conn, "101", "acme", "Acme", True, ["runsignup"])
+        upsert_partner(conn, PartnerRow("101", "acme", "Acme", True, ["runsignup"]))
 
     def listed(*ids: str) -> list[str]:
         with engine.begin() as conn:

@@ -38,7 +38,7 @@ def measure(db_url: str, partners_file: str, as_of: datetime, export_dir: Path) 
     report_s = time.perf_counter() - started
     files = rows = 0
     for partner in partners:
-        result = export_start_lists(engine, partner.id, partner.slug, export_dir, cutoff)
+        result = export_start_lists(engine, partner, export_dir, cutoff)
         files += len(result.written)
         rows += sum(e.rows for e in result.written)
     total_s = time.perf_counter() - started

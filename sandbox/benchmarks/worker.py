@@ -20,7 +20,13 @@ from benchmarks.strategies import STRATEGIES, LoadMeter, Strategy, timed_writer
 from p88_pipeline.config.partners import Partner, load_partners
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.registry import spec_for
-from p88_pipeline.sync.engine import LoadOptions, select_future, sync_events, sync_participants
+from p88_pipeline.sync.engine import (
+    LoadOptions,
+    SyncScope,
+    select_future,
+    sync_events,
+    sync_participants,
+)
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_pipeline.warehouse.db import get_engine
 
@@ -57,7 +63,9 @@ def run_partner(
             parallel_groups=strategy.parallel_groups,
             writer=timed_writer(meter, strategy.row_by_row, dsn),
         )
-        result = sync_participants(engine, client, tuned, future, policy, lambda: as_of, options)
+        result = sync_participants(
+            SyncScope(engine, client, tuned), future, policy, lambda: as_of, options
+        )
         figures[provider] = {
             "api_calls": events.api_calls + result.api_calls,
             "events_total": events.events_total,

@@ -26,6 +26,15 @@ class FailedRun:
     will_retry: bool = False
 
 
+@dataclass(frozen=True)
+class SucceededRun:
+    """A successful run as the recovery sensor sees it: enough to say who recovered, and where."""
+
+    run_id: str
+    job_name: str
+    partner: str | None
+
+
 def job_label(job_name: str, asset_keys: Any = None) -> str:
     """The job as an operator knows it: Dagster's implicit asset job is the UI's Materialize."""
     if not job_name.startswith(IMPLICIT_ASSET_JOB):
@@ -119,11 +128,12 @@ def build_message(
 
 
 def recovery_message(
-    partner: str, job: str, run_id: str, streak_started_at: datetime, now: datetime, url: str | None
+    run: SucceededRun, streak_started_at: datetime, now: datetime, url: str | None
 ) -> dict[str, Any]:
-    link = f"{url.rstrip('/')}/runs/{run_id}" if url else run_id
+    partner = run.partner or "-"
+    link = f"{url.rstrip('/')}/runs/{run.run_id}" if url else run.run_id
     text = (
-        f"p88: partner {partner} recovered: {job} succeeded after failing for "
+        f"p88: partner {partner} recovered: {run.job_name} succeeded after failing for "
         f"{duration_label(now - streak_started_at)}"
     )
     blocks = [

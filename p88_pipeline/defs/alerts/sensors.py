@@ -9,6 +9,8 @@ twice; a webhook that is down never fails the sensor: the row keeps the reason i
 """
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.defs.alerts.messages import (
     FailedRun,
+    SucceededRun,
     build_message,
     describe_failure,
     headline,
@@ -37,9 +40,24 @@ from p88_pipeline.defs.resources import PartnersResource, WarehouseResource
 from p88_pipeline.lib.redaction import env_values, redact, redact_value, url_password
 from p88_pipeline.lib.run_tags import run_partner
 from p88_pipeline.settings import Settings, load_settings
-from p88_pipeline.warehouse.alerts import last_posted_alert, mark_posted, record_alert
+from p88_pipeline.warehouse.alerts import (
+    AlertRecord,
+    last_posted_alert,
+    mark_posted,
+    record_alert,
+)
 
 POST_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """What a sensor alerts with: the settings (webhook, reminder interval, Dagster's URL), the
+    secrets no alert may show, and the log a webhook's refusal is noted in."""
+
+    settings: Settings
+    log: Any
+    secrets: Sequence[str] = ()
 
 
 def secrets_to_mask(
@@ -85,26 +103,20 @@ def _last(engine: sa.Engine, partner: str | None) -> LastAlert | None:
     return LastAlert(AlertKind(row.kind), row.created_at, row.streak_started_at) if row else None
 
 
-def _post_and_mark(
-    engine: sa.Engine, alert_id: int, url: str | None, payload: dict, secrets: list[str], log: Any
-) -> None:
-    error = post_webhook(url, payload)
+def _post_and_mark(engine: sa.Engine, alerting: Alerting, alert_id: int, payload: dict) -> None:
+    error = post_webhook(alerting.settings.alert_webhook_url, payload)
     if error:
-        error = redact(error, secrets)
-        log.warning(f"alert {alert_id} not posted: {error}")
+        error = redact(error, alerting.secrets)
+        alerting.log.warning(f"alert {alert_id} not posted: {error}")
     mark_posted(engine, alert_id, error is None, error)
 
 
 def alert_failure(
-    engine: sa.Engine,
-    failed: FailedRun,
-    now: datetime,
-    settings: Settings,
-    secrets: list[str],
-    log: Any,
+    engine: sa.Engine, failed: FailedRun, now: datetime, alerting: Alerting
 ) -> AlertKind | None:
     """Record a failed run and post it if it opens a streak or is due a reminder; the kind, or
     None when the run was already recorded."""
+    settings, secrets = alerting.settings, alerting.secrets
     failed.steps = [redact(s, secrets) for s in failed.steps]
     failed.errors = [redact(e, secrets) for e in failed.errors]
     last = _last(engine, failed.partner)
@@ -114,53 +126,50 @@ def alert_failure(
     payload = redact_value(build_message(failed, settings.dagster_url, title), secrets)
     alert_id = record_alert(
         engine,
-        run_id=failed.run_id,
-        partner=failed.partner,
-        job_name=failed.job_name,
-        steps=failed.steps,
-        message=redact(title + "\n" + "\n".join(failed.errors), secrets),
-        kind=kind,
-        streak_started_at=started,
-        at=now,
+        AlertRecord(
+            run_id=failed.run_id,
+            partner=failed.partner,
+            job_name=failed.job_name,
+            steps=failed.steps,
+            message=redact(title + "\n" + "\n".join(failed.errors), secrets),
+            kind=kind,
+            streak_started_at=started,
+            at=now,
+        ),
     )
     if alert_id is None:
-        log.info(f"run {failed.run_id} already alerted; not posting again")
+        alerting.log.info(f"run {failed.run_id} already alerted; not posting again")
         return None
     if kind in POSTED:
-        _post_and_mark(engine, alert_id, settings.alert_webhook_url, payload, secrets, log)
+        _post_and_mark(engine, alerting, alert_id, payload)
     return kind
 
 
 def alert_recovery(
-    engine: sa.Engine,
-    run_id: str,
-    partner: str | None,
-    job: str,
-    now: datetime,
-    settings: Settings,
-    log: Any,
+    engine: sa.Engine, run: SucceededRun, now: datetime, alerting: Alerting
 ) -> AlertKind | None:
     """Post "recovered" when this successful run ends the partner's failure streak."""
-    last = _last(engine, partner)
-    if on_success(last) is None or partner is None:
+    last = _last(engine, run.partner)
+    if on_success(last) is None or run.partner is None:
         return None
     assert last is not None
-    payload = recovery_message(
-        partner, job, run_id, last.streak_started_at, now, settings.dagster_url
-    )
+    started = last.streak_started_at
+    payload = recovery_message(run, started, now, alerting.settings.dagster_url)
     alert_id = record_alert(
         engine,
-        run_id=run_id,
-        partner=partner,
-        job_name=job,
-        steps=[],
-        message=payload["text"],
-        kind=AlertKind.RECOVERED,
-        streak_started_at=last.streak_started_at,
-        at=now,
+        AlertRecord(
+            run_id=run.run_id,
+            partner=run.partner,
+            job_name=run.job_name,
+            steps=[],
+            message=payload["text"],
+            kind=AlertKind.RECOVERED,
+            streak_started_at=started,
+            at=now,
+        ),
     )
     if alert_id is not None:
-        _post_and_mark(engine, alert_id, settings.alert_webhook_url, payload, [], log)
+        _post_and_mark(engine, alerting, alert_id, payload)
     return AlertKind.RECOVERED
 
 
@@ -180,7 +189,8 @@ def run_failure_alerts(
     failed = describe_failure(context)
     try:
         engine = warehouse.get_engine()
-        alert_failure(engine, failed, datetime.now(UTC), settings, secrets, context.log)
+        alerting = Alerting(settings, context.log, secrets)
+        alert_failure(engine, failed, datetime.now(UTC), alerting)
     except Exception as exc:  # the warehouse being down is no reason to stay silent
         context.log.warning(f"could not record the alert: {redact(str(exc), secrets)}")
         error = post_webhook(
@@ -202,12 +212,8 @@ def run_failure_alerts(
 )
 def run_recovery_alerts(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
     run = context.dagster_run
-    alert_recovery(
-        warehouse.get_engine(),
-        run.run_id,
-        run_partner(run.tags),
-        job_label(run.job_name, run.asset_selection),
-        datetime.now(UTC),
-        load_settings(),
-        context.log,
+    succeeded = SucceededRun(
+        run.run_id, job_label(run.job_name, run.asset_selection), run_partner(run.tags)
     )
+    alerting = Alerting(load_settings(), context.log)
+    alert_recovery(warehouse.get_engine(), succeeded, datetime.now(UTC), alerting)

@@ -9,8 +9,8 @@ cancellation is a flag on the registration, so removals arrive with the particip
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +19,11 @@ from p88_pipeline.providers.base import (
     Event,
     FilterRejectedError,
     InaccessibleError,
+    Participant,
     ParticipantPage,
     ProviderConfigError,
     ProviderError,
+    RejectedRecord,
     UntimedRecordsError,
 )
 from p88_pipeline.providers.haku.records import (
@@ -35,14 +37,14 @@ from p88_pipeline.providers.haku.records import (
     unwrap_list,
 )
 from p88_pipeline.providers.haku.tokens import Tokens
-from p88_pipeline.providers.http import ApiSession, RetryableBody
+from p88_pipeline.providers.http import Answer, ApiSession, RetryableBody
 from p88_pipeline.providers.paging import (
-    PageCaps,
     PageSize,
     by_page_number,
     more_from_headers,
     parse_or_reject,
 )
+from p88_pipeline.providers.session_client import SessionClient
 from p88_pipeline.providers.spec import AccountSettings
 from p88_pipeline.providers.timeparse import iso_utc, zone
 
@@ -66,33 +68,33 @@ def _check_page(body: Any) -> None:
         raise RetryableBody(f"Haku error in a 200 body: {str(error)[:200]}")
 
 
-class HakuClient:
-    provider = PROVIDER
+@dataclass(frozen=True)
+class HakuOptions:
+    """How a Haku account is read (partners.yaml `page_size` and options): where its tokens
+    come from, the modification filter's name if the account confirmed one, its zone."""
 
-    def __init__(
-        self,
-        session: ApiSession,
-        base_url: str,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        updated_since_param: str | None = None,
-        timezone: str = "UTC",
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.session = session
-        self.base_url = base_url.rstrip("/")
-        self.token_url = token_url
-        self.page_size = max(1, page_size)
-        self.caps = PageCaps(DOCUMENTED_CAPS)
-        self.updated_since_param = updated_since_param or None
+    token_url: str = DEFAULT_TOKEN_URL
+    page_size: int = DEFAULT_PAGE_SIZE
+    updated_since_param: str | None = None
+    timezone: str = "UTC"
+
+
+class HakuClient(SessionClient[HakuOptions]):
+    provider = PROVIDER
+    documented_caps = DOCUMENTED_CAPS
+    default_options = HakuOptions()
+
+    def configure(self, creds: Mapping[str, str]) -> None:
+        """`creds`: the account's `client_id` and `client_secret` (values, from the environment)."""
+        session, options = self.session, self.options
+        self.token_url = options.token_url
+        self.page_size = max(1, options.page_size)
+        self.updated_since_param = options.updated_since_param or None
         self.grace = GRACE
         self._listed_from: datetime | None = None
-        self.timezone = timezone if zone(timezone, None) else "UTC"
+        self.timezone = options.timezone if zone(options.timezone, None) else "UTC"
         self.tz = zone(self.timezone, UTC_ZONE)
-        self.tokens = Tokens(session, token_url, client_id, client_secret, clock)
+        self.tokens = Tokens(session, options.token_url, creds["client_id"], creds["client_secret"])
 
     @classmethod
     def from_account(
@@ -114,20 +116,27 @@ class HakuClient:
         return cls(
             session,
             account.base_url,
-            str(token_url),
-            creds["client_id"],
-            creds["client_secret"],
-            page_size=account.page_size or DEFAULT_PAGE_SIZE,
-            updated_since_param=options.get("updated_since_param"),
-            timezone=str(options.get("timezone") or "UTC"),
+            creds,
+            HakuOptions(
+                token_url=str(token_url),
+                page_size=account.page_size or DEFAULT_PAGE_SIZE,
+                updated_since_param=options.get("updated_since_param"),
+                timezone=str(options.get("timezone") or "UTC"),
+            ),
         )
 
-    @property
-    def calls(self) -> int:
-        return self.session.calls
-
-    def server_time(self) -> datetime | None:
-        return self.session.last_server_time
+    def parse_rows(
+        self, rows: Sequence[Any], event_id: str, read_at: datetime
+    ) -> tuple[list[Participant], list[RejectedRecord]]:
+        """One page's records as participants, and those refused whole (quarantined, never
+        dropped): the same reading for a sync and for `p88 doctor`'s probe."""
+        return parse_or_reject(
+            rows,
+            lambda raw: parse_participant(raw, event_id, self.tz, read_at),
+            provider=PROVIDER,
+            event_id=event_id,
+            id_of=registration_id,
+        )
 
     # ------------------------------------------------------------------ calls
     def _get(
@@ -145,9 +154,11 @@ class HakuClient:
                 f"{self.base_url}{path}",
                 params=params,
                 headers={"Authorization": token, "Accept": "application/json"},
-                on_unauthorized=lambda: self.tokens.renew_after(token),
-                check_body=_check_page,
-                response_headers=headers,
+                answer=Answer(
+                    check_body=_check_page,
+                    on_unauthorized=lambda: self.tokens.renew_after(token),
+                    headers=headers,
+                ),
             )
         except FilterRejectedError:
             raise
@@ -251,13 +262,7 @@ class HakuClient:
         read_at = self.session.last_server_time or datetime.now(UTC)
         size = PageSize(self.page_size, "participants", self.caps)
         for rows in by_page_number(fetch, size):
-            good, rejected = parse_or_reject(
-                rows,
-                lambda raw: parse_participant(raw, event_id, self.tz, read_at),
-                provider=PROVIDER,
-                event_id=event_id,
-                id_of=registration_id,
-            )
+            good, rejected = self.parse_rows(rows, event_id, read_at)
             if cutoff is not None and any(p.modified_at is None for p in good):
                 raise UntimedRecordsError(
                     f"haku partner {self.session.partner} event {event_id}: records without "

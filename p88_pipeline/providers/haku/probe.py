@@ -8,13 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.providers.haku.client import HakuClient
 from p88_pipeline.providers.haku.records import (
-    PROVIDER,
     parse_event,
-    parse_participant,
-    registration_id,
 )
-from p88_pipeline.providers.paging import parse_or_reject
-from p88_pipeline.providers.probe import PASS, WARN, Check, Page, Probe, ProbeTarget, run_probe
+from p88_pipeline.providers.probe import (
+    PASS,
+    WARN,
+    Check,
+    Page,
+    Probe,
+    ProbeTarget,
+    RowsRead,
+    run_probe,
+)
 
 CHECKS = 9  # authentication, clock skew, 2 page caps, events list, fields, 2 orders, filter
 EARLY_STOP_WHY = "the sync reads every page of every event instead of stopping early: more calls"
@@ -52,22 +57,10 @@ def _steps(client: HakuClient, p: Probe) -> None:
     read_at = client.server_time() or datetime.now(UTC)
     eid = event.event_id
     rows = _pages(p, client, "participants", lambda n, k: client.participants_page(eid, n, k))
-    good, rejected = parse_or_reject(
-        rows,
-        lambda raw: parse_participant(raw, eid, client.tz, read_at),
-        provider=PROVIDER,
-        event_id=eid,
-        id_of=registration_id,
-    )
+    good, rejected = client.parse_rows(rows, eid, read_at)
     untimed = [x for x in good if x.modified_at is None]
-    p.rows(
-        "participants",
-        len(rows),
-        rejected,
-        len(untimed),
-        "registration_number and updated_at",
-        f"event {eid} ({why})",
-    )
+    read = RowsRead(len(rows), rejected, len(untimed))
+    p.rows("participants", read, "registration_number and updated_at", f"event {eid} ({why})")
     if untimed:
         p.step = "detail endpoint"
         detail = client.registration(eid, untimed[0].participant_id)

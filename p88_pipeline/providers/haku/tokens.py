@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from p88_pipeline.providers.base import AuthError, MalformedResponseError, ProviderError
-from p88_pipeline.providers.http import ApiSession
+from p88_pipeline.providers.http import Answer, ApiSession
 
 _TOKEN_CACHE: dict[tuple[str, str], tuple[str, float]] = {}  # (token_url, client_id) -> token
 TOKEN_MARGIN_S = 60.0  # renew this long before expiry: a token must not die between calls
@@ -34,7 +34,7 @@ class Tokens:
         self.session = session
         self.token_url = token_url
         self._auth = (client_id, client_secret)
-        self._clock = clock
+        self.clock = clock
         self._token: str | None = None
         self._token_due = 0.0  # clock() value after which the cached token is renewed
         self._lock = threading.Lock()
@@ -43,7 +43,7 @@ class Tokens:
 
     def _cache_key(self) -> tuple[str, str] | None:
         """Shared only on the real monotonic clock (tests move their own clocks)."""
-        return (self.token_url, self._auth[0]) if self._clock is time.monotonic else None
+        return (self.token_url, self._auth[0]) if self.clock is time.monotonic else None
 
     def get(self) -> str:
         with self._lock:
@@ -51,7 +51,7 @@ class Tokens:
             if self._token is None and key in _TOKEN_CACHE:
                 self._token, self._token_due = _TOKEN_CACHE[key]
                 self.session.add_secret(self._token)
-            if self._token is None or self._clock() >= self._token_due:
+            if self._token is None or self.clock() >= self._token_due:
                 self._fetch()
             assert self._token is not None
             return self._token
@@ -66,7 +66,7 @@ class Tokens:
 
     def _fetch(self) -> None:
         """POST client credentials (HTTP Basic, form body); paced and counted like any call."""
-        started = self._clock()
+        started = self.clock()
         try:
             body = self.session.request_json(
                 "POST",
@@ -74,7 +74,7 @@ class Tokens:
                 data={"grant_type": "client_credentials"},
                 auth=self._auth,
                 headers={"Accept": "application/json"},
-                check_body=_check_token,
+                answer=Answer(check_body=_check_token),
             )
         except AuthError:
             raise

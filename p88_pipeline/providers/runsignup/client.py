@@ -7,7 +7,7 @@ Participants are read per race, several event ids per call, keyset-paged by regi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +16,8 @@ from p88_pipeline.providers.base import (
     MalformedResponseError,
     ParticipantPage,
 )
-from p88_pipeline.providers.http import ApiSession
+from p88_pipeline.providers.http import Answer, ApiSession
 from p88_pipeline.providers.paging import (
-    PageCaps,
     PageSize,
     by_keyset,
     by_page_number,
@@ -35,6 +34,7 @@ from p88_pipeline.providers.runsignup.records import (
     record_id,
     registration_id,
 )
+from p88_pipeline.providers.session_client import SessionClient
 from p88_pipeline.providers.spec import AccountSettings
 from p88_pipeline.providers.timeparse import EASTERN, to_unix
 
@@ -51,30 +51,47 @@ GRACE = timedelta(days=1)  # the sync's default grace window: races this recent 
 LISTED_MARGIN = timedelta(days=1)  # zones down to UTC-12, a race begun the day before
 
 
-class RunSignUpClient:
-    provider = PROVIDER
+@dataclass(frozen=True)
+class RunSignUpOptions:
+    """How a RunSignUp account is read (partners.yaml `page_size` and options)."""
 
-    def __init__(
-        self,
-        session: ApiSession,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        page_size: int = PARTICIPANTS_PAGE_MAX,
-        *,
-        removed_page_size: int = REMOVED_PAGE_SIZE,
-        only_partner_races: bool = True,
-        grace: timedelta = GRACE,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.session = session
-        self.base_url = base_url.rstrip("/")
-        self.page_size = min(page_size, PARTICIPANTS_PAGE_MAX)
-        self.removed_page_size = max(1, removed_page_size)
-        self.only_partner_races = only_partner_races
-        self.grace = grace
-        self.clock = clock
-        self.caps = PageCaps(DOCUMENTED_CAPS)
+    page_size: int = PARTICIPANTS_PAGE_MAX
+    removed_page_size: int = REMOVED_PAGE_SIZE
+    only_partner_races: bool = True
+    grace: timedelta = GRACE
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RaceList:
+    """One of a race's lists as a read asks for it: participants or removed-participants, the
+    page size wanted (its cap learned as `endpoint`), the modification cutoff, and json's
+    object_hook to parse records while a page is decoded."""
+
+    path: str
+    endpoint: str
+    wanted: int
+    since: datetime | None = None
+    record_hook: Callable[[dict], Any] | None = None
+
+
+class RunSignUpClient(SessionClient[RunSignUpOptions]):
+    provider = PROVIDER
+    documented_caps = DOCUMENTED_CAPS
+    default_options = RunSignUpOptions()
+    clock: Callable[[], datetime] = staticmethod(_now)  # which day it is, for the races list
+
+    def configure(self, keys: Mapping[str, str]) -> None:
+        """`keys`: the account's `api_key` and `api_secret` (values, from the environment)."""
+        session, options = self.session, self.options
+        self.page_size = min(options.page_size, PARTICIPANTS_PAGE_MAX)
+        self.removed_page_size = max(1, options.removed_page_size)
+        self.only_partner_races = options.only_partner_races
+        self.grace = options.grace
+        api_key, api_secret = keys["api_key"], keys["api_secret"]
         self._auth = {"format": "json", "api_key": api_key, "api_secret": api_secret}
         session.add_secret(api_key)
         session.add_secret(api_secret)
@@ -87,38 +104,35 @@ class RunSignUpClient:
         return cls(
             session,
             account.base_url,
-            creds["api_key"],
-            creds["api_secret"],
-            page_size=account.page_size or PARTICIPANTS_PAGE_MAX,
-            removed_page_size=int(options.get("removed_page_size") or REMOVED_PAGE_SIZE),
-            only_partner_races=_flag(options.get("only_partner_races", True)),
+            creds,
+            RunSignUpOptions(
+                page_size=account.page_size or PARTICIPANTS_PAGE_MAX,
+                removed_page_size=int(options.get("removed_page_size") or REMOVED_PAGE_SIZE),
+                only_partner_races=_flag(options.get("only_partner_races", True)),
+            ),
         )
-
-    @property
-    def calls(self) -> int:
-        return self.session.calls
-
-    def server_time(self) -> datetime | None:
-        return self.session.last_server_time
 
     def _get(
         self,
         path: str,
         params: dict[str, Any],
+        headers: dict[str, str],
         *,
         filtered: bool = False,
-        headers: dict[str, str] | None = None,
         object_hook: Callable[[dict], Any] | None = None,
     ) -> Any:
+        """`headers` receives the answer's headers (the races list's paging, the keyset)."""
         return self.session.request_json(
             "GET",
             f"{self.base_url}{path}",
             params={**self._auth, **params},
-            check_body=lambda body: check_body(
-                body, filtered=filtered, race_call=path.startswith("/race/")
+            answer=Answer(
+                check_body=lambda body: check_body(
+                    body, filtered=filtered, race_call=path.startswith("/race/")
+                ),
+                headers=headers,
+                object_hook=object_hook,
             ),
-            response_headers=headers,
-            object_hook=object_hook,
         )
 
     def races_start_date(self) -> str:
@@ -143,7 +157,7 @@ class RunSignUpClient:
         params["sort"] = "date ASC"
         if self.only_partner_races:
             params["only_partner_races"] = "T"
-        body = self._get("/races", params, headers=headers)
+        body = self._get("/races", params, headers)
         races = body.get("races") if isinstance(body, dict) else None
         if not isinstance(races, list):
             raise MalformedResponseError(f"races page {page}: no 'races' list in the answer")
@@ -162,18 +176,24 @@ class RunSignUpClient:
                 for raw_event in race.get("events") or []:
                     yield parse_event(race, raw_event)
 
+    def participants_list(self, race_id: str, since: datetime | None = None) -> RaceList:
+        path = f"/race/{race_id}/participants"
+        return RaceList(path, "participants", self.page_size, since)
+
+    def removals_list(self, race_id: str, since: datetime | None = None) -> RaceList:
+        path = f"/race/{race_id}/removed-participants"
+        return RaceList(path, "removed-participants", self.removed_page_size, since)
+
     def participants_page(
         self,
-        path: str,
+        listing: RaceList,
         event_ids: Sequence[str],
         per_page: int,
-        modified_after: datetime | None = None,
         after: int | None = None,
-        record_hook: Callable[[dict], Any] | None = None,
     ) -> tuple[list[tuple[str, list]], bool | None]:
         """One page of a race's participants or removed-participants: (event_id, records) per
-        event block, and what pagination metadata says (None: the answer carries none).
-        `record_hook`: json's object_hook, to parse records while the page is decoded."""
+        event block, and what pagination metadata says (None: the answer carries none)."""
+        path, modified_after = listing.path, listing.since
         params: dict[str, Any] = {
             "event_id": ",".join(event_ids),
             "results_per_page": per_page,
@@ -187,7 +207,7 @@ class RunSignUpClient:
             params["after_registration_id"] = after
         headers: dict[str, str] = {}
         filtered = modified_after is not None
-        body = self._get(path, params, filtered=filtered, headers=headers, object_hook=record_hook)
+        body = self._get(path, params, headers, filtered=filtered, object_hook=listing.record_hook)
         if not isinstance(body, list):
             raise MalformedResponseError(f"{path}: expected a list of events, got {body!r:.80}")
         blocks = []
@@ -201,13 +221,9 @@ class RunSignUpClient:
 
     def _paged(
         self,
-        path: str,
-        endpoint: str,
-        wanted: int,
+        listing: RaceList,
         events: Sequence[Event],
-        modified_after: datetime | None,
         parse: Callable[[str, list], ParticipantPage],
-        record_hook: Callable[[dict], Any] | None = None,
     ) -> Iterator[ParticipantPage]:
         """Keyset-paged (after_registration_id) reads of one race's events, parsed per event block.
 
@@ -217,14 +233,12 @@ class RunSignUpClient:
         records not seen before in this read are evidence that a short page was not the last.
         A page is parsed as soon as it arrives, so its dicts are gone before the next is asked.
         """
-        size = PageSize(wanted, endpoint, self.caps)
+        size = PageSize(listing.wanted, listing.endpoint, self.caps)
         event_ids = [e.event_id for e in events]
         seen: set[int] = set()
 
         def fetch(after: int | None) -> tuple[list[_Block], bool | None]:
-            blocks, more = self.participants_page(
-                path, event_ids, size.asked, modified_after, after, record_hook
-            )
+            blocks, more = self.participants_page(listing, event_ids, size.asked, after)
             return [_Block.read(e, records, parse, seen) for e, records in blocks], more
 
         def next_key(page: tuple[list[_Block], bool | None]) -> int | None:
@@ -264,11 +278,9 @@ class RunSignUpClient:
             )
             return ParticipantPage(participants=good, rejected=rejected)
 
-        path = f"/race/{events[0].race_id}/participants"
-        wanted = self.page_size
-        yield from self._paged(
-            path, "participants", wanted, events, modified_after, parse, parsed_while_decoded
-        )
+        # Records parsed while the page is decoded: a page's dicts never exist all at once.
+        listing = self.participants_list(events[0].race_id, modified_after)
+        yield from self._paged(replace(listing, record_hook=parsed_while_decoded), events, parse)
 
     def iter_removals(
         self, events: Sequence[Event], modified_after: datetime
@@ -282,9 +294,7 @@ class RunSignUpClient:
             )
             return ParticipantPage(removals=good, rejected=rejected)
 
-        path = f"/race/{events[0].race_id}/removed-participants"
-        size = self.removed_page_size
-        yield from self._paged(path, "removed-participants", size, events, modified_after, parse)
+        yield from self._paged(self.removals_list(events[0].race_id, modified_after), events, parse)
 
 
 @dataclass(frozen=True)

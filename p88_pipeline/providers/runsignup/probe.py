@@ -8,8 +8,17 @@ from datetime import UTC, datetime, timedelta
 from p88_pipeline.providers.base import Event, MalformedResponseError
 from p88_pipeline.providers.fields import int_or_none
 from p88_pipeline.providers.paging import parse_or_reject
-from p88_pipeline.providers.probe import FAIL, PASS, Check, Page, Probe, ProbeTarget, run_probe
-from p88_pipeline.providers.runsignup.client import RACES_PAGE_MAX, RunSignUpClient
+from p88_pipeline.providers.probe import (
+    FAIL,
+    PASS,
+    Check,
+    Page,
+    Probe,
+    ProbeTarget,
+    RowsRead,
+    run_probe,
+)
+from p88_pipeline.providers.runsignup.client import RACES_PAGE_MAX, RaceList, RunSignUpClient
 from p88_pipeline.providers.runsignup.records import (
     PROVIDER,
     parse_event,
@@ -38,25 +47,18 @@ def _events(pages: list[Page]) -> tuple[list[Event], int]:
     return events, races
 
 
-def _list(
-    client: RunSignUpClient,
-    p: Probe,
-    path: str,
-    endpoint: str,
-    wanted: int,
-    event: Event,
-    since: datetime | None = None,
-) -> list:
+def _list(client: RunSignUpClient, p: Probe, listing: RaceList, event: Event) -> list:
     """<= 2 pages of one event's list (keyset: page 2 starts after page 1's last id)."""
-    asked = client.caps.ask(endpoint, wanted)
-    first = Page(*_block(client.participants_page(path, [event.event_id], asked, since)))
+    endpoint = listing.endpoint
+    asked = client.caps.ask(endpoint, listing.wanted)
+    first = Page(*_block(client.participants_page(listing, [event.event_id], asked)))
     second = None
     if p.second_page_needed(asked, first):
         ids = [int_or_none(r.get("registration_id")) for r in first.rows if isinstance(r, dict)]
         after = max((i for i in ids if i is not None), default=None)
         if after is not None:
             second = Page(
-                *_block(client.participants_page(path, [event.event_id], asked, since, after))
+                *_block(client.participants_page(listing, [event.event_id], asked, after))
             )
     p.page_cap(endpoint, asked, first, second)
     return list(first.rows)
@@ -85,8 +87,7 @@ def _steps(client: RunSignUpClient, p: Probe) -> None:
         p.add("participants", PASS, "no event listed: nothing more to probe")
         return
     p.step = "participants"
-    path = f"/race/{event.race_id}/participants"
-    rows = _list(client, p, path, "participants", client.page_size, event)
+    rows = _list(client, p, client.participants_list(event.race_id), event)
     good, rejected = parse_or_reject(
         rows,
         lambda raw: parse_participant(raw, event.event_id),
@@ -94,14 +95,8 @@ def _steps(client: RunSignUpClient, p: Probe) -> None:
         event_id=event.event_id,
         id_of=record_id,
     )
-    p.rows(
-        "participants",
-        len(rows),
-        rejected,
-        0,
-        "registration_id and last_modified",
-        f"event {event.event_id} ({why})",
-    )
+    needs = "registration_id and last_modified"
+    p.rows("participants", RowsRead(len(rows), rejected), needs, f"event {event.event_id} ({why})")
     ids = [int(x.participant_id) for x in good if x.participant_id.isdigit()]
     p.order(
         "participants by registration_id",
@@ -113,24 +108,20 @@ def _steps(client: RunSignUpClient, p: Probe) -> None:
     genders = sorted({x.gender or "-" for x in good})
     p.add("gender", PASS, f"{'/'.join(genders) or 'none'} seen (supports_nb=T sent)")
     p.step = "removed-participants"
-    removed = _list(
-        client,
-        p,
-        path.replace("/participants", "/removed-participants"),
-        "removed-participants",
-        client.removed_page_size,
-        event,
-        EVERYTHING,
-    )
+    removed = _list(client, p, client.removals_list(event.race_id, EVERYTHING), event)
     _, bad = parse_or_reject(
         removed,
         lambda raw: parse_removal(raw, event.event_id),
         provider=PROVIDER,
         event_id=event.event_id,
     )
-    p.rows("removed-participants", len(removed), bad, 0, "registration_id and a removal time")
+    p.rows(
+        "removed-participants", RowsRead(len(removed), bad), "registration_id and a removal time"
+    )
     p.step = "incremental filter"
     server_now = client.server_time() or p.target.now
     ahead = server_now + timedelta(days=1)
-    blocks, _ = client.participants_page(path, [event.event_id], 1, ahead)
+    blocks, _ = client.participants_page(
+        client.participants_list(event.race_id, ahead), [event.event_id], 1
+    )
     p.future_filter("modified_after_timestamp", len(_block((blocks, None))[0]))

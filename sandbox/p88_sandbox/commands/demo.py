@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from p88_pipeline.commands.doctor import render_table, run_doctor
+from p88_pipeline.commands.doctor import Stores, render_table, run_doctor
 from p88_pipeline.commands.instance import get_instance
 from p88_pipeline.commands.summary import type_summary
-from p88_pipeline.commands.sync import providers_of, run_config, run_figures, run_partners
+from p88_pipeline.commands.sync import SyncRequest, providers_of, run_figures, run_partners
 from p88_pipeline.config.partners import load_partners
 from p88_pipeline.settings import Settings, load_settings
 from p88_pipeline.warehouse.db import get_engine, redact_url, resolve_database_url
@@ -23,6 +23,11 @@ from p88_sandbox.truth import compare_with_truth
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+def demo_run(provider: str, as_of: datetime) -> SyncRequest:
+    """One partner at a time, as of the simulated world's clock."""
+    return SyncRequest(provider=provider, parallel=1, as_of=as_of.isoformat())
 
 
 def run_demo(
@@ -60,22 +65,15 @@ def demo(settings: Settings, scale: str, seed: int, provider: str) -> int:
         instance.add_dynamic_partitions("timing_partner", [p.slug for p in partners])
 
         say("\n== p88 doctor: each account checked before the first sync ==")
-        say(
-            render_table(
-                run_doctor(partners, engine, lambda: instance, providers=providers_of(provider))
-            )
-        )
+        stores = Stores(engine, lambda: instance)
+        say(render_table(run_doctor(partners, stores, providers=providers_of(provider))))
 
         say("\n== run 1: first sync (no watermarks yet: full) ==")
-        first, _ = run_partners(
-            partners, provider, run_config(as_of=world.clock.now().isoformat()), settings=settings
-        )
+        first, _ = run_partners(partners, demo_run(provider, world.clock.now()), settings=settings)
         say("\n== one simulated day passes: new, modified and removed registrations ==")
         world.advance(timedelta(days=1))
         say("\n== run 2: incremental sync ==")
-        second, _ = run_partners(
-            partners, provider, run_config(as_of=world.clock.now().isoformat()), settings=settings
-        )
+        second, _ = run_partners(partners, demo_run(provider, world.clock.now()), settings=settings)
 
         figures = run_figures(engine, [r.run_id for r in first + second])
         print_side_by_side(partners, provider, first, second, figures)

@@ -32,7 +32,7 @@ from p88_pipeline.freshness.readings import note_list_read
 from p88_pipeline.providers.base import ProviderError
 from p88_pipeline.providers.build import build_client
 from p88_pipeline.providers.registry import spec_for
-from p88_pipeline.sync.engine import stored_future, sync_events, sync_participants
+from p88_pipeline.sync.engine import SyncScope, stored_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFailedError
 from p88_pipeline.sync.plan import SyncPolicy, future_cutoff
 from p88_pipeline.warehouse.runs import record_run
@@ -96,7 +96,9 @@ class RaceWeek:
                 self.report.list_reads += 1
             _, future = stored_future(self.engine, provider, partner, now, POLICY)
             chosen = future if due is None else [e for e in future if e.event_id in due]
-            figures = sync_participants(self.engine, client, partner, chosen, POLICY, lambda: now)
+            figures = sync_participants(
+                SyncScope(self.engine, client, partner), chosen, POLICY, lambda: now
+            )
             synced = figures.events_synced
         except (SyncFailedError, ProviderError) as exc:
             status = "failed"

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from p88_pipeline.config.partners import Partner, parse_partners
 from p88_pipeline.providers.base import Event, ParticipantPage, ProviderError
 from p88_pipeline.providers.build import build_client
-from p88_pipeline.providers.http import RetryPolicy
-from p88_pipeline.sync.engine import select_future, sync_events, sync_participants
+from p88_pipeline.providers.http import RetryPolicy, Transport
+from p88_pipeline.sync.engine import SyncScope, select_future, sync_events, sync_participants
 from p88_pipeline.sync.figures import SyncFailedError
 from p88_pipeline.sync.plan import SyncPolicy
 from p88_sandbox.truth import compare_with_truth
@@ -257,13 +257,15 @@ def _run_day(
         if plan.page_size is not None:
             account = replace(partner.accounts[provider], page_size=plan.page_size)
             partner = replace(partner, accounts={**partner.accounts, provider: account})
-        client: Any = build_client(partner, provider, environ=env, retry=RETRY)
+        client: Any = build_client(partner, provider, environ=env, transport=Transport(RETRY))
         if plan.mode == "crash" and attempt == 0:
             client = CrashingClient(client, plan.crash_after_pages)
         try:
             sync_events(engine, client, partner)
             _, future = select_future(engine, provider, partner, world.clock.now(), policy)
-            figures = sync_participants(engine, client, partner, future, policy, world.clock.now)
+            figures = sync_participants(
+                SyncScope(engine, client, partner), future, policy, world.clock.now
+            )
             if figures.status == "success":
                 return
             report.failed_syncs += 1  # throttled beyond its retries: stopped cleanly, run again
