@@ -217,3 +217,14 @@ def run_probe(client: Any, target: ProbeTarget, steps: Callable[[Probe], None]) 
             "run it again; if it persists, the provider's answer is not what p88 reads",
         )
     return probe.checks
+
+
+def probe_with(
+    steps: Callable[[Any, Probe], None],
+) -> Callable[[Any, ProbeTarget], list[Check]]:
+    """A provider's probe (ProviderSpec.probe) from its steps on (client, probe)."""
+
+    def probe(client: Any, target: ProbeTarget) -> list[Check]:
+        return run_probe(client, target, lambda p: steps(client, p))
+
+    return probe

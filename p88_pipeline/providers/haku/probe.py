@@ -7,26 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from p88_pipeline.providers.haku.client import HakuClient
-from p88_pipeline.providers.haku.records import (
-    parse_event,
-)
-from p88_pipeline.providers.probe import (
-    PASS,
-    WARN,
-    Check,
-    Page,
-    Probe,
-    ProbeTarget,
-    RowsRead,
-    run_probe,
-)
+from p88_pipeline.providers.haku.records import parse_event
+from p88_pipeline.providers.probe import PASS, WARN, Page, Probe, RowsRead, probe_with
 
 CHECKS = 9  # authentication, clock skew, 2 page caps, events list, fields, 2 orders, filter
 EARLY_STOP_WHY = "the sync reads every page of every event instead of stopping early: more calls"
-
-
-def probe(client: HakuClient, target: ProbeTarget) -> list[Check]:
-    return run_probe(client, target, lambda p: _steps(client, p))
 
 
 def _pages(p: Probe, client: HakuClient, endpoint: str, fetch) -> list:
@@ -83,3 +68,6 @@ def _steps(client: HakuClient, p: Probe) -> None:
     ahead = (client.server_time() or p.target.now) + timedelta(days=1)
     found, _ = client.participants_page(eid, 1, 1, ahead)
     p.future_filter(str(client.updated_since_param), len(found))
+
+
+probe = probe_with(_steps)

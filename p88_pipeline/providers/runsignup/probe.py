@@ -8,16 +8,7 @@ from datetime import UTC, datetime, timedelta
 from p88_pipeline.providers.base import Event, MalformedResponseError
 from p88_pipeline.providers.fields import int_or_none
 from p88_pipeline.providers.paging import parse_or_reject
-from p88_pipeline.providers.probe import (
-    FAIL,
-    PASS,
-    Check,
-    Page,
-    Probe,
-    ProbeTarget,
-    RowsRead,
-    run_probe,
-)
+from p88_pipeline.providers.probe import FAIL, PASS, Page, Probe, RowsRead, probe_with
 from p88_pipeline.providers.runsignup.client import RACES_PAGE_MAX, RaceList, RunSignUpClient
 from p88_pipeline.providers.runsignup.records import (
     PROVIDER,
@@ -29,10 +20,6 @@ from p88_pipeline.providers.runsignup.records import (
 
 CHECKS = 11  # authentication, clock skew, 3 page caps, events list, 2 fields, order, gender, filter
 EVERYTHING = datetime(2000, 1, 1, tzinfo=UTC)  # removed-participants needs a start: all of them
-
-
-def probe(client: RunSignUpClient, target: ProbeTarget) -> list[Check]:
-    return run_probe(client, target, lambda p: _steps(client, p))
 
 
 def _events(pages: list[Page]) -> tuple[list[Event], int]:
@@ -125,3 +112,6 @@ def _steps(client: RunSignUpClient, p: Probe) -> None:
         client.participants_list(event.race_id, ahead), [event.event_id], 1
     )
     p.future_filter("modified_after_timestamp", len(_block((blocks, None))[0]))
+
+
+probe = probe_with(_steps)
