@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from benchmarks.command import bench_command
+from benchmarks.command import BenchRequest, bench_command
 from benchmarks.growth import growth_chart, growth_table
 from benchmarks.minimum import excess_by_provider
 from benchmarks.orchestration_figures import summarize_runs
@@ -164,14 +164,6 @@ def test_a_chart_asked_for_without_matplotlib_fails_before_the_run(
         importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
     )
     chart = tmp_path / "growth.png"
-    code = bench_command(
-        scale="tiny",
-        repeat=1,
-        latency_ms=0,
-        seed=88,
-        strategies=["p88"],
-        growth=["does-not-matter.json"],
-        chart_path=str(chart),
-    )
+    code = bench_command(BenchRequest(growth=("does-not-matter.json",), chart_path=str(chart)))
     assert code == 2 and not chart.exists()
     assert "--chart needs matplotlib" in capsys.readouterr().err

@@ -37,7 +37,10 @@ def bench_command(request: BenchRequest) -> int:
 
     if request.chart_path and importlib.util.find_spec("matplotlib") is None:
         # Checked first: a run of many minutes must not end without the chart it was asked for.
-        print("p88 bench: --chart needs matplotlib: pip install -e '.[bench]'", file=sys.stderr)
+        print(
+            "p88 bench: --chart needs matplotlib: pip install -e './sandbox[bench]'",
+            file=sys.stderr,
+        )
         return 2
     if request.markdown_path and Path(request.markdown_path).exists():
         try:
