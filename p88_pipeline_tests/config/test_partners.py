@@ -29,7 +29,7 @@ partners:
 
 
 def test_the_example_file_is_valid() -> None:
-    partners = load_partners(Path(__file__).parents[1] / "partners.example.yaml")
+    partners = load_partners(Path(__file__).parents[2] / "partners.example.yaml")
     assert [p.slug for p in partners] == ["acme-timing", "bolt-racing"]
     assert partners[0].accounts["haku"].options["token_url"].startswith("https://")
 
