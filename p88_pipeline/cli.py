@@ -178,7 +178,14 @@ def add_plugin_commands(sub: argparse._SubParsersAction) -> None:
         plugin.load()(sub)
     for name in SANDBOX_COMMANDS:
         if name not in sub.choices:
-            missing = sub.add_parser(name, help=f"(needs p88-sandbox: {SANDBOX_INSTALL})")
+            # No option prefix: `p88 bench --scale small` lands in `rest` instead of argparse's
+            # "unrecognized arguments", so every spelling gets the install line.
+            missing = sub.add_parser(
+                name,
+                help=f"(needs p88-sandbox: {SANDBOX_INSTALL})",
+                prefix_chars="\0",
+                add_help=False,
+            )
             missing.add_argument("rest", nargs=argparse.REMAINDER)
             missing.set_defaults(func=_not_installed)
 
