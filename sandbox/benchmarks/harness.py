@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from benchmarks.floor import copy_floor, settle
 from benchmarks.minimum import excess_by_provider, minimum_by_account, minimum_calls
 from benchmarks.race_week import run_race_week
 from benchmarks.strategies import STRATEGIES
@@ -105,27 +106,6 @@ def mismatches(db_url: str, world: Any, partners_file: Path, strategy: str) -> i
     return total
 
 
-COPY_FLOOR_ROWS = 1_000_000  # every row at seed scale; a sample of a 10x world
-
-
-def copy_floor(db_url: str) -> float:
-    """The machine's floor: rows/s of a raw COPY of the same rows into an unindexed table.
-    Through a temporary file: at 10x the rows are gigabytes, the harness holds the sandbox."""
-    engine = get_engine(db_url)
-    with engine.begin() as conn, tempfile.TemporaryFile("w+") as buffer:
-        cursor = conn.connection.driver_connection.cursor()
-        sample = f"(SELECT * FROM participants LIMIT {COPY_FLOOR_ROWS})"
-        cursor.copy_expert(f"COPY {sample} TO STDOUT", buffer)
-        buffer.seek(0)
-        rows = sum(1 for _ in buffer)
-        cursor.execute("CREATE TEMP TABLE copy_floor (LIKE participants)")
-        buffer.seek(0)
-        started = time.perf_counter()
-        cursor.copy_expert("COPY copy_floor FROM STDIN", buffer)
-        seconds = time.perf_counter() - started
-    return rows / seconds if seconds else 0.0
-
-
 def one_repetition(
     plan: BenchPlan, name: str, rep: int, site: BenchSite, step: Step = say_step
 ) -> dict[str, Any]:
@@ -155,11 +135,13 @@ def one_repetition(
             out["all_events"]["mismatches"] = mismatches(
                 all_url, world, partners_file, "p88-all-events"
             )
+            settle(all_url)  # its autovacuum would run during the next three measurements
             out["copy_floor_rows_s"] = copy_floor(all_url)
             reps = plan.repetitions(name)
             step(name, rep, reps, "the load stage alone: every event, a partner at a time")
             alone_url = fresh_database(site.admin_url, "p88_bench_p88_load_alone")
             out["load_alone"] = run_worker("p88-load-alone", alone_url, partners_file, as_of, env)
+            settle(alone_url)
             step(
                 name,
                 rep,

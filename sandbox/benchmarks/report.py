@@ -257,7 +257,9 @@ def markdown(result: dict[str, Any], chart_name: str | None, command: str) -> st
         "figures flatter them (the old system waited). The load rate is rows handed to the "
         "load stage per second of it (CSV "
         "encoding in Python included); the floor is a raw COPY of the same rows, already "
-        "encoded, into an unindexed table. The every-event run loads while 4 partners fetch "
+        "encoded, into an unindexed table, the median of three, taken once the loaded "
+        "database is vacuumed (so autovacuum does not run beside it, nor beside the load "
+        "alone and race week that follow). The every-event run loads while 4 partners fetch "
         "and parse and the sandbox serves, on 2 cores; the load-alone run loads the same rows "
         "one partner and one race group at a time, as the floor and `before` are measured, "
         "and the load targets are judged on it.",
